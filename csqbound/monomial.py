@@ -1,0 +1,172 @@
+"""Monomials: immutable multi-indices ``alpha`` over 1-based coordinates.
+
+On the boolean domain a monomial is the character ``chi_S(x) = prod_{i in S} x_i``
+and every degree is 1; on the gaussian domain it is the Hermite product
+``He_alpha(x) = prod_i He_{alpha_i}(x_i)`` (THEORY.md section 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from csqbound.errors import CsqboundError, DomainError
+
+__all__ = ["Domain", "Monomial", "check_domain"]
+
+Domain = Literal["boolean", "gaussian"]
+
+
+def check_domain(domain: str) -> Domain:
+    """Validate a domain name.
+
+    Examples
+    --------
+    >>> check_domain("gaussian")
+    'gaussian'
+    """
+    match domain:
+        case "boolean":
+            return "boolean"
+        case "gaussian":
+            return "gaussian"
+        case _:
+            msg = f"unknown domain {domain!r}: use 'boolean' or 'gaussian'"
+            raise DomainError(msg)
+
+
+@dataclass(frozen=True, order=True)
+class Monomial:
+    """A multi-index: a sorted tuple of ``(coordinate, degree)`` pairs.
+
+    Coordinates are 1-based, degrees are positive; coordinates with degree 0
+    are simply absent, so the constant monomial is ``Monomial(())``.
+
+    Examples
+    --------
+    >>> m = Monomial.from_mapping({3: 1, 1: 2})
+    >>> m
+    Monomial(He2(x1)*x3)
+    >>> m.support, m.degree
+    (frozenset({1, 3}), 3)
+    >>> m.cost_after({1})
+    1
+    >>> str(Monomial.from_set({2, 1}))
+    'x1*x2'
+    """
+
+    powers: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        previous = 0
+        for coordinate, degree in self.powers:
+            if not isinstance(coordinate, int) or not isinstance(degree, int):
+                msg = f"monomial entries must be integers, got {self.powers!r}"
+                raise CsqboundError(msg)
+            if coordinate <= previous:
+                msg = (
+                    f"monomial coordinates must be 1-based, strictly increasing, got {self.powers!r}"
+                )
+                raise CsqboundError(msg)
+            if degree < 1:
+                msg = f"monomial degrees must be >= 1 (drop zero degrees), got {self.powers!r}"
+                raise CsqboundError(msg)
+            previous = coordinate
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[int, int]) -> Monomial:
+        """Build from ``{coordinate: degree}``; zero degrees are dropped."""
+        items = []
+        for coordinate, degree in mapping.items():
+            c, k = int(coordinate), int(degree)
+            if c != coordinate or k != degree:
+                msg = f"monomial entries must be integers, got {dict(mapping)!r}"
+                raise CsqboundError(msg)
+            if k < 0:
+                msg = f"monomial degrees must be >= 0, got {dict(mapping)!r}"
+                raise CsqboundError(msg)
+            if k:
+                items.append((c, k))
+        return cls(tuple(sorted(items)))
+
+    @classmethod
+    def from_set(cls, coordinates: Iterable[int]) -> Monomial:
+        """Build the boolean character ``chi_S`` from a set of coordinates."""
+        coords = list(coordinates)
+        if len(set(coords)) != len(coords):
+            msg = f"a boolean monomial is a set of coordinates; got repeats in {coords!r}"
+            raise CsqboundError(msg)
+        return cls.from_mapping(dict.fromkeys(coords, 1))
+
+    @classmethod
+    def coerce(cls, value: object, domain: Domain) -> Monomial:
+        """Accept a Monomial, a set of coordinates (boolean) or a mapping (gaussian).
+
+        Examples
+        --------
+        >>> Monomial.coerce({1, 2}, "boolean")
+        Monomial(x1*x2)
+        >>> Monomial.coerce({1: 3}, "gaussian")
+        Monomial(He3(x1))
+        """
+        if isinstance(value, Monomial):
+            mono = value
+        elif isinstance(value, Mapping):
+            mono = cls.from_mapping(value)
+        elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
+            mono = cls.from_set(value)  # type: ignore[arg-type]
+        else:
+            msg = (
+                f"cannot read {value!r} as a monomial: give a set of 1-based coordinates "
+                "(boolean) or a mapping coordinate -> degree (gaussian)"
+            )
+            raise CsqboundError(msg)
+        if domain == "boolean" and any(k > 1 for _, k in mono.powers):
+            msg = f"boolean monomials have degree <= 1 per coordinate (x_i^2 = 1), got {mono}"
+            raise DomainError(msg)
+        return mono
+
+    # -- properties -------------------------------------------------------
+    @property
+    def support(self) -> frozenset[int]:
+        """The coordinates with non-zero degree."""
+        return frozenset(c for c, _ in self.powers)
+
+    @property
+    def degree(self) -> int:
+        """Total degree ``|alpha|``."""
+        return sum(k for _, k in self.powers)
+
+    @property
+    def factorial(self) -> int:
+        """``alpha! = prod_i alpha_i!`` (the squared norm of ``He_alpha``)."""
+        return math.prod(math.factorial(k) for _, k in self.powers)
+
+    def as_dict(self) -> dict[int, int]:
+        """``{coordinate: degree}``."""
+        return dict(self.powers)
+
+    def cost_after(self, covered: Iterable[int] | frozenset[int]) -> int:
+        """Degree this monomial puts on coordinates outside ``covered`` (THEORY section 2)."""
+        seen = covered if isinstance(covered, frozenset | set) else frozenset(covered)
+        return sum(k for c, k in self.powers if c not in seen)
+
+    def new_coordinates(self, covered: Iterable[int]) -> frozenset[int]:
+        """``supp(alpha) \\ covered``."""
+        return self.support.difference(covered)
+
+    def relabel(self, mapping: Mapping[int, int]) -> Monomial:
+        """Rename coordinates through an injective ``mapping``."""
+        return Monomial.from_mapping({mapping[c]: k for c, k in self.powers})
+
+    # -- printing ---------------------------------------------------------
+    def __str__(self) -> str:
+        if not self.powers:
+            return "1"
+        return "*".join(f"x{c}" if k == 1 else f"He{k}(x{c})" for c, k in self.powers)
+
+    def __repr__(self) -> str:
+        return f"Monomial({self})"
