@@ -1,4 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles.
+"""Shared pytest configuration (tests, proofs_checks, doctests): hypothesis profiles.
 
 ``CSQBOUND_HYPOTHESIS_PROFILE=ci`` (the default) is deterministic and sized for
 CI; ``CSQBOUND_HYPOTHESIS_PROFILE=dev`` draws many more examples at random, for

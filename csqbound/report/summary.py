@@ -1,0 +1,169 @@
+"""Summaries: the JSON-ready records behind ``csqbound expand`` and ``csqbound leap``.
+
+Each function computes once and returns plain data (dicts of strings, ints and
+lists) that :mod:`csqbound.report.tables` renders as a table, markdown, LaTeX or
+JSON. Monomials print like ``x1*x2`` or ``He2(x1)*x3``; exact coefficients print
+as exact strings (``-1/2``, ``sqrt(2)/2``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csqbound.expansion import Expansion, expand, format_coefficient
+from csqbound.leap import LeapResult, cover, leap
+from csqbound.monomial import Monomial
+from csqbound.report.tables import Math, Table, monomial_latex
+from csqbound.target import Target
+
+__all__ = [
+    "expansion_summary",
+    "expansion_table",
+    "leap_summary",
+    "leap_tables",
+]
+
+
+def _number(value: Any, exact: bool) -> str | float:
+    return format_coefficient(value) if exact else float(value)
+
+
+def expansion_summary(target: Target, expansion: Expansion) -> dict[str, Any]:
+    """The expansion of ``target`` as a JSON-ready dict.
+
+    Examples
+    --------
+    >>> t = Target.from_text("x1 + x1*x2*x3**2")
+    >>> s = expansion_summary(t, expand(t))
+    >>> [(r["monomial"], r["coefficient"]) for r in s["support"]]
+    [('x1', '2')]
+    """
+    support = [
+        {
+            "monomial": str(m),
+            "coefficient": _number(expansion.coefficients[m], expansion.exact),
+            "degree": m.degree,
+            "weight": _number(expansion.weight(m), expansion.exact),
+        }
+        for m in expansion.support
+    ]
+    return {
+        "expression": str(target),
+        "domain": expansion.domain,
+        "variables": expansion.variables,
+        "exact": expansion.exact,
+        "method": expansion.method,
+        "tol": expansion.tol,
+        "coefficient_error": expansion.error,
+        "truncation": expansion.truncation,
+        "max_degree": expansion.max_degree,
+        "norm2": _number(expansion.norm2, expansion.exact),
+        "support": support,
+    }
+
+
+def expansion_table(summary: dict[str, Any]) -> Table:
+    """The support as a table (monomial, coefficient, degree, share of ``||f||^2``)."""
+    rows = tuple(
+        (
+            monomial_latex(_monomial_from_text(r["monomial"])),
+            r["coefficient"],
+            r["degree"],
+            r["weight"],
+        )
+        for r in summary["support"]
+    )
+    how = "exact" if summary["exact"] else f"numeric, tol={summary['tol']:.3g}"
+    title = f"Expansion of {summary['expression']} ({summary['domain']}, {how})"
+    if summary["truncation"] is not None:
+        title += f"; truncation error {summary['truncation']:.3g} beyond degree {summary['max_degree']}"
+    return Table(("monomial", "coefficient", "degree", "weight"), rows, title=title)
+
+
+def _monomial_from_text(text: str) -> Monomial:
+    """Inverse of ``str(Monomial)`` for the strings this module itself produced."""
+    if text == "1":
+        return Monomial(())
+    powers: dict[int, int] = {}
+    for factor in text.split("*"):
+        if factor.startswith("He"):
+            k, rest = factor[2:].split("(x", 1)
+            powers[int(rest.rstrip(")"))] = int(k)
+        else:
+            powers[int(factor[1:])] = 1
+    return Monomial.from_mapping(powers)
+
+
+def leap_summary(target: Target, expansion: Expansion | None = None) -> dict[str, Any]:
+    """Everything ``csqbound leap`` reports, as a JSON-ready dict.
+
+    Keys: ``expression``, ``domain``, ``variables``, ``support``, ``leap``,
+    ``msp``, ``order``, ``jumps``, ``stages``, ``cover``, plus the expansion's
+    exactness; on gaussian targets ``iso_leap`` and ``information_exponent``;
+    on boolean targets ``csq_leap`` and ``sq_leap``.
+
+    Examples
+    --------
+    >>> s = leap_summary(Target.from_text("x1 + x1*x2*x3"))
+    >>> s["leap"], s["order"], s["jumps"], s["stages"]
+    (2, ['x1', 'x1*x2*x3'], [1, 2], [['x1'], ['x1*x2*x3']])
+    """
+    exp = expansion if expansion is not None else expand(target)
+    result: LeapResult = leap(exp)
+    summary = expansion_summary(target, exp)
+    summary.update(
+        {
+            "leap": result.leap,
+            "msp": result.msp,
+            "order": [str(m) for m in result.order],
+            "jumps": list(result.jumps),
+            "stages": [[str(m) for m in stage] for stage in result.stages],
+            "cover": cover(exp),
+            "first_cover": {f"x{c}": str(m) for c, m in sorted(result.first_cover.items())},
+        }
+    )
+    summary.update(_query_leaps(target, exp))
+    return summary
+
+
+def _query_leaps(target: Target, exp: Expansion) -> dict[str, Any]:
+    """The rotation-free and query leaps, where the modules providing them are present."""
+    extra: dict[str, Any] = {}
+    try:
+        if exp.domain == "gaussian":
+            from csqbound.isoleap import iso_leap
+
+            iso = iso_leap(target)
+            extra["iso_leap"] = iso.iso_leap
+            extra["information_exponent"] = iso.jumps[0] if iso.jumps else 0
+            extra["iso_jumps"] = list(iso.jumps)
+            extra["iso_exact"] = iso.exact
+        else:
+            from csqbound.queries import csq_leap, sq_leap
+
+            extra["csq_leap"] = csq_leap(exp)
+            extra["sq_leap"] = sq_leap(target) if target.variables <= 16 else None
+    except ImportError:
+        pass
+    return extra
+
+
+def leap_tables(summary: dict[str, Any]) -> list[Table]:
+    """The summary (one row of leaps) and the witness (one row per step) as tables."""
+    keys = [
+        k
+        for k in ("leap", "msp", "cover", "iso_leap", "information_exponent", "csq_leap", "sq_leap")
+        if k in summary
+    ]
+    head = Table(
+        ("target", "domain", *keys),
+        ((summary["expression"], summary["domain"], *(summary[k] for k in keys)),),
+        title=f"Leap of {summary['expression']}",
+    )
+    stage_of = {m: i + 1 for i, stage in enumerate(summary["stages"]) for m in stage}
+    rows: list[tuple[Any, ...]] = []
+    for step, (m, jump) in enumerate(zip(summary["order"], summary["jumps"], strict=True), 1):
+        mono: Math = monomial_latex(_monomial_from_text(m))
+        rows.append((step, mono, jump, stage_of[m]))
+    witness = Table(("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order")
+    return [head, witness]

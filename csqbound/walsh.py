@@ -1,0 +1,471 @@
+"""Fourier–Walsh expansions on the boolean cube ``{-1,+1}^P`` (THEORY.md section 1).
+
+Every ``h : {-1,1}^P -> R`` has a unique expansion ``h = sum_S h^(S) chi_S`` with
+``chi_S(x) = prod_{i in S} x_i`` and ``h^(S) = E[h chi_S]``. Two routes lead to it:
+
+* a polynomial reduces exactly by ``x_i^2 = 1`` (:func:`multilinear_reduce`);
+* any other function is tabulated on ``{-1,1}^P`` (:func:`truth_table`) and
+  transformed with the fast Walsh–Hadamard transform (:func:`fwht`,
+  ``O(P 2^P)``) — exactly, in integer arithmetic, when its values are rational.
+
+:func:`boolean_expansion` chooses the route and returns an
+:class:`~csqbound.expansion.Expansion`.
+
+**Index convention.** A point of ``{-1,1}^P`` and a subset ``S`` of ``[P]`` are
+both stored as a ``P``-bit integer: bit ``i - 1`` of the index ``j`` is set iff
+``x_i = -1`` (so index 0 is the all-ones point), and bit ``i - 1`` of ``k`` is set
+iff ``i`` is in ``S``. With it, ``fwht(f)[k] = sum_j f[j] (-1)^popcount(j & k)
+= 2^P h^(S_k)``: the transform is the Sylvester–Hadamard matrix
+(``scipy.linalg.hadamard``), unnormalised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sympy
+from sympy.polys.polyerrors import PolynomialError
+
+from csqbound.errors import ExpansionError, ParameterError
+from csqbound.expansion import Expansion
+from csqbound.monomial import Monomial
+
+if TYPE_CHECKING:
+    from csqbound.target import Target
+
+__all__ = [
+    "MAX_TABLE_VARIABLES",
+    "boolean_expansion",
+    "cube_points",
+    "fwht",
+    "multilinear_reduce",
+    "truth_table",
+]
+
+#: Largest ``P`` whose truth table (``2^P`` entries) csqbound builds.
+MAX_TABLE_VARIABLES = 24
+
+#: At most this many distinct values are converted to exact rationals.
+_MAX_EXACT_VALUES = 4096
+
+#: Up to this ``P`` every point of the cube is evaluated exactly (no float collisions possible).
+_EXACT_ALL_POINTS = 12
+
+#: Rows per chunk when tabulating the target (bounds the memory of ``X``).
+_CHUNK = 1 << 16
+
+_DEFAULT_TOL = 1e-9
+
+
+# ---------------------------------------------------------------------------
+# exact coefficient helpers
+# ---------------------------------------------------------------------------
+def _exact_simplify(value: sympy.Expr) -> sympy.Expr:
+    """Canonical form of an exact number, with a reliable test for zero."""
+    c = sympy.expand(sympy.sympify(value))
+    if c == 0 or c.is_zero:
+        return sympy.Integer(0)
+    if c.is_Rational or c.has(sympy.Float):
+        return c
+    # an algebraic expression: only a numerically tiny one needs the expensive zero test
+    try:
+        magnitude = abs(complex(c.evalf(60)))
+    except (TypeError, ValueError):  # pragma: no cover - non-numeric, caught by the caller
+        return c
+    if magnitude < 1e-40 and (sympy.simplify(c) == 0 or c.equals(0)):
+        return sympy.Integer(0)
+    return sympy.radsimp(c) if c.has(sympy.Pow) else c
+
+
+def _check_coefficient(value: sympy.Expr, expr: sympy.Expr) -> None:
+    if value.free_symbols:
+        msg = (
+            f"the expression {expr} has coefficient {value}, which depends on symbols other "
+            "than the variables x1..xP; substitute numbers for them first"
+        )
+        raise ExpansionError(msg)
+    if value.is_real is False:
+        msg = f"the expression {expr} has a non-real coefficient {value}; targets must be real"
+        raise ExpansionError(msg)
+
+
+def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> sympy.Poly:
+    try:
+        return sympy.Poly(expr, *symbols)
+    except PolynomialError as exc:
+        msg = (
+            f"{expr} is not a polynomial in {', '.join(map(str, symbols))}; "
+            "expand it from its truth table instead (boolean_expansion does this)"
+        )
+        raise ExpansionError(msg) from exc
+
+
+def _has_float(expr: sympy.Expr) -> bool:
+    return bool(expr.has(sympy.Float))
+
+
+# ---------------------------------------------------------------------------
+# kernels
+# ---------------------------------------------------------------------------
+def multilinear_reduce(
+    expr: sympy.Expr, symbols: Sequence[sympy.Symbol]
+) -> dict[Monomial, sympy.Expr]:
+    """Reduce a polynomial on ``{-1,1}^P`` exactly by ``x_i^2 = 1``.
+
+    Each exponent is replaced by its parity, like terms are combined exactly
+    (rational or algebraic coefficients stay exact) and zero coefficients are
+    dropped. Coordinate ``i`` is ``symbols[i - 1]``.
+
+    Parameters
+    ----------
+    expr
+        A polynomial in ``symbols`` with numeric (possibly irrational) coefficients.
+    symbols
+        The variables ``x1..xP``, in order.
+
+    Returns
+    -------
+    dict
+        ``{Monomial: coefficient}``, the Fourier–Walsh coefficients ``h^(S)``.
+
+    Raises
+    ------
+    ExpansionError
+        If ``expr`` is not a polynomial in ``symbols`` or has symbolic or
+        non-real coefficients.
+
+    Examples
+    --------
+    >>> x1, x2 = sympy.symbols("x1 x2", real=True)
+    >>> multilinear_reduce(x1**2 * x2 + 3 * x1**3, (x1, x2))
+    {Monomial(x1): 3, Monomial(x2): 1}
+    >>> multilinear_reduce((x1 + x2) ** 2 / 2, (x1, x2))
+    {Monomial(1): 1, Monomial(x1*x2): 1}
+    >>> multilinear_reduce(sympy.sqrt(2) * x1 * x2**2, (x1, x2))
+    {Monomial(x1): sqrt(2)}
+    """
+    expr = sympy.sympify(expr)
+    if not symbols:
+        value = _exact_simplify(expr)
+        _check_coefficient(value, expr)
+        return {} if value == 0 else {Monomial(()): value}
+    poly = _poly(expr, symbols)
+    domain = poly.domain
+    acc: dict[tuple[int, ...], Any] = {}
+    for exps, coef in poly.as_dict(native=True).items():
+        key = tuple(e & 1 for e in exps)
+        acc[key] = acc[key] + coef if key in acc else coef
+    exact_domain = domain.is_ZZ or domain.is_QQ
+    out: dict[Monomial, sympy.Expr] = {}
+    for key in sorted(acc):
+        value = domain.to_sympy(acc[key])
+        if not exact_domain:
+            _check_coefficient(value, expr)
+            value = _exact_simplify(value)
+        if value != 0:
+            out[Monomial(tuple((i + 1, 1) for i, e in enumerate(key) if e))] = value
+    return out
+
+
+def fwht(values: np.ndarray) -> np.ndarray:
+    """Fast Walsh–Hadamard transform (unnormalised), ``O(P 2^P)``.
+
+    ``fwht(f)[k] = sum_j f[j] (-1)^popcount(j & k)``, the product with the
+    Sylvester–Hadamard matrix: with the module's index convention,
+    ``fwht(table)[k] / 2^P`` is the Walsh coefficient of the set ``S_k``.
+    Applying it twice multiplies by ``2^P``.
+
+    Parameters
+    ----------
+    values
+        1-D array of length ``2^P`` (``P <= 24``): ``float64``, a signed integer
+        dtype (exact; overflow is checked) or ``object`` holding Python ints or
+        Fractions (exact, slower).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of the same dtype; the input is not modified.
+
+    Raises
+    ------
+    ExpansionError
+        If the length is not a power of two, ``P > 24``, or an integer transform
+        could overflow ``int64`` (use an ``object`` array then).
+
+    Examples
+    --------
+    >>> fwht(np.array([1, 0, 0, 0]))
+    array([1, 1, 1, 1])
+    >>> fwht(np.array([1.0, 1.0, 1.0, -1.0])) / 4  # max(x1, x2) = 1/2 + x1/2 + x2/2 - x1*x2/2
+    array([ 0.5,  0.5,  0.5, -0.5])
+    """
+    a = np.array(values, copy=True)
+    if a.ndim != 1:
+        msg = f"fwht expects a 1-D array, got shape {a.shape}"
+        raise ExpansionError(msg)
+    n = a.shape[0]
+    if n < 1 or n & (n - 1):
+        msg = f"fwht expects a length 2^P, got {n}"
+        raise ExpansionError(msg)
+    p = n.bit_length() - 1
+    if p > MAX_TABLE_VARIABLES:
+        msg = f"fwht supports P <= {MAX_TABLE_VARIABLES} (2^{MAX_TABLE_VARIABLES} entries), got P={p}"
+        raise ExpansionError(msg)
+    if np.issubdtype(a.dtype, np.signedinteger) and n > 1:
+        bound = max(int(a.max()), -int(a.min())) * n
+        if bound >= 2 ** (8 * a.dtype.itemsize - 1):
+            msg = (
+                f"an integer transform of this table could overflow {a.dtype} "
+                f"(max |value| * 2^P = {bound}); pass an object array of Python ints"
+            )
+            raise ExpansionError(msg)
+    elif np.issubdtype(a.dtype, np.unsignedinteger) or a.dtype == np.bool_:
+        a = a.astype(np.int64)
+        return fwht(a)
+    h = 1
+    while h < n:
+        v = a.reshape(-1, 2, h)
+        upper = v[:, 1, :].copy()
+        v[:, 1, :] = v[:, 0, :] - upper
+        v[:, 0, :] += upper
+        h *= 2
+    return a
+
+
+def cube_points(variables: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Points ``j = start..stop-1`` of ``{-1,1}^P`` in the module's index order.
+
+    Row ``j`` has ``x_i = -1`` iff bit ``i - 1`` of ``j`` is set.
+
+    Examples
+    --------
+    >>> cube_points(2)
+    array([[ 1.,  1.],
+           [-1.,  1.],
+           [ 1., -1.],
+           [-1., -1.]])
+    """
+    stop = (1 << variables) if stop is None else stop
+    j = np.arange(start, stop, dtype=np.int64)[:, None]
+    bits = (j >> np.arange(variables, dtype=np.int64)[None, :]) & 1
+    return 1.0 - 2.0 * bits
+
+
+def _point_of_index(j: int, variables: int) -> list[int]:
+    return [-1 if (j >> i) & 1 else 1 for i in range(variables)]
+
+
+def truth_table(target: Target) -> np.ndarray:
+    """The values of the target on all of ``{-1,1}^P``, in the module's index order.
+
+    Evaluated numerically (``float64``) in chunks through ``target.evaluate``.
+
+    Raises
+    ------
+    ExpansionError
+        If ``P > 24``.
+
+    Examples
+    --------
+    >>> from csqbound.target import Target
+    >>> truth_table(Target.from_text("max(x1, x2)", "boolean"))
+    array([ 1.,  1.,  1., -1.])
+    """
+    p = target.variables
+    if p > MAX_TABLE_VARIABLES:
+        msg = (
+            f"the target depends on P={p} variables; a truth table needs P <= "
+            f"{MAX_TABLE_VARIABLES}. Write it as a polynomial if you can (reduced exactly)"
+        )
+        raise ExpansionError(msg)
+    n = 1 << p
+    out = np.empty(n, dtype=np.float64)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        x = cube_points(p, start, stop)
+        values = np.asarray(target.evaluate(x), dtype=np.float64)
+        out[start:stop] = np.broadcast_to(values.reshape(-1), (stop - start,))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# public wrapper
+# ---------------------------------------------------------------------------
+def _check_tol(tol: float | None) -> float:
+    if tol is None:
+        return _DEFAULT_TOL
+    value = float(tol)
+    if not math.isfinite(value) or value < 0:
+        msg = f"tol must be a finite number >= 0, got {tol!r}"
+        raise ParameterError(msg)
+    return value
+
+
+def _numeric_expansion(
+    coefficients: dict[Monomial, float],
+    norm: float,
+    variables: int,
+    tol: float,
+    method: str,
+    error: float,
+) -> Expansion:
+    kept = {m: c for m, c in coefficients.items() if abs(c) > tol * norm}
+    return Expansion(
+        "boolean", kept, variables, exact=False, tol=tol, method=method, error=error
+    )
+
+
+def _exact_values(
+    expr: sympy.Expr, symbols: Sequence[sympy.Symbol], indices: Sequence[int]
+) -> list[sympy.Expr]:
+    one, minus_one = sympy.Integer(1), sympy.Integer(-1)
+    out = []
+    for j in indices:
+        point = _point_of_index(int(j), len(symbols))
+        subs = {s: (one if v == 1 else minus_one) for s, v in zip(symbols, point, strict=True)}
+        out.append(sympy.sympify(expr.xreplace(subs)))
+    return out
+
+
+def _rational_table(target: Target, table: np.ndarray) -> list[sympy.Rational] | None:
+    """Exact values of the whole table when they are all rational, else ``None``.
+
+    For ``P <= 12`` every point is evaluated exactly. For larger ``P`` only one
+    representative per distinct float value is: two points whose exact values
+    differ but round to the same float would be merged (values closer than
+    ``1e-16`` relative; not seen in practice, but not excluded).
+    """
+    expr, symbols, p = target.expression, target.symbols, target.variables
+    uniq, first, inverse = np.unique(table, return_index=True, return_inverse=True)
+    if uniq.shape[0] > _MAX_EXACT_VALUES:
+        return None
+    reps = _exact_values(expr, symbols, first)
+    if not all(v.is_Rational for v in reps):
+        return None
+    _check_agreement(np.array([float(v) for v in reps]), uniq, p, first)
+    if p > _EXACT_ALL_POINTS:
+        return [reps[i] for i in inverse.reshape(-1)]  # type: ignore[misc]
+    values = _exact_values(expr, symbols, range(table.shape[0]))
+    if not all(v.is_Rational for v in values):
+        return None
+    _check_agreement(np.array([float(v) for v in values]), table, p)
+    return values  # type: ignore[return-value]
+
+
+def _check_agreement(
+    exact: np.ndarray, numeric: np.ndarray, p: int, indices: np.ndarray | None = None
+) -> None:
+    bad = np.abs(exact - numeric) > 1e-9 * np.maximum(1.0, np.abs(exact))
+    if bad.any():
+        k = int(np.argmax(bad))
+        j = int(indices[k]) if indices is not None else k
+        msg = (
+            f"the exact value {exact[k]!r} and the numeric value {numeric[k]!r} of the target "
+            f"disagree at x = {_point_of_index(j, p)}; check the expression for functions "
+            "evaluated differently by sympy and numpy (e.g. at a discontinuity)"
+        )
+        raise ExpansionError(msg)
+
+
+def _walsh_from_table(target: Target, tol: float) -> Expansion:
+    p = target.variables
+    table = truth_table(target)
+    finite = np.isfinite(table)
+    if not finite.all():
+        j = int(np.argmin(finite))
+        msg = (
+            f"the target is {table[j]} at x = {_point_of_index(j, p)}: a boolean target must be "
+            "finite on all of {-1,1}^P"
+        )
+        raise ExpansionError(msg)
+    n = table.shape[0]
+    exact = _rational_table(target, table)
+    if exact is not None:
+        denominator = math.lcm(*(int(v.q) for v in exact)) if exact else 1
+        ints = [int(v.p) * (denominator // int(v.q)) for v in exact]
+        biggest = max((abs(v) for v in ints), default=0)
+        array = (
+            np.array(ints, dtype=np.int64)
+            if biggest * n < 2**62
+            else np.array(ints, dtype=object)
+        )
+        spectrum = fwht(array)
+        scale = denominator * n
+        coefficients: dict[Monomial, Any] = {}
+        for k in np.flatnonzero(spectrum):
+            mono = Monomial(tuple((i + 1, 1) for i in range(p) if (int(k) >> i) & 1))
+            coefficients[mono] = sympy.Rational(int(spectrum[k]), scale)
+        return Expansion("boolean", coefficients, p, method="walsh")
+    spectrum_f = fwht(table) / n
+    norm = math.sqrt(float(np.mean(table * table)))
+    error = (p + 1) * float(np.finfo(np.float64).eps) * float(np.max(np.abs(table)))
+    coefs = {
+        Monomial(tuple((i + 1, 1) for i in range(p) if (int(k) >> i) & 1)): float(spectrum_f[k])
+        for k in np.flatnonzero(np.abs(spectrum_f) > tol * norm)
+    }
+    return _numeric_expansion(coefs, norm, p, tol, "walsh", error)
+
+
+def boolean_expansion(target: Target, tol: float | None = None) -> Expansion:
+    """The Fourier–Walsh expansion of a target on the boolean domain.
+
+    Polynomials are reduced exactly by ``x_i^2 = 1`` (method ``"multilinear"``).
+    Anything else is tabulated on ``{-1,1}^P`` (``P <= 24``) and transformed by
+    :func:`fwht` (method ``"walsh"``): exactly, with rational coefficients, when
+    every value of the target is rational (checked with sympy on every point
+    for ``P <= 12``, on one point per distinct value above that); otherwise in
+    floating point, where a coefficient ``c`` with ``|c| <= tol * ||h||`` counts
+    as zero and ``error`` estimates the rounding error of each coefficient.
+    Polynomials with float coefficients are numeric in the same way.
+
+    Parameters
+    ----------
+    target
+        A :class:`~csqbound.target.Target` (its ``domain`` is not checked here).
+    tol
+        Relative threshold for numeric expansions; default ``1e-9``. Ignored
+        when the expansion is exact.
+
+    Returns
+    -------
+    Expansion
+
+    Raises
+    ------
+    ExpansionError
+        If a non-polynomial target has ``P > 24`` variables or is not finite on
+        the cube.
+    ParameterError
+        If ``tol`` is negative or not finite.
+
+    References
+    ----------
+    O'Donnell, *Analysis of Boolean Functions*, Cambridge University Press 2014, ch. 1.
+
+    Examples
+    --------
+    >>> from csqbound.target import Target
+    >>> e = boolean_expansion(Target.from_text("x1**3 * x2 + x1**2", "boolean"))
+    >>> e.method, {str(m): c for m, c in e.coefficients.items()}
+    ('multilinear', {'1': 1, 'x1*x2': 1})
+    >>> e = boolean_expansion(Target.from_text("sign(x1 + x2 + x3)", "boolean"))
+    >>> e.method, e.exact, {str(m): c for m, c in e.coefficients.items()}
+    ('walsh', True, {'x1': 1/2, 'x2': 1/2, 'x3': 1/2, 'x1*x2*x3': -1/2})
+    """
+    tolerance = _check_tol(tol)
+    p = target.variables
+    expr = target.expression
+    if target.is_polynomial:
+        coefficients = multilinear_reduce(expr, target.symbols)
+        if not _has_float(expr):
+            return Expansion("boolean", coefficients, p, method="multilinear")
+        floats = {m: float(c) for m, c in coefficients.items()}
+        norm = math.sqrt(math.fsum(c * c for c in floats.values()))
+        biggest = max((abs(c) for c in floats.values()), default=0.0)
+        error = 4 * float(np.finfo(np.float64).eps) * biggest
+        return _numeric_expansion(floats, norm, p, tolerance, "multilinear", error)
+    return _walsh_from_table(target, tolerance)
