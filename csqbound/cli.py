@@ -29,7 +29,14 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 DomainOpt = Annotated[
-    str, typer.Option("--domain", "-D", help="Input distribution: boolean ({-1,1}^d) or gaussian (N(0, I_d)).")
+    str | None,
+    typer.Option(
+        "--domain",
+        "-D",
+        help="Input distribution: boolean ({-1,1}^d, the default) or gaussian (N(0, I_d)); "
+        "a catalog name brings its own domain.",
+        show_default=False,
+    ),
 ]
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="Output format: table, json, markdown or latex.")
@@ -37,7 +44,8 @@ FormatOpt = Annotated[
 ExprArg = Annotated[
     str,
     typer.Argument(
-        help="Target expression in x1..xP, e.g. 'x1 + x1*x2*x3' or 'He3((x1 - x2)/sqrt(2))'.",
+        help="Target expression in x1..xP, e.g. 'x1 + x1*x2*x3' or 'He3((x1 - x2)/sqrt(2))', "
+        "or the name of a catalog entry (see `csqbound zoo`).",
         show_default=False,
     ),
 ]
@@ -72,18 +80,26 @@ def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _target(expr: str, domain: str) -> Any:
+def _target(expr: str, domain: str | None) -> Any:
+    """Parse EXPR, or look it up in the catalog when it is a catalog name."""
+    from csqbound.catalog import catalog_entry, catalog_names
     from csqbound.monomial import check_domain
     from csqbound.target import Target
 
-    return Target.from_text(expr, check_domain(domain))
+    if expr.strip() in catalog_names():
+        entry = catalog_entry(expr.strip())
+        if domain is not None and check_domain(domain) != entry.domain:
+            msg = f"catalog entry {entry.name!r} is a {entry.domain} target, not {domain}"
+            raise CsqboundError(msg)
+        return Target.from_text(entry.expression, entry.domain)
+    return Target.from_text(expr, check_domain(domain or "boolean"))
 
 
 @app.command()
 @guarded
 def expand(
     expr: ExprArg,
-    domain: DomainOpt = "boolean",
+    domain: DomainOpt = None,
     fmt: FormatOpt = "table",
     max_degree: Annotated[
         int, typer.Option(help="Gaussian quadrature only: largest total degree computed.")
@@ -102,7 +118,7 @@ def expand(
 
 @app.command()
 @guarded
-def leap(expr: ExprArg, domain: DomainOpt = "boolean", fmt: FormatOpt = "table") -> None:
+def leap(expr: ExprArg, domain: DomainOpt = None, fmt: FormatOpt = "table") -> None:
     """The leap of EXPR: greedy witness order, jumps, stages, MSP and cover."""
     from csqbound.report.summary import leap_summary, leap_tables
     from csqbound.report.tables import check_format, render, to_json
@@ -120,7 +136,7 @@ def leap(expr: ExprArg, domain: DomainOpt = "boolean", fmt: FormatOpt = "table")
 def graph(
     expr: ExprArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file to write (.png, .svg or .pdf).")],
-    domain: DomainOpt = "boolean",
+    domain: DomainOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Draw the support graph of EXPR (monomials, coordinates, witness DAG) by stage."""
@@ -128,7 +144,8 @@ def graph(
     from csqbound.support import SupportGraph
 
     fmt = check_format(fmt)
-    sg = SupportGraph.build(_target(expr, domain).expression, domain=domain)
+    target = _target(expr, domain)
+    sg = SupportGraph.build(target.expression, domain=target.domain)
     path = sg.draw(out)
     g = sg.to_networkx()
     info = {
@@ -142,6 +159,47 @@ def graph(
         _emit(to_json(info))
     else:
         _emit(render(Table(tuple(info), (tuple(info.values()),), title="Support graph"), fmt))
+
+
+@app.command()
+@guarded
+def csq(
+    expr: ExprArg,
+    d: Annotated[int, typer.Option("--d", help="Ambient dimension d (>= number of variables P).")] = 64,
+    tau: Annotated[
+        str, typer.Option("--tau", help="Query tolerance tau > 0 (read exactly: 0.01 is 1/100).")
+    ] = "0.01",
+    domain: DomainOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Stage-wise CSQ lower bound for learning EXPR on hidden coordinates (THEORY section 5)."""
+    from csqbound.csq import csq_bound
+    from csqbound.report.summary import csq_tables
+    from csqbound.report.tables import check_format, render, to_json
+
+    fmt = check_format(fmt)
+    target = _target(expr, domain)
+    data = csq_bound(target, d=d, tau=tau, domain=target.domain).to_dict()
+    data = {"expression": str(target), **data}
+    if fmt == "json":
+        _emit(to_json(data))
+        return
+    _emit("\n\n".join(render(t, fmt) for t in csq_tables(data)))
+
+
+@app.command()
+@guarded
+def zoo(
+    fmt: FormatOpt = "table",
+    d: Annotated[int, typer.Option("--d", help="Dimension at which CSQ bounds are evaluated.")] = 64,
+) -> None:
+    """The catalog of named targets with their leaps, CSQ exponent and predicted SGD exponent."""
+    from csqbound.report.summary import zoo_records, zoo_table
+    from csqbound.report.tables import check_format, render, to_json
+
+    fmt = check_format(fmt)
+    records = zoo_records(d=d)
+    _emit(to_json(records) if fmt == "json" else render(zoo_table(records), fmt))
 
 
 def main(argv: list[str] | None = None) -> int:

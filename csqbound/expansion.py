@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sympy
 
@@ -26,7 +26,7 @@ __all__ = ["Coefficient", "Expansion", "expand", "format_coefficient"]
 
 #: An exact coefficient is a sympy number (rational or algebraic, e.g. ``sqrt(2)/2``);
 #: a numeric one is a float.
-Coefficient = sympy.Expr | float
+Coefficient: TypeAlias = sympy.Expr | float
 
 
 def format_coefficient(value: Coefficient) -> str:
@@ -222,3 +222,6 @@ def expand(
             from csqbound.hermite import gaussian_expansion
 
             return gaussian_expansion(tgt, max_degree=max_degree, tol=tol)
+        case _:  # pragma: no cover - Target validates its domain
+            msg = f"unknown domain {tgt.domain!r}"
+            raise CsqboundError(msg)

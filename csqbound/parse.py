@@ -37,6 +37,8 @@ __all__ = [
     "MAX_EXPONENT",
     "MAX_HERMITE_DEGREE",
     "MAX_LENGTH",
+    "MAX_NUMBER_BITS",
+    "MAX_TREE_SIZE",
     "parse",
     "symbol",
     "variable_index",
@@ -66,6 +68,7 @@ _VARIABLE = re.compile(r"x([1-9][0-9]*)")
 _HERMITE = re.compile(r"He([0-9]+)")
 _DECIMAL = re.compile(r"([0-9]*)(?:\.([0-9]*))?(?:[eE]([-+]?[0-9]+))?")
 _MAX_DECIMAL_EXPONENT = 4_000
+_MAX_DECIMAL_DIGITS = 1_000
 _NAMES_HINT = f"variables are x1, x2, ...; functions are {FUNCTIONS}"
 
 _UNARY_FUNCTIONS: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
@@ -236,7 +239,7 @@ def parse(text: str) -> sympy.Expr:
     >>> parse("x1^2")
     Traceback (most recent call last):
     ...
-    csqbound.errors.ParseError: '^' at column 3 is not a power: write x1**2 for x1 squared
+    csqbound.errors.ParseError: unsupported operator '^' at column 3: ^ is not a power; ...
     >>> parse("x1 + foo")
     Traceback (most recent call last):
     ...
@@ -271,20 +274,35 @@ def parse(text: str) -> sympy.Expr:
     builder = _Builder(stripped, shift)
     try:
         return builder.build(tree.body, 0)
+    except CsqboundError:
+        raise
     except RecursionError:
         msg = f"expression too deeply nested (at most {MAX_DEPTH} levels)"
+        raise ParseError(msg) from None
+    except (TypeError, ValueError, ArithmeticError) as exc:  # defensive: sympy complaints
+        msg = f"cannot build the expression: {exc}"
         raise ParseError(msg) from None
 
 
 def _syntax_error(exc: SyntaxError, source: str, shift: int) -> ParseError:
     """A ParseError for a SyntaxError (offsets in characters, 1-based)."""
-    offset = exc.offset if exc.offset and exc.offset > 0 else 1
-    position = min(offset - 1, max(len(source) - 1, 0))
-    token = source[position] if source else ""
     detail = exc.msg
-    if "int_max_str_digits" in detail or "integer string conversion" in detail:
+    end = len(source.rstrip(" "))
+    digits = re.search(r"[0-9_]{100,}", source)
+    if ("int_max_str_digits" in detail or "integer string conversion" in detail) and digits:
         detail = "integer literal too long"
-    msg = f"syntax error at column {position + shift + 1} (near {token!r}): {detail}"
+        position = digits.start()
+        token = source[position : position + 10] + "..."
+        near = f"near {token!r}"
+    elif not exc.offset or exc.offset < 1 or exc.offset > end:  # Python reports 0 at the end
+        position = end
+        near = "at the end of the input"
+        token = ""
+    else:
+        position = exc.offset - 1
+        token = source[position]
+        near = f"near {token!r}"
+    msg = f"syntax error at column {position + shift + 1} ({near}): {detail}"
     return ParseError(msg, token=token, position=position + shift)
 
 
@@ -346,7 +364,7 @@ class _Builder:
         found = between.find(symbol_text)
         start = left_end + (found if found >= 0 else 0)
         position = start + self.shift
-        msg = f"{what.format(op=repr(symbol_text))} at column {position + 1}: {hint}"
+        msg = f"{what} {symbol_text!r} at column {position + 1}: {hint}"
         return ParseError(msg, token=symbol_text, position=position)
 
     # -- guards -------------------------------------------------------------------
@@ -429,9 +447,7 @@ class _Builder:
             case ast.BinOp(op=ast.BitXor()):
                 raise self._xor_error(node)
             case ast.BinOp():
-                raise self._operator_error(
-                    node, "unsupported operator {op}", "use + - * / and ** only"
-                )
+                raise self._operator_error(node, "unsupported operator", "use + - * / and ** only")
             case ast.UnaryOp():
                 return self._unary(node, depth)
             case ast.Call():
@@ -449,7 +465,7 @@ class _Builder:
         right = self._segment(node.right)[0]
         what = f"{left} squared" if right == "2" else "a power"
         return self._operator_error(
-            node, "{op} is not a power", f"write {left}**{right} for {what}"
+            node, "unsupported operator", f"^ is not a power; write {left}**{right} for {what}"
         )
 
     def _constant(self, node: ast.Constant) -> sympy.Expr:
@@ -459,13 +475,18 @@ class _Builder:
         if isinstance(value, int):
             return self._check(sympy.Integer(value), node)
         if isinstance(value, float):
-            text, _ = self._segment(node)
             digits = self.source[self._char(node.col_offset) : self._char(node.end_col_offset or 0)]
             digits = digits.replace("_", "")
             match = _DECIMAL.fullmatch(digits)
             if match is None:
                 raise self._error(node, "unreadable number", "write decimals like 0.25 or 1e-3")
-            exponent = int(match.group(3) or 0)
+            mantissa_digits = len(match.group(1)) + len(match.group(2) or "")
+            if mantissa_digits > _MAX_DECIMAL_DIGITS:
+                raise self._error(
+                    node, "huge number", f"decimals are limited to {_MAX_DECIMAL_DIGITS} digits"
+                )
+            exponent_text = (match.group(3) or "0").lstrip("+-").lstrip("0")
+            exponent = int(match.group(3) or 0) if len(exponent_text) <= 6 else 10**7
             if abs(exponent) > _MAX_DECIMAL_EXPONENT:
                 raise self._error(
                     node, "huge number", f"decimal exponents are limited to {_MAX_DECIMAL_EXPONENT}"
@@ -524,12 +545,14 @@ class _Builder:
                 assert parent is not None
                 if value == 0:
                     raise self._operator_error(
-                        parent, "division by zero: {op}", "the divisor is zero"
+                        parent,
+                        "division by zero:",
+                        f"the divisor {self._segment(factor)[0]!r} is zero",
                     )
                 if value.free_symbols:
                     raise self._operator_error(
                         parent,
-                        "division by an expression with variables: {op}",
+                        "division by an expression with variables:",
                         "only division by a constant is supported",
                     )
                 result = self._check(result / value, parent)
@@ -567,12 +590,12 @@ class _Builder:
         stats = self._stats(base)
         if stats.bits * exponent > MAX_NUMBER_BITS:
             raise self._operator_error(
-                node, "huge power {op}", f"the result would need more than {MAX_NUMBER_BITS} bits"
+                node, "huge power", f"the result would need more than {MAX_NUMBER_BITS} bits"
             )
         if stats.degree * exponent > MAX_DEGREE:
             raise self._operator_error(
                 node,
-                "huge power {op}",
+                "huge power",
                 f"the degree would be {stats.degree * exponent} > {MAX_DEGREE}",
             )
         return self._check(sympy.Pow(base, sympy.Integer(exponent)), node)

@@ -17,10 +17,13 @@ from csqbound.report.tables import Math, Table, monomial_latex
 from csqbound.target import Target
 
 __all__ = [
+    "csq_tables",
     "expansion_summary",
     "expansion_table",
     "leap_summary",
     "leap_tables",
+    "zoo_records",
+    "zoo_table",
 ]
 
 
@@ -33,10 +36,10 @@ def expansion_summary(target: Target, expansion: Expansion) -> dict[str, Any]:
 
     Examples
     --------
-    >>> t = Target.from_text("x1 + x1*x2*x3**2")
+    >>> t = Target.from_text("x1 + x1*x2*x3**2")        # x3**2 = 1 on the boolean cube
     >>> s = expansion_summary(t, expand(t))
     >>> [(r["monomial"], r["coefficient"]) for r in s["support"]]
-    [('x1', '2')]
+    [('x1', '1'), ('x1*x2', '1')]
     """
     support = [
         {
@@ -167,3 +170,115 @@ def leap_tables(summary: dict[str, Any]) -> list[Table]:
         rows.append((step, mono, jump, stage_of[m]))
     witness = Table(("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order")
     return [head, witness]
+
+
+def csq_tables(data: dict[str, Any]) -> list[Table]:
+    """The CSQ bound (one summary row, one row per witness step) as tables."""
+    head = Table(
+        ("target", "d", "tau", "exponent", "bound", "log10 bound", "SGD samples exp.", "SGD time exp."),
+        (
+            (
+                data["expression"],
+                data["d"],
+                data["tau"],
+                data["exponent"],
+                data["bound"],
+                round(float(data["log10_bound"]), 3),
+                data["predicted_sgd_samples_exponent"],
+                data["predicted_sgd_time_exponent"],
+            ),
+        ),
+        title=f"CSQ lower bound ({data.get('class', '')})",
+    )
+    rows = tuple(
+        (
+            "{" + ", ".join(str(c) for c in st["covered"]) + "}",
+            st["jump"],
+            st["m"],
+            st["r_norm2"],
+            st["gamma"],
+            st["queries"],
+            round(float(st["log10_queries"]), 3) if st.get("log10_queries") is not None else None,
+        )
+        for st in data["stages"]
+    )
+    stages = Table(
+        ("covered U", "jump", "m", "|r|^2", "Gamma_U", "queries", "log10 q"),
+        rows,
+        title="Per stage: q >= (1/2 - 4 Gamma_U) tau^2 / (|r|^2 Gamma_U)",
+    )
+    tables = [head, stages]
+    notes = list(data.get("notes") or [])
+    ref = data.get("rotation_reference")
+    if ref:
+        notes.append(f"{ref['label']}: exponent {ref['exponent']}")
+    if notes:
+        tables.append(Table(("note",), tuple((n,) for n in notes)))
+    return tables
+
+
+def zoo_records(d: int = 64) -> list[dict[str, Any]]:
+    """Every catalog entry with its leaps, CSQ exponent and predicted SGD exponent.
+
+    Examples
+    --------
+    >>> rec = {r["name"]: r for r in zoo_records()}
+    >>> rec["parity3"]["leap"], rec["parity3"]["csq_exponent"], rec["parity3"]["sgd_samples_exponent"]
+    (3, 3, 2)
+    """
+    from csqbound.catalog import CATALOG
+    from csqbound.csq import csq_bound
+
+    records = []
+    for entry in CATALOG:
+        target = Target.from_text(entry.expression, entry.domain)
+        summary = leap_summary(target)
+        bound = csq_bound(target, d=max(d, target.variables), tau="0.01", domain=entry.domain)
+        info = bound.to_dict()
+        records.append(
+            {
+                "name": entry.name,
+                "expression": entry.expression,
+                "domain": entry.domain,
+                "leap": summary["leap"],
+                "iso_leap": summary.get("iso_leap"),
+                "information_exponent": summary.get("information_exponent"),
+                "csq_leap": summary.get("csq_leap"),
+                "sq_leap": summary.get("sq_leap"),
+                "csq_exponent": info["exponent"],
+                "sgd_samples_exponent": info["predicted_sgd_samples_exponent"],
+                "sgd_time_exponent": info["predicted_sgd_time_exponent"],
+                "exact": summary["exact"],
+                "description": entry.description,
+                "source": entry.source,
+            }
+        )
+    return records
+
+
+def zoo_table(records: list[dict[str, Any]]) -> Table:
+    """The catalog as one table (the booktabs table of ``csqbound zoo --format latex``)."""
+
+    def other(r: dict[str, Any]) -> str:
+        if r["domain"] == "gaussian":
+            return f"iso {r['iso_leap']}, IE {r['information_exponent']}"
+        return f"CSQ {r['csq_leap']}, SQ {r['sq_leap']}"
+
+    rows = tuple(
+        (
+            r["name"],
+            r["expression"],
+            r["domain"],
+            r["leap"],
+            other(r),
+            r["csq_exponent"],
+            r["sgd_samples_exponent"],
+            r["source"],
+        )
+        for r in records
+    )
+    return Table(
+        ("name", "expression", "domain", "leap", "other leaps", "CSQ exp.", "SGD exp.", "source"),
+        rows,
+        title="Catalog of targets: leaps, CSQ exponent and predicted SGD sample exponent",
+    )

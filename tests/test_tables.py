@@ -1,0 +1,91 @@
+"""Tests of the table renderer: escaping, formats, and LaTeX that compiles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from csqbound.errors import CsqboundError
+from csqbound.monomial import Monomial
+from csqbound.report.tables import (
+    Table,
+    check_format,
+    latex_document,
+    latex_escape,
+    monomial_latex,
+    render,
+)
+
+NASTY = r"50% & $x_1$ #2 {a} ~ ^ \ < > | end"
+
+
+def compile_latex(tmp_path, body: str) -> subprocess.CompletedProcess[str]:
+    """Compile a standalone document around ``body`` with pdflatex (skip, saying why, without it)."""
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (.ci/run installs texlive-latex-recommended)")
+    (tmp_path / "doc.tex").write_text(latex_document(body))
+    return subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_escape_every_special_character():
+    out = latex_escape(NASTY)
+    for raw in "&%$#_{}":
+        assert f"\\{raw}" in out
+    assert "\\textbackslash{}" in out
+    assert "~" not in out.replace("\\textasciitilde{}", "")
+
+
+@given(st.text(max_size=40))
+def test_escape_leaves_no_unescaped_special(text):
+    out = latex_escape(text)
+    stripped = out
+    for rep in (
+        r"\textbackslash{}",
+        r"\textasciitilde{}",
+        r"\textasciicircum{}",
+        r"\textless{}",
+        r"\textgreater{}",
+        r"\textbar{}",
+    ):
+        stripped = stripped.replace(rep, "")
+    for ch in "&%$#_{}":
+        stripped = stripped.replace("\\" + ch, "")
+    assert not any(ch in stripped for ch in "\\&%$#_{}~^")
+
+
+def test_formats_agree_on_content():
+    t = Table(("target", "leap"), (("x1*x2", 2), ("x1 + x1*x2", 1)), title="Leaps")
+    md = render(t, "markdown")
+    assert "| x1*x2 | 2 |" in md
+    data = json.loads(render(t, "json"))
+    assert data == [{"target": "x1*x2", "leap": 2}, {"target": "x1 + x1*x2", "leap": 1}]
+    assert "x1 + x1*x2" in render(t, "table")
+    latex = render(t, "latex")
+    assert "\\toprule" in latex and "\\midrule" in latex and "\\bottomrule" in latex
+
+
+def test_bad_format_and_ragged_rows():
+    with pytest.raises(CsqboundError, match="unknown format"):
+        check_format("html")
+    with pytest.raises(CsqboundError, match="columns"):
+        Table(("a", "b"), (("only one",),))
+
+
+def test_latex_table_compiles(tmp_path):
+    mono = monomial_latex(Monomial.from_mapping({1: 2, 3: 1}))
+    t = Table(("name & more", "monomial"), ((NASTY, mono),), title="Caption with 100% _ & #")
+    done = compile_latex(tmp_path, render(t, "latex"))
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 0
