@@ -4,6 +4,12 @@ For a target ``f`` on ``d`` Boolean or Gaussian inputs csqbound computes its
 expansion, its leap (Abbe, Boix-Adserà, Misiakiewicz, COLT 2023), query-complexity
 lower bounds and the predicted sample complexity of online SGD, and checks the
 prediction by training two-layer networks.
+
+Examples
+--------
+>>> import csqbound
+>>> csqbound.leap("x1 + x1*x2*x3").leap
+2
 """
 
 from __future__ import annotations
@@ -17,7 +23,11 @@ from csqbound.errors import (
     ParseError,
 )
 from csqbound.expansion import Expansion, expand
+from csqbound.leap import LeapResult, cover, leap, leap_bruteforce
 from csqbound.monomial import Monomial
+from csqbound.parse import parse
+from csqbound.support import SupportGraph
+from csqbound.target import Target
 
 __all__ = [
     "BackendUnavailableError",
@@ -25,10 +35,17 @@ __all__ = [
     "DomainError",
     "Expansion",
     "ExpansionError",
+    "LeapResult",
     "Monomial",
     "ParameterError",
     "ParseError",
+    "SupportGraph",
+    "Target",
+    "cover",
     "expand",
+    "leap",
+    "leap_bruteforce",
+    "parse",
 ]
 
 __version__ = "0.1.0"

@@ -203,20 +203,25 @@ def zoo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``csqbound`` script; returns the exit code."""
-    import click
+    """Entry point of the ``csqbound`` script; returns the exit code.
 
+    Usage errors (unknown command or option, missing argument) become one line on
+    stderr and exit code 2, like every other bad input.
+    """
     try:
-        app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return int(done.exit_code or 0)
-    except click.exceptions.Abort:
-        typer.echo("csqbound: error: aborted", err=True)
-        return 130
-    except click.exceptions.ClickException as err:
-        typer.echo(f"csqbound: error: {err.format_message()}", err=True)
-        return 2
-    return 0
+        result = app(args=argv, standalone_mode=False, prog_name="csqbound")
+    except (typer.Exit, typer.Abort) as done:
+        return int(getattr(done, "exit_code", 130) or 0)
+    except Exception as err:  # noqa: BLE001 - click's (or typer's vendored click's) usage errors
+        if hasattr(err, "format_message"):
+            typer.echo(f"csqbound: error: {err.format_message()}", err=True)
+            return int(getattr(err, "exit_code", 2) or 2)
+        exit_code = getattr(err, "exit_code", None)
+        if isinstance(exit_code, int):
+            return exit_code
+        typer.echo(f"csqbound: error: internal error ({type(err).__name__}: {err})", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -166,14 +166,24 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
     ([0, 1], [2, 2])
     """
     m = len(supports)
-    index: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
+    # Inverted index of plain ints (much cheaper to build than (index, degree) pairs);
+    # the degrees go in a parallel index, built only when some degree exceeds 1.
+    index: defaultdict[int, list[int]] = defaultdict(list)
     cost = [0] * m
+    unit = True
     for i, powers in enumerate(supports):
         total = 0
         for coordinate, degree in powers:
             total += degree
-            index[coordinate].append((i, degree))
+            index[coordinate].append(i)
         cost[i] = total
+        if total != len(powers):
+            unit = False
+    weights: defaultdict[int, list[int]] = defaultdict(list)
+    if not unit:
+        for powers in supports:
+            for coordinate, degree in powers:
+                weights[coordinate].append(degree)
     taken = bytearray(m)
     order: list[int] = [i for i in range(m) if not cost[i]]  # constants cost nothing
     for i in order:
@@ -198,14 +208,24 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
             if coordinate in covered:
                 continue
             covered.add(coordinate)
-            for j, degree in index[coordinate]:
-                if not taken[j]:
-                    cj = cost[j] - degree
-                    cost[j] = cj
-                    if cj:
-                        heappush(heap, cj * m + j)
-                    else:
-                        free.append(j)
+            if unit:  # boolean: every degree is 1
+                for j in index[coordinate]:
+                    if not taken[j]:
+                        cj = cost[j] - 1
+                        cost[j] = cj
+                        if cj:
+                            heappush(heap, cj * m + j)
+                        else:
+                            free.append(j)
+            else:
+                for j, degree in zip(index[coordinate], weights[coordinate], strict=True):
+                    if not taken[j]:
+                        cj = cost[j] - degree
+                        cost[j] = cj
+                        if cj:
+                            heappush(heap, cj * m + j)
+                        else:
+                            free.append(j)
         if free:
             free.sort()
             for j in free:
@@ -219,35 +239,27 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
 def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
     """The non-constant support of ``x``, deduplicated, in input order (first occurrence)."""
     dom = check_domain(domain)
-    from csqbound.expansion import Expansion
+    import sympy
 
-    if isinstance(x, str):
-        from csqbound.expansion import expand
+    from csqbound.expansion import Expansion, expand
 
-        x = expand(x, dom)
-    elif not isinstance(x, Expansion | Monomial) and not isinstance(x, Iterable):
-        import sympy
-
-        from csqbound.expansion import expand
-
-        if isinstance(x, sympy.Basic):
-            x = expand(x, dom)  # type: ignore[arg-type]
-        else:
-            try:
-                from csqbound.target import Target
-            except ImportError:  # pragma: no cover - target.py not written yet
-                Target = None  # type: ignore[assignment,misc]  # noqa: N806
-            if Target is None or not isinstance(x, Target):
-                msg = (
-                    f"cannot read a support from {type(x).__name__} {x!r}: give an expression, "
-                    "an Expansion, or an iterable of monomials (sets of coordinates or "
-                    "mappings coordinate -> degree)"
-                )
-                raise CsqboundError(msg)
-            x = expand(x)
+    if isinstance(x, str | sympy.Basic):
+        x = expand(x, dom)  # type: ignore[arg-type]
+    elif not isinstance(x, Expansion | Monomial | Iterable):
+        try:
+            from csqbound.target import Target
+        except ImportError:  # pragma: no cover - only while target.py is missing
+            Target = None  # type: ignore[assignment,misc]  # noqa: N806
+        if Target is None or not isinstance(x, Target):
+            msg = (
+                f"cannot read a support from {type(x).__name__} {x!r}: give an expression, "
+                "a Target, an Expansion, or an iterable of monomials (sets of coordinates "
+                "or mappings coordinate -> degree)"
+            )
+            raise CsqboundError(msg)
+        x = expand(x)
     if isinstance(x, Expansion):
-        monos = tuple(mono for mono in x.support if mono.powers)
-        return monos, x.domain
+        return tuple(mono for mono in x.support if mono.powers), x.domain
     items: Iterable[object] = (x,) if isinstance(x, Monomial) else x  # type: ignore[assignment]
     seen: dict[Monomial, None] = {}
     boolean = dom == "boolean"
@@ -290,7 +302,9 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     Returns
     -------
     LeapResult
-        The leap, the witness order, its jumps and stages.
+        The leap, the witness order, its jumps and stages. Ties between monomials
+        of equal cost go to the one given first (an Expansion lists its support by
+        degree, then coordinates), so the witness is deterministic.
 
     Raises
     ------

@@ -81,8 +81,11 @@ class Monomial:
         """Build from ``{coordinate: degree}``; zero degrees are dropped."""
         items = []
         for coordinate, degree in mapping.items():
-            c, k = int(coordinate), int(degree)
-            if c != coordinate or k != degree:
+            try:
+                c, k = int(coordinate), int(degree)
+            except (TypeError, ValueError, OverflowError):
+                c, k = -1, -1
+            if c != coordinate or k != degree or isinstance(coordinate, bool):
                 msg = f"monomial entries must be integers, got {dict(mapping)!r}"
                 raise CsqboundError(msg)
             if k < 0:

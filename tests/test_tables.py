@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 from hypothesis import given
@@ -15,28 +13,12 @@ from csqbound.monomial import Monomial
 from csqbound.report.tables import (
     Table,
     check_format,
-    latex_document,
     latex_escape,
     monomial_latex,
     render,
 )
 
 NASTY = r"50% & $x_1$ #2 {a} ~ ^ \ < > | end"
-
-
-def compile_latex(tmp_path, body: str) -> subprocess.CompletedProcess[str]:
-    """Compile a standalone document around ``body`` with pdflatex (skip, saying why, without it)."""
-    if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex is not installed (.ci/run installs texlive-latex-recommended)")
-    (tmp_path / "doc.tex").write_text(latex_document(body))
-    return subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_escape_every_special_character():
@@ -83,9 +65,9 @@ def test_bad_format_and_ragged_rows():
         Table(("a", "b"), (("only one",),))
 
 
-def test_latex_table_compiles(tmp_path):
+def test_latex_table_compiles(tmp_path, compile_latex):
     mono = monomial_latex(Monomial.from_mapping({1: 2, 3: 1}))
     t = Table(("name & more", "monomial"), ((NASTY, mono),), title="Caption with 100% _ & #")
-    done = compile_latex(tmp_path, render(t, "latex"))
+    done = compile_latex(render(t, "latex"))
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
