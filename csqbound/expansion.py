@@ -151,7 +151,10 @@ class Expansion:
         """``c^2`` (boolean) or ``c^2 alpha!`` (gaussian): the monomial's share of ``||f||^2``."""
         c = self.coefficients.get(monomial, 0)
         w = c * c if self.domain == "boolean" else c * c * monomial.factorial
-        return sympy.nsimplify(sympy.expand(w)) if self.exact else float(w)
+        if not self.exact:
+            return float(w)
+        w = sympy.expand(w)
+        return w if w.is_Rational else sympy.radsimp(w)
 
     @property
     def norm2(self) -> Coefficient:

@@ -160,14 +160,14 @@ def multilinear_reduce(
         acc[key] = acc[key] + coef if key in acc else coef
     exact_domain = domain.is_ZZ or domain.is_QQ
     out: dict[Monomial, sympy.Expr] = {}
-    for key in sorted(acc):
+    for key in acc:
         value = domain.to_sympy(acc[key])
         if not exact_domain:
             _check_coefficient(value, expr)
             value = _exact_simplify(value)
         if value != 0:
             out[Monomial(tuple((i + 1, 1) for i, e in enumerate(key) if e))] = value
-    return out
+    return dict(sorted(out.items(), key=lambda item: (item[0].degree, item[0].powers)))
 
 
 def fwht(values: np.ndarray) -> np.ndarray:
@@ -213,7 +213,9 @@ def fwht(values: np.ndarray) -> np.ndarray:
         raise ExpansionError(msg)
     p = n.bit_length() - 1
     if p > MAX_TABLE_VARIABLES:
-        msg = f"fwht supports P <= {MAX_TABLE_VARIABLES} (2^{MAX_TABLE_VARIABLES} entries), got P={p}"
+        msg = (
+            f"fwht supports P <= {MAX_TABLE_VARIABLES} (2^{MAX_TABLE_VARIABLES} entries), got P={p}"
+        )
         raise ExpansionError(msg)
     if np.issubdtype(a.dtype, np.signedinteger) and n > 1:
         bound = max(int(a.max()), -int(a.min())) * n
@@ -253,6 +255,22 @@ def cube_points(variables: int, start: int = 0, stop: int | None = None) -> np.n
     j = np.arange(start, stop, dtype=np.int64)[:, None]
     bits = (j >> np.arange(variables, dtype=np.int64)[None, :]) & 1
     return 1.0 - 2.0 * bits
+
+
+def _subset_monomials(indices: np.ndarray, variables: int) -> list[Monomial]:
+    """The characters ``chi_S`` of the set indices ``k`` (bit ``i - 1`` set iff ``i in S``).
+
+    The powers tuples are joined from two precomputed halves (low and high bits),
+    so a dense spectrum of ``2^P`` monomials costs one concatenation each.
+    """
+    low_bits = variables // 2
+    low = [tuple((i + 1, 1) for i in range(low_bits) if (k >> i) & 1) for k in range(1 << low_bits)]
+    high = [
+        tuple((low_bits + i + 1, 1) for i in range(variables - low_bits) if (k >> i) & 1)
+        for k in range(1 << (variables - low_bits))
+    ]
+    mask = (1 << low_bits) - 1
+    return [Monomial(low[k & mask] + high[k >> low_bits]) for k in indices.tolist()]
 
 
 def _point_of_index(j: int, variables: int) -> list[int]:
@@ -314,9 +332,7 @@ def _numeric_expansion(
     error: float,
 ) -> Expansion:
     kept = {m: c for m, c in coefficients.items() if abs(c) > tol * norm}
-    return Expansion(
-        "boolean", kept, variables, exact=False, tol=tol, method=method, error=error
-    )
+    return Expansion("boolean", kept, variables, exact=False, tol=tol, method=method, error=error)
 
 
 def _exact_values(
@@ -331,29 +347,35 @@ def _exact_values(
     return out
 
 
-def _rational_table(target: Target, table: np.ndarray) -> list[sympy.Rational] | None:
+def _rational_table(
+    target: Target, table: np.ndarray
+) -> tuple[list[sympy.Rational], np.ndarray] | None:
     """Exact values of the whole table when they are all rational, else ``None``.
 
-    For ``P <= 12`` every point is evaluated exactly. For larger ``P`` only one
-    representative per distinct float value is: two points whose exact values
-    differ but round to the same float would be merged (values closer than
-    ``1e-16`` relative; not seen in practice, but not excluded).
+    Returns the distinct exact values and, for every point, the position of its
+    value in that list. For ``P <= 12`` every point is evaluated exactly. For
+    larger ``P`` only one representative per distinct float value is: two
+    points whose exact values differ but round to the same float (values closer
+    than about ``1e-16`` relative) would be merged — the residual risk of the
+    exact path, which no target built from csqbound's functions is known to hit.
     """
     expr, symbols, p = target.expression, target.symbols, target.variables
     uniq, first, inverse = np.unique(table, return_index=True, return_inverse=True)
     if uniq.shape[0] > _MAX_EXACT_VALUES:
         return None
-    reps = _exact_values(expr, symbols, first)
+    reps = _exact_values(expr, symbols, first.tolist())
     if not all(v.is_Rational for v in reps):
         return None
     _check_agreement(np.array([float(v) for v in reps]), uniq, p, first)
     if p > _EXACT_ALL_POINTS:
-        return [reps[i] for i in inverse.reshape(-1)]  # type: ignore[misc]
+        return reps, inverse.reshape(-1)  # type: ignore[return-value]
     values = _exact_values(expr, symbols, range(table.shape[0]))
     if not all(v.is_Rational for v in values):
         return None
     _check_agreement(np.array([float(v) for v in values]), table, p)
-    return values  # type: ignore[return-value]
+    distinct = list(dict.fromkeys(values))
+    position = {v: i for i, v in enumerate(distinct)}
+    return distinct, np.array([position[v] for v in values], dtype=np.int64)  # type: ignore[return-value]
 
 
 def _check_agreement(
@@ -385,28 +407,28 @@ def _walsh_from_table(target: Target, tol: float) -> Expansion:
     n = table.shape[0]
     exact = _rational_table(target, table)
     if exact is not None:
-        denominator = math.lcm(*(int(v.q) for v in exact)) if exact else 1
-        ints = [int(v.p) * (denominator // int(v.q)) for v in exact]
-        biggest = max((abs(v) for v in ints), default=0)
-        array = (
-            np.array(ints, dtype=np.int64)
-            if biggest * n < 2**62
-            else np.array(ints, dtype=object)
-        )
+        distinct, where = exact
+        denominator = math.lcm(*(int(v.q) for v in distinct))
+        ints = [int(v.p) * (denominator // int(v.q)) for v in distinct]
+        biggest = max(abs(v) for v in ints)
+        dtype = np.int64 if biggest * n < 2**62 else object
+        array = np.array(ints, dtype=dtype)[where]
         spectrum = fwht(array)
         scale = denominator * n
-        coefficients: dict[Monomial, Any] = {}
-        for k in np.flatnonzero(spectrum):
-            mono = Monomial(tuple((i + 1, 1) for i in range(p) if (int(k) >> i) & 1))
-            coefficients[mono] = sympy.Rational(int(spectrum[k]), scale)
+        support = np.flatnonzero(spectrum)
+        cache: dict[int, sympy.Rational] = {}
+        values = []
+        for value in spectrum[support].tolist():
+            if value not in cache:
+                cache[value] = sympy.Rational(int(value), scale)
+            values.append(cache[value])
+        coefficients = dict(zip(_subset_monomials(support, p), values, strict=True))
         return Expansion("boolean", coefficients, p, method="walsh")
     spectrum_f = fwht(table) / n
     norm = math.sqrt(float(np.mean(table * table)))
     error = (p + 1) * float(np.finfo(np.float64).eps) * float(np.max(np.abs(table)))
-    coefs = {
-        Monomial(tuple((i + 1, 1) for i in range(p) if (int(k) >> i) & 1)): float(spectrum_f[k])
-        for k in np.flatnonzero(np.abs(spectrum_f) > tol * norm)
-    }
+    support = np.flatnonzero(np.abs(spectrum_f) > tol * norm)
+    coefs = dict(zip(_subset_monomials(support, p), spectrum_f[support].tolist(), strict=True))
     return _numeric_expansion(coefs, norm, p, tol, "walsh", error)
 
 
