@@ -200,7 +200,37 @@ def bench_naive_ratio() -> list[Row]:
     return rows
 
 
-BENCHMARKS: list[Callable[[], list[Row]]] = [bench_leap_large, bench_naive_ratio]
+def bench_expansions() -> list[Row]:
+    """Walsh transform at P = 20 against the dense Hadamard product a user might write
+    (at P = 12, where that product still fits), and exact expansion of (x1+...+x12)**4."""
+    import numpy as np
+    from scipy.linalg import hadamard
+
+    from csqbound.expansion import expand
+    from csqbound.walsh import fwht
+
+    rng = np.random.default_rng(SEED)
+    rows = []
+    values = rng.standard_normal(2**20)
+    t_fwht, _ = _best_of(lambda: fwht(values))
+    rows.append(Row("fwht (float64)", "P=20, 2^20 values", t_fwht, "goal < 1 s"))
+    small = rng.standard_normal(2**12)
+    h = hadamard(2**12).astype(np.float64)
+    t_dense, dense = _best_of(lambda: h @ small)
+    t_fast, fast = _best_of(lambda: fwht(small))
+    assert np.allclose(dense, fast)
+    rows.append(Row("dense Hadamard matrix @ table", "P=12", t_dense, ""))
+    rows.append(Row("  ratio dense / fwht", "P=12", None, f"{t_dense / t_fast:.0f}x"))
+    text = "(" + " + ".join(f"x{i}" for i in range(1, 13)) + ")**4"
+    for domain in ("boolean", "gaussian"):
+        t_exp, e = _best_of(lambda domain=domain: expand(text, domain=domain), repeat=1)
+        rows.append(
+            Row(f"exact expand ({domain})", "(x1+...+x12)**4", t_exp, f"{len(e)} terms, goal: seconds")
+        )
+    return rows
+
+
+BENCHMARKS: list[Callable[[], list[Row]]] = [bench_leap_large, bench_naive_ratio, bench_expansions]
 
 
 def _format(seconds: float | None) -> str:

@@ -77,8 +77,27 @@ class Monomial:
 
     # -- construction -----------------------------------------------------
     @classmethod
+    def _unchecked(cls, powers: tuple[tuple[int, int], ...]) -> Monomial:
+        """Build from powers already known to be valid (sorted, 1-based, degrees >= 1)."""
+        mono = object.__new__(cls)
+        object.__setattr__(mono, "powers", powers)
+        return mono
+
+    @classmethod
     def from_mapping(cls, mapping: Mapping[int, int]) -> Monomial:
         """Build from ``{coordinate: degree}``; zero degrees are dropped."""
+        # Fast path (bulk checks in C): plain ints, coordinates >= 1, degrees >= 0.
+        if not mapping:
+            return cls._unchecked(())
+        keys, degrees = mapping.keys(), mapping.values()
+        if (
+            set(map(type, keys)) <= {int}
+            and set(map(type, degrees)) <= {int}
+            and min(keys) >= 1
+            and (low := min(degrees)) >= 0
+        ):
+            pairs = mapping.items() if low else (kv for kv in mapping.items() if kv[1])
+            return cls._unchecked(tuple(sorted(pairs)))
         items = []
         for coordinate, degree in mapping.items():
             try:
@@ -99,6 +118,11 @@ class Monomial:
     def from_set(cls, coordinates: Iterable[int]) -> Monomial:
         """Build the boolean character ``chi_S`` from a set of coordinates."""
         coords = list(coordinates)
+        # Fast path (bulk checks in C): distinct plain ints >= 1.
+        if set(map(type, coords)) <= {int} and len(set(coords)) == len(coords):
+            ordered = sorted(coords)
+            if not ordered or ordered[0] >= 1:
+                return cls._unchecked(tuple(zip(ordered, [1] * len(ordered), strict=True)))
         if len(set(coords)) != len(coords):
             msg = f"a boolean monomial is a set of coordinates; got repeats in {coords!r}"
             raise CsqboundError(msg)
@@ -115,6 +139,8 @@ class Monomial:
         >>> Monomial.coerce({1: 3}, "gaussian")
         Monomial(He3(x1))
         """
+        if isinstance(value, set | frozenset):
+            return cls.from_set(value)
         if isinstance(value, Monomial):
             mono = value
         elif isinstance(value, Mapping):
