@@ -14,6 +14,8 @@ Examples
 
 from __future__ import annotations
 
+from csqbound.catalog import CATALOG, CatalogEntry, catalog_entry
+from csqbound.csq import CSQBound, csq_bound
 from csqbound.errors import (
     BackendUnavailableError,
     CsqboundError,
@@ -23,29 +25,45 @@ from csqbound.errors import (
     ParseError,
 )
 from csqbound.expansion import Expansion, expand
+from csqbound.isoleap import IsoLeapResult, information_exponent, iso_leap
 from csqbound.leap import LeapResult, cover, leap, leap_bruteforce
 from csqbound.monomial import Monomial
 from csqbound.parse import parse
+from csqbound.predict import Prediction, predict
+from csqbound.queries import csq_leap, oracle_leap, sq_leap
 from csqbound.support import SupportGraph
 from csqbound.target import Target
 
 __all__ = [
+    "CATALOG",
     "BackendUnavailableError",
+    "CSQBound",
+    "CatalogEntry",
     "CsqboundError",
     "DomainError",
     "Expansion",
     "ExpansionError",
+    "IsoLeapResult",
     "LeapResult",
     "Monomial",
     "ParameterError",
     "ParseError",
+    "Prediction",
     "SupportGraph",
     "Target",
+    "catalog_entry",
     "cover",
+    "csq_bound",
+    "csq_leap",
     "expand",
+    "information_exponent",
+    "iso_leap",
     "leap",
     "leap_bruteforce",
+    "oracle_leap",
     "parse",
+    "predict",
+    "sq_leap",
 ]
 
 __version__ = "0.1.0"

@@ -135,7 +135,9 @@ def leap(expr: ExprArg, domain: DomainOpt = None, fmt: FormatOpt = "table") -> N
 @guarded
 def graph(
     expr: ExprArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Image file to write (.png, .svg or .pdf).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Image file to write (.png, .svg or .pdf).")
+    ],
     domain: DomainOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -165,7 +167,9 @@ def graph(
 @guarded
 def csq(
     expr: ExprArg,
-    d: Annotated[int, typer.Option("--d", help="Ambient dimension d (>= number of variables P).")] = 64,
+    d: Annotated[
+        int, typer.Option("--d", help="Ambient dimension d (>= number of variables P).")
+    ] = 64,
     tau: Annotated[
         str, typer.Option("--tau", help="Query tolerance tau > 0 (read exactly: 0.01 is 1/100).")
     ] = "0.01",
@@ -191,7 +195,9 @@ def csq(
 @guarded
 def zoo(
     fmt: FormatOpt = "table",
-    d: Annotated[int, typer.Option("--d", help="Dimension at which CSQ bounds are evaluated.")] = 64,
+    d: Annotated[
+        int, typer.Option("--d", help="Dimension at which CSQ bounds are evaluated.")
+    ] = 64,
 ) -> None:
     """The catalog of named targets with their leaps, CSQ exponent and predicted SGD exponent."""
     from csqbound.report.summary import zoo_records, zoo_table

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 
 import pytest
 
@@ -108,7 +110,9 @@ def test_bad_input_is_one_line_exit_2(capsys, tmp_path, monkeypatch, argv, needl
 
 def test_graph_writes_a_file(capsys, tmp_path):
     out_file = tmp_path / "g.svg"
-    code, out, err = run(capsys, "graph", "x1 + x1*x2*x3", "--out", str(out_file), "--format", "json")
+    code, out, err = run(
+        capsys, "graph", "x1 + x1*x2*x3", "--out", str(out_file), "--format", "json"
+    )
     assert code == 0, err
     assert out_file.stat().st_size > 0
     assert json.loads(out)["leap"] == 2
@@ -119,3 +123,97 @@ def test_help_lists_commands(capsys):
     assert code == 0
     for command in ("expand", "leap", "graph", "csq", "zoo"):
         assert command in out
+
+
+def test_csq_json_fields(capsys):
+    code, out, err = run(
+        capsys, "csq", "x1*x2*x3", "--d", "64", "--tau", "0.01", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    for key in (
+        "d",
+        "tau",
+        "exponent",
+        "bound",
+        "log10_bound",
+        "stages",
+        "predicted_sgd_samples_exponent",
+        "predicted_sgd_time_exponent",
+    ):
+        assert key in data
+    assert data["d"] == 64
+    assert data["exponent"] == 3
+    assert data["predicted_sgd_samples_exponent"] == 2
+    for stage in data["stages"]:
+        assert {"covered", "jump", "m", "r_norm2", "gamma", "queries"} <= set(stage)
+
+
+def test_csq_huge_d_is_exact(capsys):
+    code, out, _ = run(capsys, "csq", "x1*x2*x3", "--d", "1000000", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    gamma = Fraction(1, math.comb(10**6, 3))
+    expected = (Fraction(1, 2) - 4 * gamma) * Fraction(1, 100) ** 2 / gamma
+    assert Fraction(data["bound"]) == expected
+    assert abs(float(data["log10_bound"]) - math.log10(expected)) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["csq", "x1*x2*x3", "--d", "2"], "d"),
+        (["csq", "x1*x2", "--tau", "-1"], "tau"),
+        (["csq", "x1*x2", "--tau", "abc"], "tau"),
+    ],
+)
+def test_csq_bad_parameters(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert needle in err
+
+
+def test_gaussian_leap_json_has_iso_leap(capsys):
+    code, out, _ = run(capsys, "leap", "rotated_pair", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["leap"], data["iso_leap"], data["information_exponent"]) == (1, 2, 1)
+
+
+def test_boolean_leap_json_has_query_leaps(capsys):
+    code, out, _ = run(capsys, "leap", "x1*x2*x3 - x1*x2*x4", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["csq_leap"], data["sq_leap"]) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["zoo"],
+        ["leap", "x1 + x1*x2*x3"],
+        ["leap", "He3((x1 - x2)/sqrt(2))", "--domain", "gaussian"],
+        ["expand", "sign(x1 + x2 + x3)"],
+        ["expand", "relu(x1)", "--domain", "gaussian"],
+        ["csq", "x1 + x1*x2*x3", "--d", "32"],
+    ],
+)
+def test_latex_output_compiles(capsys, compile_latex, argv):
+    code, out, err = run(capsys, *argv, "--format", "latex")
+    assert code == 0, err
+    assert "\\toprule" in out
+    done = compile_latex(out)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_zoo_has_twenty_sourced_entries(capsys):
+    code, out, _ = run(capsys, "zoo", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) >= 20
+    assert all(r["source"] for r in rows)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["hermite3"]["csq_exponent"] == 1
+    assert by_name["hermite3"]["sgd_samples_exponent"] == 2
+    assert by_name["sq_csq_gap"]["sq_leap"] == 2

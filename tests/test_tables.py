@@ -31,20 +31,28 @@ def test_escape_every_special_character():
 
 @given(st.text(max_size=40))
 def test_escape_leaves_no_unescaped_special(text):
+    from csqbound.report.tables import _LATEX_ACCENTS, _LATEX_UNICODE
+
     out = latex_escape(text)
+    assert out.isascii()
     stripped = out
-    for rep in (
+    replacements = [
         r"\textbackslash{}",
         r"\textasciitilde{}",
         r"\textasciicircum{}",
         r"\textless{}",
         r"\textgreater{}",
         r"\textbar{}",
-    ):
+        *_LATEX_UNICODE.values(),
+    ]
+    for rep in sorted(replacements, key=len, reverse=True):
         stripped = stripped.replace(rep, "")
+    for accent in _LATEX_ACCENTS.values():
+        stripped = stripped.replace(accent + "{", "")
     for ch in "&%$#_{}":
         stripped = stripped.replace("\\" + ch, "")
-    assert not any(ch in stripped for ch in "\\&%$#_{}~^")
+    stripped = stripped.replace("}", "")  # closing braces of accent commands
+    assert not any(ch in stripped for ch in "\\&%$#_{~^")
 
 
 def test_formats_agree_on_content():
@@ -55,7 +63,9 @@ def test_formats_agree_on_content():
     assert data == [{"target": "x1*x2", "leap": 2}, {"target": "x1 + x1*x2", "leap": 1}]
     assert "x1 + x1*x2" in render(t, "table")
     latex = render(t, "latex")
-    assert "\\toprule" in latex and "\\midrule" in latex and "\\bottomrule" in latex
+    assert "\\toprule" in latex
+    assert "\\midrule" in latex
+    assert "\\bottomrule" in latex
 
 
 def test_bad_format_and_ragged_rows():
@@ -71,3 +81,22 @@ def test_latex_table_compiles(tmp_path, compile_latex):
     done = compile_latex(render(t, "latex"))
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
+
+
+def test_text_table_shows_brackets_literally():
+    out = render(
+        Table(("class [d]",), (("pi: [P] -> [d] [bold]x[/bold]",),), title="[P]→[d]"), "table"
+    )
+    assert "[P] -> [d] [bold]x[/bold]" in out
+    assert "[P]→[d]" in out
+    assert "class [d]" in out
+
+
+def test_unicode_and_latin1_text_compiles(compile_latex):
+    from csqbound.report.tables import _LATEX_UNICODE
+
+    latin1 = "".join(chr(c) for c in range(161, 256) if chr(c) not in "\xad")
+    text = "f∘π [P]→[d] " + "".join(_LATEX_UNICODE) + " 日本 ∑ " + latin1
+    t = Table(("text",), ((text,),), title=text[:40])
+    done = compile_latex(render(t, "latex"))
+    assert done.returncode == 0, done.stdout[-3000:]

@@ -79,7 +79,9 @@ def expansion_table(summary: dict[str, Any]) -> Table:
     how = "exact" if summary["exact"] else f"numeric, tol={summary['tol']:.3g}"
     title = f"Expansion of {summary['expression']} ({summary['domain']}, {how})"
     if summary["truncation"] is not None:
-        title += f"; truncation error {summary['truncation']:.3g} beyond degree {summary['max_degree']}"
+        title += (
+            f"; truncation error {summary['truncation']:.3g} beyond degree {summary['max_degree']}"
+        )
     return Table(("monomial", "coefficient", "degree", "weight"), rows, title=title)
 
 
@@ -138,7 +140,7 @@ def _query_leaps(target: Target, exp: Expansion) -> dict[str, Any]:
 
             iso = iso_leap(target)
             extra["iso_leap"] = iso.iso_leap
-            extra["information_exponent"] = iso.jumps[0] if iso.jumps else 0
+            extra["information_exponent"] = iso.information_exponent
             extra["iso_jumps"] = list(iso.jumps)
             extra["iso_exact"] = iso.exact
         else:
@@ -168,14 +170,25 @@ def leap_tables(summary: dict[str, Any]) -> list[Table]:
     for step, (m, jump) in enumerate(zip(summary["order"], summary["jumps"], strict=True), 1):
         mono: Math = monomial_latex(_monomial_from_text(m))
         rows.append((step, mono, jump, stage_of[m]))
-    witness = Table(("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order")
+    witness = Table(
+        ("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order"
+    )
     return [head, witness]
 
 
 def csq_tables(data: dict[str, Any]) -> list[Table]:
     """The CSQ bound (one summary row, one row per witness step) as tables."""
     head = Table(
-        ("target", "d", "tau", "exponent", "bound", "log10 bound", "SGD samples exp.", "SGD time exp."),
+        (
+            "target",
+            "d",
+            "tau",
+            "exponent",
+            "bound",
+            "log10 bound",
+            "SGD samples exp.",
+            "SGD time exp.",
+        ),
         (
             (
                 data["expression"],
@@ -223,7 +236,8 @@ def zoo_records(d: int = 64) -> list[dict[str, Any]]:
     Examples
     --------
     >>> rec = {r["name"]: r for r in zoo_records()}
-    >>> rec["parity3"]["leap"], rec["parity3"]["csq_exponent"], rec["parity3"]["sgd_samples_exponent"]
+    >>> p3 = rec["parity3"]
+    >>> p3["leap"], p3["csq_exponent"], p3["sgd_samples_exponent"]
     (3, 3, 2)
     """
     from csqbound.catalog import CATALOG

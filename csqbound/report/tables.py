@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -49,6 +50,125 @@ _LATEX_SPECIALS = {
 }
 
 
+# Non-ASCII symbols that turn up in csqbound's own labels and in user text, as LaTeX
+# that compiles without extra packages; anything else outside Latin-1 is transliterated.
+_LATEX_UNICODE = {
+    "∘": r"\ensuremath{\circ}",
+    "→": r"\ensuremath{\to}",
+    "≤": r"\ensuremath{\le}",
+    "≥": r"\ensuremath{\ge}",
+    "≠": r"\ensuremath{\ne}",
+    "≈": r"\ensuremath{\approx}",
+    "×": r"\ensuremath{\times}",
+    "·": r"\ensuremath{\cdot}",
+    "−": "-",
+    "–": "--",
+    "—": "---",
+    "√": r"\ensuremath{\surd}",
+    "∞": r"\ensuremath{\infty}",
+    "∈": r"\ensuremath{\in}",
+    "⊆": r"\ensuremath{\subseteq}",
+    "⊂": r"\ensuremath{\subset}",
+    "∪": r"\ensuremath{\cup}",
+    "∩": r"\ensuremath{\cap}",
+    "∅": r"\ensuremath{\emptyset}",
+    "‖": r"\ensuremath{\|}",
+    "²": r"\ensuremath{^2}",
+    "³": r"\ensuremath{^3}",
+    "…": r"\ldots{}",
+    "“": "``",
+    "”": "''",
+    "‘": "`",
+    "’": "'",
+}
+_GREEK = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "omicron",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+]
+for _i, _name in enumerate(_GREEK):
+    _LATEX_UNICODE[chr(0x3B1 + _i + (1 if _i >= 17 else 0))] = rf"\ensuremath{{\{_name}}}"
+_LATEX_UNICODE["ο"] = "o"
+_LATEX_UNICODE.update(
+    {
+        "ß": r"\ss{}",
+        "æ": r"\ae{}",
+        "Æ": r"\AE{}",
+        "ø": r"\o{}",
+        "Ø": r"\O{}",
+        "œ": r"\oe{}",
+        "Œ": r"\OE{}",
+        "ł": r"\l{}",
+        "Ł": r"\L{}",
+        "¡": "!`",
+        "¿": "?`",
+        "£": r"\pounds{}",
+        "§": r"\S{}",
+        "¶": r"\P{}",
+        "©": r"\copyright{}",
+        "°": r"\ensuremath{^\circ}",
+        "±": r"\ensuremath{\pm}",
+        "µ": r"\ensuremath{\mu}",
+        "¬": r"\ensuremath{\neg}",
+        "÷": r"\ensuremath{\div}",
+        "¹": r"\ensuremath{^1}",
+        "\xa0": "~",
+    }
+)
+# Accents as LaTeX accent commands, so accented letters compile in any font encoding.
+_LATEX_ACCENTS = {
+    "\u0300": "\\`",
+    "\u0301": "\\'",
+    "\u0302": "\\^",
+    "\u0303": "\\~",
+    "\u0304": "\\=",
+    "\u0306": "\\u",
+    "\u0307": "\\.",
+    "\u0308": '\\"',
+    "\u030a": "\\r",
+    "\u030b": "\\H",
+    "\u030c": "\\v",
+    "\u0327": "\\c",
+    "\u0328": "\\k",
+}
+
+
+def _latex_non_ascii(ch: str) -> str:
+    """One non-ASCII character as LaTeX that needs no package beyond the kernel."""
+    if ch in _LATEX_UNICODE:
+        return _LATEX_UNICODE[ch]
+    parts = unicodedata.normalize("NFKD", ch)
+    base, marks = parts[:1], parts[1:]
+    if base.isascii() and base.isalpha() and marks and all(m in _LATEX_ACCENTS for m in marks):
+        out = base
+        for mark in marks:
+            out = _LATEX_ACCENTS[mark] + "{" + out + "}"
+        return out
+    ascii_form = parts.encode("ascii", "ignore").decode()
+    return latex_escape(ascii_form) if ascii_form else "?"
+
+
 def check_format(fmt: str) -> Format:
     """Validate an output format name.
 
@@ -81,10 +201,12 @@ def latex_escape(text: str) -> str:
             out.append(_LATEX_SPECIALS[ch])
         elif ch in "\n\t\r":
             out.append(" ")
-        elif ord(ch) < 32:
+        elif ord(ch) < 32 or 127 <= ord(ch) < 160:
             continue
-        else:
+        elif ch.isascii():
             out.append(ch)
+        else:
+            out.append(_latex_non_ascii(ch))
     return "".join(out)
 
 
@@ -139,7 +261,10 @@ class Table:
     def __post_init__(self) -> None:
         for row in self.rows:
             if len(row) != len(self.columns):
-                msg = f"row {row!r} has {len(row)} cells but the table has {len(self.columns)} columns"
+                msg = (
+                    f"row {row!r} has {len(row)} cells "
+                    f"but the table has {len(self.columns)} columns"
+                )
                 raise CsqboundError(msg)
 
     @classmethod
@@ -167,13 +292,14 @@ def _latex_cell(cell: Cell) -> str:
 
 def _to_text(table: Table) -> str:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table as RichTable
 
-    rich_table = RichTable(title=table.title, show_lines=False)
+    rich_table = RichTable(title=escape(table.title) if table.title else None, show_lines=False)
     for col in table.columns:
-        rich_table.add_column(col, overflow="fold")
+        rich_table.add_column(escape(col), overflow="fold")
     for row in table.rows:
-        rich_table.add_row(*(_plain(c) for c in row))
+        rich_table.add_row(*(escape(_plain(c)) for c in row))
     buffer = io.StringIO()
     Console(file=buffer, width=160, color_system=None, force_terminal=False).print(rich_table)
     return buffer.getvalue().rstrip("\n")
@@ -252,7 +378,10 @@ def render(table: Table, fmt: str) -> str:
             return _to_latex(table)
         case "json":
             records = [
-                {c: (_plain(v) if isinstance(v, Math) else v) for c, v in zip(table.columns, row, strict=True)}
+                {
+                    c: (_plain(v) if isinstance(v, Math) else v)
+                    for c, v in zip(table.columns, row, strict=True)
+                }
                 for row in table.rows
             ]
             return to_json(records)

@@ -1,0 +1,613 @@
+r"""Which queries see what: CSQ and SQ detectability, and the leap over a query oracle.
+
+THEORY.md section 4. After the coordinates ``U`` are known, a non-empty set ``T``
+of new coordinates (``T`` disjoint from ``U``) is **detectable** by
+
+* **correlational statistical queries (CSQ)** — queries ``E[y phi(x)]`` — iff
+  some support monomial ``alpha`` has ``supp(alpha) \ U = T``: a query
+  ``phi(x_U, x_T)`` that is mean-zero in every coordinate of ``T`` correlates
+  with ``y`` exactly through the monomials whose new coordinates are ``T``.
+  This works on both domains (the support is the support).
+* **statistical queries (SQ)** — queries ``E[psi(x, y)]`` for any ``psi`` —
+  on the boolean domain iff ``E[chi_T(x_T) | y, x_U]`` is not identically zero.
+  For ``y = f(x)`` with ``f`` given exactly on ``{-1,1}^P`` this is decided
+  exactly: group the points of the cube by ``(y, x_U)`` and check whether
+  ``sum_group chi_T`` vanishes for every group, for all ``T`` at once with a
+  Walsh–Hadamard transform over the coordinates outside ``U`` (integer
+  arithmetic, ``O(k P 2^P)`` for ``k`` distinct values, ``P <= 16``). A group
+  of odd size gives an odd, hence non-zero, sum for every ``T``.
+
+**Monotonicity.** If ``T`` is detectable after ``U`` and ``U' ⊇ U``, then
+``T \ U'`` is detectable after ``U'`` (or empty). CSQ: ``supp(alpha) \ U' =
+T \ U'``. SQ: ``chi_T = chi_{T ∩ U'} chi_{T \ U'}`` with the first factor known
+given ``x_{U'}``, so ``E[chi_T | y, x_{U'}] = chi_{T ∩ U'} E[chi_{T \ U'} | y, x_{U'}]``,
+and it cannot vanish when its conditional expectation given the coarser
+``(y, x_U)`` does not. So the greedy of THEORY section 2 — from ``U``, take a
+detectable ``T`` of least ``|T|`` — is optimal for any such oracle, by the same
+closure argument as for the leap: :func:`oracle_leap` computes
+``Leap_Q = min over sequences of max |T_i|``. It stops when nothing more is
+detectable; for both CSQ and SQ that happens exactly when ``U`` contains every
+coordinate the target depends on.
+
+Which loss gives which (Joshi, Misiakiewicz, Srebro, NeurIPS 2024): gradient
+queries of the **squared loss** behave like CSQ, gradient queries of the
+**ℓ1 (absolute) loss** like SQ. ``Leap_SQ <= Leap_CSQ``, and the CSQ leap is the
+leap of section 2 on the boolean domain (:func:`csq_leap` equals
+``csqbound.leap.leap(x).leap``). Example: ``x1*x2*x3 - x1*x2*x4`` has
+``Leap_CSQ = 3`` but ``Leap_SQ = 2`` (``y = 0`` exactly when ``x3 = x4``).
+
+References
+----------
+Joshi, Misiakiewicz, Srebro. On the complexity of learning sparse functions
+with statistical and gradient queries. NeurIPS 2024.
+
+Abbe, Boix-Adserà, Misiakiewicz. SGD learning on neural networks: leap
+complexity and saddle-to-saddle dynamics. COLT 2023.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import sympy
+
+from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError
+from csqbound.expansion import Expansion
+from csqbound.monomial import Monomial, check_domain
+from csqbound.target import Target
+
+__all__ = [
+    "MAX_SQ_VARIABLES",
+    "CSQOracle",
+    "Oracle",
+    "OracleLeapResult",
+    "SQOracle",
+    "csq_leap",
+    "csq_oracle",
+    "least_detectable",
+    "oracle_leap",
+    "sq_leap",
+    "sq_oracle",
+]
+
+#: Largest ``P`` for the exact SQ oracle (it enumerates ``{-1,1}^P``).
+MAX_SQ_VARIABLES = 16
+
+#: Entries of the chunk of indicator tables transformed at once (bounds memory).
+_CHUNK_ENTRIES = 1 << 22
+
+
+@runtime_checkable
+class Oracle(Protocol):
+    """A detectability oracle: ``oracle(covered, candidate) -> bool``.
+
+    ``candidate`` is a non-empty set of 1-based coordinates disjoint from
+    ``covered``. An oracle may also provide ``least_detectable(covered)``
+    (the least detectable set, by size then lexicographically, or ``None``),
+    which :func:`oracle_leap` uses instead of searching.
+    """
+
+    def __call__(self, covered: frozenset[int], candidate: frozenset[int]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class OracleLeapResult:
+    """The leap over a query oracle with its greedy witness.
+
+    Attributes
+    ----------
+    leap
+        ``max |T_i|`` along the witness (0 when nothing is detectable).
+    order
+        The detected sets ``T_1, T_2, ...`` in greedy order.
+    jumps
+        ``|T_i|``.
+    variables
+        ``P``.
+
+    Examples
+    --------
+    >>> r = oracle_leap(csq_oracle([{1}, {1, 2, 3}]))
+    >>> r.leap, r.order, r.jumps
+    (2, (frozenset({1}), frozenset({2, 3})), (1, 2))
+    >>> r.covered_sets()
+    (frozenset(), frozenset({1}), frozenset({1, 2, 3}))
+    """
+
+    leap: int
+    order: tuple[frozenset[int], ...]
+    jumps: tuple[int, ...]
+    variables: int
+
+    def covered_sets(self) -> tuple[frozenset[int], ...]:
+        """``U_0 = {}, U_1, ..., U_s``: the coordinates known before and after each step."""
+        sets = [frozenset[int]()]
+        for t in self.order:
+            sets.append(sets[-1] | t)
+        return tuple(sets)
+
+
+# ---------------------------------------------------------------------------
+# the greedy over any oracle
+# ---------------------------------------------------------------------------
+def least_detectable(
+    oracle: Callable[[frozenset[int], frozenset[int]], bool],
+    covered: frozenset[int],
+    variables: int,
+) -> frozenset[int] | None:
+    """The least detectable set after ``covered``: smallest ``|T|``, then lexicographic.
+
+    Uses ``oracle.least_detectable`` when the oracle has it; otherwise searches
+    ``T ⊆ [P] \\ covered`` by increasing size (``itertools.combinations`` yields
+    each size in lexicographic order).
+
+    Examples
+    --------
+    >>> least_detectable(csq_oracle([{1, 2}, {3}]), frozenset(), 3)
+    frozenset({3})
+    >>> least_detectable(lambda u, t: t == frozenset({2, 3}), frozenset(), 3)
+    frozenset({2, 3})
+    """
+    fast = getattr(oracle, "least_detectable", None)
+    if callable(fast):
+        return fast(covered)  # type: ignore[no-any-return]
+    rest = [i for i in range(1, variables + 1) if i not in covered]
+    for size in range(1, len(rest) + 1):
+        for combo in itertools.combinations(rest, size):
+            candidate = frozenset(combo)
+            if oracle(covered, candidate):
+                return candidate
+    return None
+
+
+def oracle_leap(
+    oracle: Callable[[frozenset[int], frozenset[int]], bool], variables: int | None = None
+) -> OracleLeapResult:
+    """The leap over a detectability oracle, by the greedy (exact for monotone oracles).
+
+    From ``U = {}``, repeatedly take a detectable ``T`` of least size (ties:
+    lexicographic on sorted coordinates) and set ``U <- U ∪ T``, until nothing
+    is detectable. For an oracle monotone in ``U`` (see the module docstring)
+    the largest ``|T|`` taken is ``min over sequences of max |T_i|``.
+
+    Parameters
+    ----------
+    oracle
+        ``oracle(covered, candidate) -> bool``, e.g. :func:`csq_oracle` or :func:`sq_oracle`.
+    variables
+        ``P``; defaults to ``oracle.variables``.
+
+    Returns
+    -------
+    OracleLeapResult
+
+    Raises
+    ------
+    ParameterError
+        If ``variables`` is missing (and the oracle has none) or negative.
+
+    Examples
+    --------
+    >>> oracle_leap(csq_oracle("x1*x2*x3 - x1*x2*x4")).leap
+    3
+    >>> r = oracle_leap(sq_oracle("x1*x2*x3 - x1*x2*x4"))
+    >>> r.leap, r.order
+    (2, (frozenset({3, 4}), frozenset({1, 2})))
+    """
+    p = variables if variables is not None else getattr(oracle, "variables", None)
+    if p is None or isinstance(p, bool) or not isinstance(p, int) or p < 0:
+        msg = f"oracle_leap needs the number of variables P >= 0, got {p!r}"
+        raise ParameterError(msg)
+    covered: frozenset[int] = frozenset()
+    order: list[frozenset[int]] = []
+    while True:
+        t = least_detectable(oracle, covered, p)
+        if t is None:
+            break
+        if not t or t & covered:
+            msg = (
+                f"the oracle returned {sorted(t)} after {sorted(covered)}: not a new, non-empty set"
+            )
+            raise CsqboundError(msg)
+        order.append(t)
+        covered = covered | t
+    jumps = tuple(len(t) for t in order)
+    return OracleLeapResult(max(jumps, default=0), tuple(order), jumps, p)
+
+
+# ---------------------------------------------------------------------------
+# CSQ
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CSQOracle:
+    """CSQ detectability from a support: ``T`` after ``U`` iff some ``supp(alpha) \\ U = T``.
+
+    Attributes
+    ----------
+    supports
+        The distinct non-empty supports ``supp(alpha)``.
+    variables
+        ``P``.
+
+    Examples
+    --------
+    >>> o = CSQOracle((frozenset({1}), frozenset({1, 2, 3})), 3)
+    >>> o(frozenset(), frozenset({1})), o(frozenset(), frozenset({2, 3}))
+    (True, False)
+    >>> o(frozenset({1}), frozenset({2, 3}))
+    True
+    """
+
+    supports: tuple[frozenset[int], ...]
+    variables: int
+
+    def __call__(self, covered: frozenset[int], candidate: frozenset[int]) -> bool:
+        """Whether ``candidate`` is detectable after ``covered``."""
+        return bool(candidate) and any(s - covered == candidate for s in self.supports)
+
+    def least_detectable(self, covered: frozenset[int]) -> frozenset[int] | None:
+        """The least detectable set after ``covered`` (size, then lexicographic), or ``None``."""
+        best: tuple[int, tuple[int, ...]] | None = None
+        for s in self.supports:
+            t = s - covered
+            if t:
+                key = (len(t), tuple(sorted(t)))
+                if best is None or key < best:
+                    best = key
+        return None if best is None else frozenset(best[1])
+
+
+def _expansion(x: object, domain: str) -> Expansion:
+    """An expansion of ``x`` (text, sympy, Target or Expansion) on ``domain``."""
+    dom = check_domain(domain)
+    if isinstance(x, Expansion):
+        return x
+    from csqbound.expansion import expand
+
+    if isinstance(x, Target):
+        return expand(x)
+    if isinstance(x, str | sympy.Basic):
+        return expand(x, dom)  # type: ignore[arg-type]
+    msg = (
+        f"cannot read a target from {type(x).__name__}: give an expression (text or sympy), "
+        "a Target or an Expansion"
+    )
+    raise CsqboundError(msg)
+
+
+def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
+    """The CSQ oracle of a target or support family.
+
+    Parameters
+    ----------
+    x
+        An expression, a :class:`~csqbound.target.Target`, an
+        :class:`~csqbound.expansion.Expansion` (its domain wins) or an iterable of
+        monomials (sets of coordinates, mappings coordinate -> degree, or
+        :class:`~csqbound.monomial.Monomial`).
+    domain
+        ``"boolean"`` or ``"gaussian"`` (only supports matter, so both work).
+
+    Returns
+    -------
+    CSQOracle
+
+    Examples
+    --------
+    >>> csq_oracle("x1 + x1*x2*x3").supports
+    (frozenset({1}), frozenset({1, 2, 3}))
+    >>> csq_oracle([{1: 3}], domain="gaussian").supports
+    (frozenset({1}),)
+    """
+    dom = check_domain(domain)
+    if isinstance(x, str | sympy.Basic | Expansion | Target):
+        expansion = _expansion(x, dom)
+        monos: Iterable[Monomial] = expansion.support
+        p = expansion.variables
+    elif isinstance(x, Monomial | Iterable):
+        items: Iterable[object] = (x,) if isinstance(x, Monomial) else x  # type: ignore[assignment]
+        monos = [Monomial.coerce(m, dom) for m in items]
+        p = max((m.powers[-1][0] for m in monos if m.powers), default=0)
+    else:
+        msg = (
+            f"cannot read a support from {type(x).__name__}: give an expression, a Target, "
+            "an Expansion or an iterable of monomials"
+        )
+        raise CsqboundError(msg)
+    seen: dict[frozenset[int], None] = {}
+    for mono in monos:
+        if mono.powers:
+            seen[mono.support] = None
+    supports = tuple(sorted(seen, key=lambda s: (len(s), sorted(s))))
+    return CSQOracle(supports, p)
+
+
+def csq_leap(x: object, domain: str = "boolean") -> int:
+    """``Leap_CSQ``: the leap over the CSQ oracle.
+
+    On the boolean domain it equals the leap of THEORY section 2
+    (``csqbound.leap.leap(x).leap``); on the gaussian domain it counts new
+    *coordinates* (the cardinality leap, the exponent of the CSQ bound on the
+    hidden-coordinates class), which can be smaller than the degree-weighted leap.
+
+    Examples
+    --------
+    >>> csq_leap("x1*x2*x3"), csq_leap("x1 + x1*x2 + x1*x2*x3")
+    (3, 1)
+    >>> csq_leap("He3(x1)", domain="gaussian")
+    1
+    """
+    return oracle_leap(csq_oracle(x, domain)).leap
+
+
+# ---------------------------------------------------------------------------
+# SQ (boolean, exact)
+# ---------------------------------------------------------------------------
+def _butterfly(a: np.ndarray, axis: int) -> np.ndarray:
+    """One Walsh–Hadamard step along ``axis`` (length 2): ``(a0 + a1, a0 - a1)``."""
+    a0 = np.take(a, 0, axis=axis)
+    a1 = np.take(a, 1, axis=axis)
+    return np.stack([a0 + a1, a0 - a1], axis=axis)
+
+
+@dataclass(frozen=True, eq=False)
+class SQOracle:
+    """Exact SQ detectability on ``{-1,1}^P`` from a truth table with finitely many values.
+
+    Attributes
+    ----------
+    labels
+        ``labels[j]`` is the index of the value of ``f`` at point ``j``
+        (bit ``i - 1`` of ``j`` set iff ``x_i = -1``, the convention of
+        :mod:`csqbound.walsh`); equal labels mean equal values.
+    variables
+        ``P <= 16``.
+
+    Examples
+    --------
+    >>> o = SQOracle.from_table([1, -1, -1, 1])  # x1*x2
+    >>> o(frozenset(), frozenset({1})), o(frozenset(), frozenset({1, 2}))
+    (False, True)
+    >>> o(frozenset({1}), frozenset({2}))
+    True
+    """
+
+    labels: np.ndarray
+    variables: int
+    _cache: dict[frozenset[int], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_table(cls, values: Iterable[Any]) -> SQOracle:
+        """Build from the exact values on ``{-1,1}^P`` (ints, Fractions or sympy rationals).
+
+        Raises
+        ------
+        ExpansionError
+            If the length is not ``2^P`` with ``P <= 16``, or a value is a float.
+
+        Examples
+        --------
+        >>> o = SQOracle.from_table([Fraction(1, 2), 0, 0, Fraction(-1, 2)])  # (x1 + x2)/4
+        >>> o.variables, o.labels.tolist()
+        (2, [0, 1, 1, 2])
+        """
+        if isinstance(values, np.ndarray) and values.dtype.kind in "iub":
+            arr = values.astype(np.int64).reshape(-1)
+            p = cls._check_length(arr.shape[0])
+            _, inverse = np.unique(arr, return_inverse=True)
+            return cls(inverse.astype(np.int64).reshape(-1), p)
+        vals = list(values)
+        p = cls._check_length(len(vals))
+        keys: list[Fraction] = []
+        for v in vals:
+            if isinstance(v, float | np.floating):
+                msg = (
+                    "the exact SQ oracle needs exact values (ints, Fractions, sympy rationals); "
+                    f"got the float {v!r}"
+                )
+                raise ExpansionError(msg)
+            if isinstance(v, sympy.Basic):
+                if not v.is_Rational:
+                    msg = f"the exact SQ oracle needs rational values, got {v}"
+                    raise ExpansionError(msg)
+                keys.append(Fraction(int(v.p), int(v.q)))  # type: ignore[attr-defined]
+            else:
+                keys.append(Fraction(v))
+        index: dict[Fraction, int] = {}
+        labels = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64)
+        return cls(labels, p)
+
+    @staticmethod
+    def _check_length(n: int) -> int:
+        if n < 1 or n & (n - 1):
+            msg = f"a truth table has length 2^P, got {n}"
+            raise ExpansionError(msg)
+        p = n.bit_length() - 1
+        if p > MAX_SQ_VARIABLES:
+            msg = f"the exact SQ oracle supports P <= {MAX_SQ_VARIABLES} variables, got P={p}"
+            raise ExpansionError(msg)
+        return p
+
+    def detectable_mask(self, covered: frozenset[int]) -> np.ndarray:
+        """Boolean mask over ``t`` in ``[0, 2^P)``: is ``T_t ⊆ [P] \\ covered`` detectable.
+
+        ``t`` encodes ``T`` by its bits (bit ``i - 1`` iff ``i`` in ``T``); entries
+        with ``t`` meeting ``covered`` or ``t = 0`` are ``False``. Cached per ``covered``.
+
+        Examples
+        --------
+        >>> o = sq_oracle("x1*x2*x3 - x1*x2*x4")
+        >>> [t for t in range(16) if o.detectable_mask(frozenset())[t]]  # {1,2,3} {1,2,4} {3,4}
+        [7, 11, 12]
+        """
+        key = frozenset(covered)
+        if key in self._cache:
+            return self._cache[key]
+        p = self.variables
+        n = 1 << p
+        umask = sum(1 << (i - 1) for i in key if 1 <= i <= p)
+        cmask = (n - 1) & ~umask
+        j = np.arange(n, dtype=np.int64)
+        out = np.zeros(n, dtype=bool)
+        # Odd-size groups (y, x_U): every T has an odd, non-zero sum.
+        groups = self.labels * n + (j & umask)
+        _, counts = np.unique(groups, return_counts=True)
+        if (counts % 2).any():
+            sub = np.arange(n, dtype=np.int64)
+            out[(sub & umask) == 0] = True
+            out[0] = False
+            self._cache[key] = out
+            return out
+        values = int(self.labels.max()) + 1 if n else 0
+        # axis a of the (2,)*P reshape is bit P-1-a, i.e. coordinate P - a.
+        free_axes = [p - i for i in range(1, p + 1) if (cmask >> (i - 1)) & 1]
+        chunk = max(1, _CHUNK_ENTRIES // n)
+        detected = np.zeros(n, dtype=bool)
+        for start in range(0, values, chunk):
+            ids = np.arange(start, min(values, start + chunk), dtype=np.int64)
+            ind = (self.labels[None, :] == ids[:, None]).astype(np.int32)
+            a = ind.reshape((len(ids),) + (2,) * p)
+            for axis in free_axes:
+                a = _butterfly(a, axis + 1)
+            detected |= (a.reshape(len(ids), n) != 0).any(axis=0)
+        hits = j[detected] & cmask
+        out[hits] = True
+        out[0] = False
+        self._cache[key] = out
+        return out
+
+    def __call__(self, covered: frozenset[int], candidate: frozenset[int]) -> bool:
+        """Whether ``candidate`` is detectable after ``covered``."""
+        if not candidate or candidate & covered:
+            return False
+        if any(not 1 <= i <= self.variables for i in candidate):
+            return False
+        t = sum(1 << (i - 1) for i in candidate)
+        return bool(self.detectable_mask(frozenset(covered))[t])
+
+    def least_detectable(self, covered: frozenset[int]) -> frozenset[int] | None:
+        """The least detectable set after ``covered`` (size, then lexicographic), or ``None``."""
+        mask = self.detectable_mask(frozenset(covered))
+        hits = np.flatnonzero(mask)
+        if hits.size == 0:
+            return None
+        sizes = np.array([int(h).bit_count() for h in hits])
+        smallest = hits[sizes == sizes.min()]
+        best = min(
+            tuple(i + 1 for i in range(self.variables) if (int(h) >> i) & 1) for h in smallest
+        )
+        return frozenset(best)
+
+
+def _exact_table(expansion: Expansion) -> np.ndarray:
+    """``D * f`` on ``{-1,1}^P`` (``D`` the common denominator), exactly: int64 or Python ints."""
+    if expansion.domain != "boolean":
+        msg = "the SQ oracle is defined on the boolean domain only"
+        raise DomainError(msg)
+    if not expansion.exact:
+        msg = (
+            "the exact SQ oracle needs exact (rational) Walsh coefficients; this expansion is "
+            "numeric. Give a target with rational values on the cube"
+        )
+        raise ExpansionError(msg)
+    p = expansion.variables
+    if p > MAX_SQ_VARIABLES:
+        msg = (
+            f"the exact SQ oracle enumerates {{-1,1}}^P and supports P <= {MAX_SQ_VARIABLES}, "
+            f"got P={p}"
+        )
+        raise ExpansionError(msg)
+    coefs: dict[int, Fraction] = {}
+    for mono, c in expansion.coefficients.items():
+        value = sympy.nsimplify(c) if not isinstance(c, sympy.Rational) else c
+        if not isinstance(value, sympy.Rational):
+            msg = (
+                f"the exact SQ oracle needs rational Walsh coefficients, got {c} for {mono}; "
+                "irrational values on the cube are not supported"
+            )
+            raise ExpansionError(msg)
+        coefs[sum(1 << (i - 1) for i in mono.support)] = Fraction(int(value.p), int(value.q))
+    denominator = math.lcm(*(c.denominator for c in coefs.values())) if coefs else 1
+    n = 1 << p
+    ints = {k: int(c * denominator) for k, c in coefs.items()}
+    biggest = sum(abs(v) for v in ints.values())
+    if biggest < 2**62:
+        vec = np.zeros(n, dtype=np.int64)
+        for k, v in ints.items():
+            vec[k] = v
+        # Sylvester-Hadamard transform: |values| <= sum |c| < 2^62, exact in int64.
+        h = 1
+        while h < n:
+            view = vec.reshape(-1, 2, h)
+            upper = view[:, 1, :].copy()
+            view[:, 1, :] = view[:, 0, :] - upper
+            view[:, 0, :] += upper
+            h *= 2
+        return vec
+    obj = np.zeros(n, dtype=object)
+    for k in range(n):
+        obj[k] = ints.get(k, 0)
+    h = 1
+    while h < n:
+        view = obj.reshape(-1, 2, h)
+        upper = view[:, 1, :].copy()
+        view[:, 1, :] = view[:, 0, :] - upper
+        view[:, 0, :] = view[:, 0, :] + upper
+        h *= 2
+    return obj
+
+
+def sq_oracle(x: object) -> SQOracle:
+    """The exact SQ oracle of a boolean target.
+
+    Parameters
+    ----------
+    x
+        An expression (text or sympy), a boolean :class:`~csqbound.target.Target`
+        or a boolean :class:`~csqbound.expansion.Expansion` with rational
+        coefficients, on ``P <= 16`` variables.
+
+    Returns
+    -------
+    SQOracle
+
+    Raises
+    ------
+    DomainError
+        For a gaussian target.
+    ExpansionError
+        For ``P > 16`` or values that are not exactly rational.
+
+    Examples
+    --------
+    >>> o = sq_oracle("x1*x2*x3 - x1*x2*x4")
+    >>> o(frozenset(), frozenset({3, 4})), o(frozenset(), frozenset({1, 2}))
+    (True, False)
+    """
+    if isinstance(x, Expansion):
+        expansion = x
+    else:
+        if isinstance(x, Target) and x.domain != "boolean":
+            msg = "the SQ oracle is defined on the boolean domain only; got a gaussian target"
+            raise DomainError(msg)
+        expansion = _expansion(x, "boolean")
+    return SQOracle.from_table(_exact_table(expansion))
+
+
+def sq_leap(x: object) -> int:
+    """``Leap_SQ`` of a boolean target (exact, ``P <= 16``); always ``<= csq_leap(x)``.
+
+    Examples
+    --------
+    >>> sq_leap("x1*x2*x3"), sq_leap("x1*x2*x3 - x1*x2*x4")
+    (3, 2)
+    """
+    return oracle_leap(sq_oracle(x)).leap
