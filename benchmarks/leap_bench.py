@@ -225,7 +225,12 @@ def bench_expansions() -> list[Row]:
     for domain in ("boolean", "gaussian"):
         t_exp, e = _best_of(lambda domain=domain: expand(text, domain=domain), repeat=1)
         rows.append(
-            Row(f"exact expand ({domain})", "(x1+...+x12)**4", t_exp, f"{len(e)} terms, goal: seconds")
+            Row(
+                f"exact expand ({domain})",
+                "(x1+...+x12)**4",
+                t_exp,
+                f"{len(e)} terms, goal: seconds",
+            )
         )
     return rows
 

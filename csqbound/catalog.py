@@ -64,9 +64,7 @@ CATALOG: tuple[CatalogEntry, ...] = (
         for k in (2, 3, 4, 5, 6)
     ),
     *(
-        CatalogEntry(
-            f"parity{k}", _parity(k), "boolean", f"{k}-sparse parity (leap {k})", _KEARNS
-        )
+        CatalogEntry(f"parity{k}", _parity(k), "boolean", f"{k}-sparse parity (leap {k})", _KEARNS)
         for k in (2, 3, 4)
     ),
     CatalogEntry(

@@ -67,7 +67,8 @@ class Monomial:
                 raise CsqboundError(msg)
             if coordinate <= previous:
                 msg = (
-                    f"monomial coordinates must be 1-based, strictly increasing, got {self.powers!r}"
+                    "monomial coordinates must be 1-based and strictly increasing, "
+                    f"got {self.powers!r}"
                 )
                 raise CsqboundError(msg)
             if degree < 1:
