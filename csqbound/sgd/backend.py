@@ -1,0 +1,376 @@
+"""Array backends, device transfers and the host random-number streams of SGD runs.
+
+This is the only module that knows which array library is running
+(ARCHITECTURE.md, "Backends and scale"). Everything else in :mod:`csqbound.sgd`
+receives an array namespace ``xp`` and calls only ``xp.*`` functions of the
+array API standard.
+
+Backends
+    ``"numpy"`` (the default; numpy >= 2 implements the standard in its main
+    namespace, so it is used directly, without a wrapper), ``"cupy"`` (the
+    ``gpu`` extra), ``"torch"`` (the ``torch`` extra; CUDA when available) and
+    ``"array_api_strict"`` (the reference implementation, used by the tests to
+    keep the code honest). cupy and torch are imported only when asked for.
+
+Transfers
+    :func:`asarray` (host numpy -> backend) and :func:`to_numpy`
+    (backend -> host numpy) are the only two places where data crosses devices.
+
+Random numbers
+    Every random number of a run is drawn on the host from numpy generators
+    (PCG64) seeded by :class:`numpy.random.SeedSequence` with fixed spawn keys
+    (:func:`seed_sequences`), generated in chunks of many steps and transferred
+    in one go. So the numbers are the same on every backend (bitwise on the
+    host; after the transfer up to the backend's float rounding) and bitwise
+    reproducible on numpy. Boolean inputs come from the raw 64-bit output of the
+    generator, one bit per coordinate; gaussian ones from
+    :meth:`numpy.random.Generator.standard_normal` in the requested precision.
+    Either way a replica's stream does not depend on how it is cut into chunks.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from csqbound.errors import BackendUnavailableError, CsqboundError, ParameterError
+from csqbound.monomial import Domain, check_domain
+
+__all__ = [
+    "BACKENDS",
+    "DTYPES",
+    "Backend",
+    "BackendName",
+    "DTypeName",
+    "SeedPlan",
+    "asarray",
+    "check_dtype",
+    "get_backend",
+    "sample_inputs",
+    "seed_sequences",
+    "to_numpy",
+]
+
+BackendName = Literal["numpy", "cupy", "torch", "array_api_strict"]
+DTypeName = Literal["float32", "float64"]
+
+#: The backend names :func:`get_backend` accepts.
+BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict")
+#: The floating dtypes SGD runs in.
+DTYPES: tuple[str, ...] = ("float32", "float64")
+
+_EXTRAS = {"cupy": "gpu", "torch": "torch", "array_api_strict": "test"}
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array namespace with the device it computes on.
+
+    Parameters
+    ----------
+    name
+        One of :data:`BACKENDS`.
+    xp
+        The array-API namespace (``numpy`` itself for ``"numpy"``, the
+        ``array_api_compat`` wrapper for cupy and torch).
+    device
+        Where arrays are created (``None``: the namespace's default; torch:
+        ``"cuda"`` when available, else ``"cpu"``).
+
+    Examples
+    --------
+    >>> be = get_backend("numpy")
+    >>> be.name, be.xp.__name__
+    ('numpy', 'numpy')
+    >>> be.asarray([1, 2], "float32")
+    array([1., 2.], dtype=float32)
+    """
+
+    name: BackendName
+    xp: Any
+    device: Any = None
+
+    def dtype(self, name: str) -> Any:
+        """The backend's dtype object for ``"float32"`` or ``"float64"``."""
+        return getattr(self.xp, check_dtype(name))
+
+    def asarray(self, host: Any, dtype: str) -> Any:
+        """Transfer a host array to this backend (see :func:`asarray`)."""
+        return asarray(self.xp, host, check_dtype(dtype), device=self.device)
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (cupy and torch on a GPU); a no-op elsewhere."""
+        match self.name:
+            case "cupy":
+                import cupy
+
+                cupy.cuda.Device().synchronize()
+            case "torch":
+                import torch
+
+                if torch.cuda.is_available() and str(self.device).startswith("cuda"):
+                    torch.cuda.synchronize()
+            case _:
+                return
+
+
+def check_dtype(name: str) -> DTypeName:
+    """Validate a dtype name.
+
+    Raises
+    ------
+    ParameterError
+        For anything but ``"float32"`` and ``"float64"``.
+
+    Examples
+    --------
+    >>> check_dtype("float64")
+    'float64'
+    """
+    match name:
+        case "float32":
+            return "float32"
+        case "float64":
+            return "float64"
+        case _:
+            msg = f"unknown dtype {name!r}: use 'float32' or 'float64'"
+            raise ParameterError(msg)
+
+
+def _import_extra(module: str, backend: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = _EXTRAS[backend]
+        msg = (
+            f"backend {backend!r} needs the package {module.split('.')[0]!r}, which is not "
+            f"installed: pip install 'csqbound[{extra}]'"
+        )
+        raise BackendUnavailableError(msg) from None
+
+
+def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
+    """The array backend called ``name``.
+
+    Parameters
+    ----------
+    name
+        ``"numpy"``, ``"cupy"``, ``"torch"`` or ``"array_api_strict"``.
+    device
+        Optional device for cupy/torch (e.g. ``"cpu"`` or ``"cuda:1"``); by
+        default torch uses CUDA when available.
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    BackendUnavailableError
+        When the package of a known backend is not installed (the message
+        names the extra to install).
+    CsqboundError
+        For an unknown backend name.
+
+    Examples
+    --------
+    >>> get_backend("array_api_strict").name
+    'array_api_strict'
+    >>> get_backend("jax")
+    Traceback (most recent call last):
+    ...
+    csqbound.errors.CsqboundError: unknown backend 'jax': use one of numpy, cupy, ...
+    """
+    match name:
+        case "numpy":
+            return Backend("numpy", np, None)
+        case "array_api_strict":
+            xp = _import_extra("array_api_strict", name)
+            return Backend("array_api_strict", xp, device)
+        case "cupy":
+            _import_extra("cupy", name)
+            xp = importlib.import_module("array_api_compat.cupy")
+            return Backend("cupy", xp, device)
+        case "torch":
+            torch = _import_extra("torch", name)
+            xp = importlib.import_module("array_api_compat.torch")
+            if device is None:
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            return Backend("torch", xp, torch.device(device))
+        case _:
+            msg = f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}"
+            raise CsqboundError(msg)
+
+
+def asarray(xp: Any, host_array: Any, dtype: Any, *, device: Any = None) -> Any:
+    """Transfer a host (numpy) array to the namespace ``xp``, converting its dtype.
+
+    Parameters
+    ----------
+    xp
+        The target array namespace.
+    host_array
+        A numpy array (or anything ``numpy.asarray`` accepts).
+    dtype
+        ``"float32"``/``"float64"`` or a dtype object of ``xp``.
+    device
+        Optional target device.
+
+    Returns
+    -------
+    array
+        A new array of ``xp`` (never a view of ``host_array`` that could be
+        modified through it, except for numpy where it is a copy too).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> asarray(np, [[1, 2]], "float64")
+    array([[1., 2.]])
+    """
+    if isinstance(dtype, str):
+        dtype = getattr(xp, check_dtype(dtype))
+    host = np.asarray(host_array)
+    if xp is np:
+        return np.array(host, dtype=dtype, copy=True)
+    if device is None:
+        return xp.asarray(host, dtype=dtype, copy=True)
+    return xp.asarray(host, dtype=dtype, device=device, copy=True)
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """Copy an array of any backend to a host numpy array.
+
+    Examples
+    --------
+    >>> import array_api_strict as xps
+    >>> to_numpy(xps.asarray([1.0, 2.0]))
+    array([1., 2.])
+    """
+    if isinstance(a, np.ndarray | np.generic):
+        return np.asarray(a)
+    module = type(a).__module__.split(".")[0]
+    match module:
+        case "cupy":
+            return a.get()  # type: ignore[no-any-return]
+        case "torch":
+            return a.detach().cpu().numpy()  # type: ignore[no-any-return]
+        case _:
+            try:
+                return np.from_dlpack(a)
+            except (TypeError, AttributeError, BufferError, RuntimeError):
+                return np.asarray(a)
+
+
+class SeedPlan(NamedTuple):
+    """The independent random streams of one run (all from one integer seed).
+
+    Attributes
+    ----------
+    test
+        The test set (shared by all replicas).
+    probes
+        The choice of probe monomials.
+    init
+        Per replica: the network's initialisation.
+    data
+        Per replica: the training inputs.
+    """
+
+    test: np.random.Generator
+    probes: np.random.Generator
+    init: tuple[np.random.Generator, ...]
+    data: tuple[np.random.Generator, ...]
+
+
+def seed_sequences(seed: int, replicas: int) -> SeedPlan:
+    """The generators of a run: fixed spawn keys under ``SeedSequence(seed)``.
+
+    Spawn keys: test set ``(0,)``, probes ``(1,)``, replica ``r``'s
+    initialisation ``(2, r, 0)`` and data ``(2, r, 1)``. Replica ``r`` thus gets
+    the same network and the same data whatever the number of replicas.
+
+    Examples
+    --------
+    >>> a = seed_sequences(7, 2)
+    >>> b = seed_sequences(7, 5)
+    >>> bool(a.data[1].random() == b.data[1].random())
+    True
+    >>> bool(a.data[0].random() == a.data[1].random())
+    False
+    """
+    if replicas < 1:
+        msg = f"replicas must be >= 1, got {replicas}"
+        raise ParameterError(msg)
+
+    def gen(*key: int) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+    return SeedPlan(
+        test=gen(0),
+        probes=gen(1),
+        init=tuple(gen(2, r, 0) for r in range(replicas)),
+        data=tuple(gen(2, r, 1) for r in range(replicas)),
+    )
+
+
+def sample_inputs(
+    generators: Sequence[np.random.Generator],
+    steps: int,
+    batch: int,
+    d: int,
+    domain: str,
+    dtype: str = "float64",
+) -> np.ndarray:
+    """Draw ``steps`` batches for each replica on the host, shape ``(steps, R, batch, d)``.
+
+    Replica ``r`` draws from ``generators[r]``. Boolean: uniform signs, one
+    bit of the generator's raw 64-bit output per coordinate (each step uses
+    ``ceil(batch*d/64)`` words); gaussian: standard normals in ``dtype``.
+    Drawing ``s1`` then ``s2`` steps gives the same numbers as ``s1 + s2`` at once.
+
+    Parameters
+    ----------
+    generators
+        One generator per replica (``len`` is ``R``).
+    steps, batch, d
+        Sizes.
+    domain
+        ``"boolean"`` or ``"gaussian"``.
+    dtype
+        ``"float32"`` or ``"float64"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        C-contiguous, of the requested dtype.
+
+    Examples
+    --------
+    >>> g = seed_sequences(0, 2).data
+    >>> X = sample_inputs(g, 3, 2, 5, "boolean", "float32")
+    >>> X.shape, X.dtype, sorted(set(X.ravel().tolist()))
+    ((3, 2, 2, 5), dtype('float32'), [-1.0, 1.0])
+    """
+    dom: Domain = check_domain(domain)
+    dt = np.dtype(check_dtype(dtype))
+    R = len(generators)
+    per_step = batch * d
+    match dom:
+        case "boolean":
+            words = -(-per_step // 64)
+            raw = np.empty((R, steps, words), dtype="<u8")
+            for r, g in enumerate(generators):
+                raw[r] = np.asarray(g.bit_generator.random_raw(steps * words)).reshape(steps, words)
+            bits = np.unpackbits(raw.view(np.uint8), axis=2, bitorder="little")[..., :per_step]
+            host = np.subtract(1, 2 * bits.astype(dt))
+        case "gaussian":
+            host = np.empty((R, steps, per_step), dtype=dt)
+            for r, g in enumerate(generators):
+                host[r] = g.standard_normal((steps, per_step), dtype=dt)
+    out = np.ascontiguousarray(np.swapaxes(host, 0, 1))
+    return out.reshape(steps, R, batch, d)

@@ -1,0 +1,386 @@
+r"""Two-layer networks over an ensemble of replicas, with analytic gradients.
+
+The network (one per replica ``r``; ``N`` hidden units, input dimension ``d``)::
+
+    f_r(x) = sum_{j=1}^{N} a_{rj} * sigma(<w_{rj}, x> + b_{rj})
+
+Parameters are stacked with the replica as the leading axis: ``W`` has shape
+``(R, N, d)``, ``b`` and ``a`` shape ``(R, N)``; a batch ``X`` has shape
+``(R, B, d)`` (each replica sees its own samples) and the forward pass is one
+batched ``xp.matmul``. Every function takes the array namespace ``xp`` and
+uses only array-API calls, so the same code runs on numpy, cupy, torch and
+array_api_strict.
+
+Initialisation (:func:`init_params`)
+    ``w_j ~ N(0, I_d / d)`` (isotropic, so ``<w_j, x> = O(1)`` on both domains
+    and the network is rotation invariant in law, THEORY.md section 3);
+    ``b_j ~ U[-1, 1]``; ``a_j = +-1/N`` with independent random signs (the
+    mean-field scale, so ``f = O(N^{-1/2})`` at initialisation).
+
+Loss and gradients (:func:`loss_and_gradients`)
+    Per replica, the squared loss ``L = (1/2B) sum_b (f(x_b) - y_b)^2`` and its
+    exact gradients, written out by hand (no autograd in the hot loop)::
+
+        e_b       = (f(x_b) - y_b) / B
+        dL/da_j   = sum_b e_b sigma(h_bj)
+        G_bj      = e_b a_j sigma'(h_bj)            h_bj = <w_j, x_b> + b_j
+        dL/db_j   = sum_b G_bj
+        dL/dw_j   = sum_b G_bj x_b
+
+Activations (:data:`ACTIVATIONS`)
+    ``"relu"``: ``max(z, 0)``. ``"softplus"``: ``log(1 + e^z)``.
+    ``"shifted_softplus"``: ``log(1 + e^{z - 1/2})``. ReLU and softplus are
+    ``z/2`` plus an even function, so their odd Hermite coefficients of degree
+    ``>= 3`` vanish (tanh, being odd, loses the even ones). Without biases such
+    a unit could not correlate with an odd-degree monomial of degree 3 or more;
+    the biases ``b_j`` break the symmetry neuron by neuron. The shifted softplus
+    breaks it in the activation itself: all its Hermite coefficients are
+    non-zero (:func:`hermite_coefficients`; the tests check degrees 0..8).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from csqbound.errors import ParameterError
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "Params",
+    "activate",
+    "check_activation",
+    "forward",
+    "hermite_coefficients",
+    "init_params",
+    "loss_and_gradients",
+    "sgd_step",
+    "sigma",
+]
+
+Activation = Literal["relu", "softplus", "shifted_softplus"]
+
+#: The activation names the network accepts.
+ACTIVATIONS: tuple[str, ...] = ("relu", "softplus", "shifted_softplus")
+
+#: The shift of ``"shifted_softplus"``: ``sigma(z) = softplus(z - SHIFT)``.
+SHIFT = 0.5
+
+
+def check_activation(name: str) -> Activation:
+    """Validate an activation name.
+
+    Raises
+    ------
+    ParameterError
+        For a name not in :data:`ACTIVATIONS`.
+
+    Examples
+    --------
+    >>> check_activation("relu")
+    'relu'
+    """
+    match name:
+        case "relu":
+            return "relu"
+        case "softplus":
+            return "softplus"
+        case "shifted_softplus":
+            return "shifted_softplus"
+        case _:
+            msg = f"unknown activation {name!r}: use one of {', '.join(ACTIVATIONS)}"
+            raise ParameterError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class Params:
+    """The parameters of ``R`` two-layer networks (arrays of one namespace).
+
+    Attributes
+    ----------
+    W
+        First-layer weights, shape ``(R, N, d)``.
+    b
+        Biases, shape ``(R, N)``.
+    a
+        Output weights, shape ``(R, N)``.
+
+    The arrays are mutable: :func:`sgd_step` updates them in place.
+
+    Examples
+    --------
+    >>> p = init_params(4, 3, seeds=[0, 1])
+    >>> p.replicas, p.width, p.d
+    (2, 3, 4)
+    """
+
+    W: Any
+    b: Any
+    a: Any
+
+    @property
+    def replicas(self) -> int:
+        """``R``."""
+        return int(self.W.shape[0])
+
+    @property
+    def width(self) -> int:
+        """``N``."""
+        return int(self.W.shape[1])
+
+    @property
+    def d(self) -> int:
+        """The input dimension."""
+        return int(self.W.shape[2])
+
+    def map(self, function: Any) -> Params:
+        """Apply ``function`` to each of ``W, b, a`` (e.g. a transfer)."""
+        return Params(function(self.W), function(self.b), function(self.a))
+
+
+def init_params(
+    d: int,
+    width: int,
+    seeds: Sequence[int | np.random.Generator],
+    dtype: str = "float64",
+) -> Params:
+    """Draw the initial parameters of ``len(seeds)`` replicas on the host (numpy).
+
+    ``w_j ~ N(0, I_d/d)``, ``b_j ~ U[-1, 1]``, ``a_j = +-1/N`` (random signs).
+    Replica ``r`` draws, in this order, ``W`` then ``b`` then the signs of
+    ``a`` from its own generator ``seeds[r]`` (an int is a seed for
+    :func:`numpy.random.default_rng`), in float64, then casts to ``dtype``.
+
+    Parameters
+    ----------
+    d
+        Input dimension.
+    width
+        Hidden units ``N``.
+    seeds
+        One seed or generator per replica.
+    dtype
+        ``"float32"`` or ``"float64"``.
+
+    Returns
+    -------
+    Params
+        numpy arrays; transfer them with :meth:`Params.map`.
+
+    Examples
+    --------
+    >>> p = init_params(8, 4, seeds=[3])
+    >>> p.W.shape, p.b.shape, p.a.shape
+    ((1, 4, 8), (1, 4), (1, 4))
+    >>> sorted(set(abs(p.a.ravel()).tolist()))
+    [0.25]
+    """
+    if d < 1 or width < 1 or not seeds:
+        msg = f"need d >= 1, width >= 1 and at least one seed, got d={d}, width={width}"
+        raise ParameterError(msg)
+    R = len(seeds)
+    W = np.empty((R, width, d))
+    b = np.empty((R, width))
+    a = np.empty((R, width))
+    for r, seed in enumerate(seeds):
+        g = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        W[r] = g.standard_normal((width, d)) / math.sqrt(d)
+        b[r] = g.uniform(-1.0, 1.0, width)
+        a[r] = (1 - 2 * g.integers(0, 2, width)) / width
+    dt = np.dtype(dtype)
+    return Params(W.astype(dt), b.astype(dt), a.astype(dt))
+
+
+def sigma(H: Any, activation: str, xp: Any) -> Any:
+    """``sigma(H)`` elementwise (without the derivative; see :func:`activate`).
+
+    Examples
+    --------
+    >>> sigma(np.array([-1.0, 2.0]), "relu", np).tolist()
+    [0.0, 2.0]
+    """
+    match check_activation(activation):
+        case "relu":
+            return xp.maximum(H, 0.0)
+        case "softplus":
+            return xp.logaddexp(H, 0.0)
+        case "shifted_softplus":
+            return xp.logaddexp(H - SHIFT, 0.0)
+
+
+def activate(H: Any, activation: str, xp: Any) -> tuple[Any, Any]:
+    """``sigma(H)`` and ``sigma'(H)`` elementwise.
+
+    Examples
+    --------
+    >>> Z, D = activate(np.array([-1.0, 0.0, 2.0]), "relu", np)
+    >>> Z.tolist(), D.tolist()
+    ([0.0, 0.0, 2.0], [0.0, 0.0, 1.0])
+    >>> Z, D = activate(np.array([0.0]), "softplus", np)
+    >>> float(Z[0]) == math.log(2), float(D[0])
+    (True, 0.5)
+    """
+    match check_activation(activation):
+        case "relu":
+            Z = xp.maximum(H, 0.0)
+            return Z, xp.sign(Z)
+        case "softplus":
+            Z = xp.logaddexp(H, 0.0)
+            return Z, xp.exp(H - Z)
+        case "shifted_softplus":
+            S = H - SHIFT
+            Z = xp.logaddexp(S, 0.0)
+            return Z, xp.exp(S - Z)
+
+
+def _hidden(params: Params, X: Any, xp: Any) -> Any:
+    """Pre-activations ``H = X W^T + b``, shape ``(R, B, N)``."""
+    return xp.matmul(X, params.W.mT) + params.b[:, None, :]
+
+
+def forward(params: Params, X: Any, activation: str = "relu", xp: Any = None) -> Any:
+    """The outputs ``f_r(x_{rb})``, shape ``(R, B)``.
+
+    Parameters
+    ----------
+    params
+        The ``R`` networks.
+    X
+        Inputs of shape ``(R, B, d)``: replica ``r`` is evaluated on ``X[r]``.
+    activation
+        One of :data:`ACTIVATIONS`.
+    xp
+        The array namespace (default: numpy).
+
+    Examples
+    --------
+    >>> p = Params(np.ones((1, 2, 3)), np.zeros((1, 2)), np.array([[1.0, -0.5]]))
+    >>> forward(p, np.ones((1, 1, 3)))
+    array([[1.5]])
+    """
+    xp = np if xp is None else xp
+    Z = sigma(_hidden(params, X, xp), activation, xp)
+    return xp.matmul(Z, params.a[:, :, None])[:, :, 0]
+
+
+def loss_and_gradients(
+    params: Params, X: Any, y: Any, activation: str = "relu", xp: Any = None
+) -> tuple[Any, Params]:
+    """Per-replica loss ``(1/2B) sum_b (f - y)^2`` and its gradients.
+
+    Parameters
+    ----------
+    params
+        The ``R`` networks.
+    X
+        Inputs ``(R, B, d)``.
+    y
+        Targets ``(R, B)``.
+    activation
+        One of :data:`ACTIVATIONS`.
+    xp
+        The array namespace (default: numpy).
+
+    Returns
+    -------
+    loss
+        Shape ``(R,)``.
+    grads
+        :class:`Params` holding ``dL/dW``, ``dL/db``, ``dL/da``.
+
+    Examples
+    --------
+    >>> p = Params(np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1)))
+    >>> loss, g = loss_and_gradients(p, np.ones((1, 1, 2)), np.zeros((1, 1)))
+    >>> float(loss[0]), g.W.tolist(), g.b.tolist(), g.a.tolist()
+    (2.0, [[[2.0, 2.0]]], [[2.0]], [[4.0]])
+    """
+    xp = np if xp is None else xp
+    B = X.shape[1]
+    Z, D = activate(_hidden(params, X, xp), activation, xp)
+    f = xp.matmul(Z, params.a[:, :, None])
+    residual = f - y[:, :, None]
+    loss = xp.sum(residual[:, :, 0] ** 2, axis=1) / (2 * B)
+    e = residual / B
+    ga = xp.matmul(e.mT, Z)[:, 0, :]
+    G = D * (e * params.a[:, None, :])
+    gb = xp.sum(G, axis=1)
+    gW = xp.matmul(G.mT, X)
+    return loss, Params(gW, gb, ga)
+
+
+def sgd_step(
+    params: Params,
+    X: Any,
+    y: Any,
+    scale: Any,
+    lr_hidden: float,
+    lr_out: float,
+    activation: str,
+    xp: Any,
+) -> None:
+    """One SGD step of every replica, in place (the hot loop of :mod:`csqbound.sgd.train`).
+
+    The same gradients as :func:`loss_and_gradients` with ``e = (f - y) * scale``
+    instead of ``(f - y) / B``: ``scale`` (shape ``(R, 1, 1)``) is ``1/B`` for a
+    training replica and ``0`` for a frozen one, so a frozen replica does not
+    move. Then ``W -= lr_hidden dW``, ``b -= lr_hidden db``, ``a -= lr_out da``.
+
+    Examples
+    --------
+    >>> p = Params(np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1)))
+    >>> sgd_step(p, np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1, 1)), 0.1, 0.01, "relu", np)
+    >>> p.W.tolist(), p.b.tolist(), p.a.tolist()
+    ([[[0.8, 0.8]]], [[-0.2]], [[0.96]])
+    """
+    W, b, a = params.W, params.b, params.a
+    H = xp.matmul(X, W.mT) + b[:, None, :]
+    Z, D = activate(H, activation, xp)
+    e = (xp.matmul(Z, a[:, :, None]) - y[:, :, None]) * scale
+    ga = xp.matmul(e.mT, Z)
+    G = D * (e * a[:, None, :])
+    W -= lr_hidden * xp.matmul(G.mT, X)
+    b -= lr_hidden * xp.sum(G, axis=1)
+    a -= lr_out * ga[:, 0, :]
+
+
+def hermite_coefficients(activation: str, degree: int = 8) -> np.ndarray:
+    """Hermite coefficients ``E[sigma(z) He_k(z)] / k!`` of an activation, ``k = 0..degree``.
+
+    ``sigma = sum_k c_k He_k`` in ``L^2(N(0, 1))``. Computed by adaptive
+    quadrature (:func:`scipy.integrate.quad`, split at the kink or shift), to
+    about ``1e-10``.
+
+    Examples
+    --------
+    >>> c = hermite_coefficients("relu", 4)
+    >>> [round(float(v), 4) for v in c]
+    [0.3989, 0.5, 0.1995, 0.0, -0.0166]
+    >>> bool(abs(hermite_coefficients("softplus", 3)[3]) < 1e-12)
+    True
+    """
+    from numpy.polynomial.hermite_e import hermeval
+    from scipy.integrate import quad
+
+    check_activation(activation)
+    breaks = (0.0, SHIFT)
+    out = np.empty(degree + 1)
+    for k in range(degree + 1):
+        basis = [0.0] * k + [1.0]
+
+        def integrand(z: float, basis: list[float] = basis) -> float:
+            value, _ = activate(np.asarray(z), activation, np)
+            return float(value * hermeval(z, basis) * math.exp(-z * z / 2))
+
+        total = 0.0
+        edges = (-40.0, *breaks, 40.0)
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            part, _ = quad(integrand, lo, hi, limit=200, epsabs=1e-13, epsrel=1e-12)
+            total += part
+        out[k] = total / math.sqrt(2 * math.pi) / math.factorial(k)
+    return out
