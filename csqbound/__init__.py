@@ -31,6 +31,7 @@ from csqbound.monomial import Monomial
 from csqbound.parse import parse
 from csqbound.predict import Prediction, predict
 from csqbound.queries import csq_leap, oracle_leap, sq_leap
+from csqbound.sgd.train import Run, train
 from csqbound.support import SupportGraph
 from csqbound.target import Target
 
@@ -49,6 +50,7 @@ __all__ = [
     "ParameterError",
     "ParseError",
     "Prediction",
+    "Run",
     "SupportGraph",
     "Target",
     "catalog_entry",
@@ -64,6 +66,7 @@ __all__ = [
     "parse",
     "predict",
     "sq_leap",
+    "train",
 ]
 
 __version__ = "0.1.0"

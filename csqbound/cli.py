@@ -208,6 +208,122 @@ def zoo(
     _emit(to_json(records) if fmt == "json" else render(zoo_table(records), fmt))
 
 
+def _stop_loss(text: str) -> float | None:
+    if text.strip().lower() in ("none", "off", "never"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        msg = f"--stop-loss must be a number (a fraction of Var f) or 'none', got {text!r}"
+        raise CsqboundError(msg) from None
+
+
+@app.command()
+@guarded
+def train(
+    expr: ExprArg,
+    d: Annotated[int, typer.Option("--d", help="Input dimension d (>= number of variables P).")],
+    domain: DomainOpt = None,
+    width: Annotated[int, typer.Option(help="Hidden units N.")] = 64,
+    replicas: Annotated[int, typer.Option(help="Independent replicas trained side by side.")] = 8,
+    batch: Annotated[int, typer.Option(help="Fresh samples per step and replica.")] = 8,
+    samples: Annotated[int, typer.Option(help="Sample budget per replica.")] = 1_000_000,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            help="eta0 (step eta0/d); default 0.5 boolean, 0.1 gaussian.", show_default=False
+        ),
+    ] = None,
+    activation: Annotated[str, typer.Option(help="relu, softplus or shifted_softplus.")] = "relu",
+    backend: Annotated[str, typer.Option(help="Array backend: numpy, torch or cupy.")] = "numpy",
+    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
+    stop_loss: Annotated[
+        str,
+        typer.Option(
+            help="Stop a replica at test loss <= this * Var f; 'none' trains to the budget."
+        ),
+    ] = "0.05",
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a figure (.png, .pdf or .svg): loss with plateaus, coefficient paths."
+        ),
+    ] = None,
+    fmt: FormatOpt = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train two-layer networks by online SGD on EXPR and report learning times and plateaus."""
+    from csqbound.report.summary import train_tables
+    from csqbound.report.tables import check_format, render, to_json
+    from csqbound.sgd.train import train as do_train
+
+    fmt = check_format(fmt)
+    target = _target(expr, domain)
+    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
+        raise CsqboundError(msg)
+    kwargs = {
+        "d": d,
+        "width": width,
+        "replicas": replicas,
+        "batch": batch,
+        "samples": samples,
+        "lr": lr,
+        "activation": activation,
+        "backend": backend,
+        "dtype": dtype,
+        "seed": seed,
+        "stop_loss": _stop_loss(stop_loss),
+    }
+    if quiet or not sys.stderr.isatty():
+        run = do_train(target, target.domain, **kwargs)  # type: ignore[arg-type]
+    else:
+        run = _train_with_progress(do_train, target, kwargs)
+    if plot is not None:
+        from csqbound.report.plots import plot_run
+
+        plot_run(run, plot)
+        typer.echo(f"csqbound: figure written to {plot}", err=True)
+    if fmt == "json":
+        _emit(to_json({"expression": str(target), **run.to_dict()}))
+        return
+    _emit("\n\n".join(render(t, fmt) for t in train_tables(run)))
+
+
+def _train_with_progress(do_train: Callable[..., Any], target: Any, kwargs: dict[str, Any]) -> Any:
+    """Run ``train`` under a rich progress bar on stderr (ETA, samples/s, current loss)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]train[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("samples"),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("loss/Var f {task.fields[loss]}"),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("train", total=kwargs["samples"], loss="-")
+
+        def update(done: int, total: int, loss: float) -> None:
+            bar.update(task, completed=done, total=total, loss=f"{loss:.3g}")
+
+        return do_train(target, target.domain, progress=update, **kwargs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``csqbound`` script; returns the exit code.
 

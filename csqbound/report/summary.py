@@ -22,6 +22,7 @@ __all__ = [
     "expansion_table",
     "leap_summary",
     "leap_tables",
+    "train_tables",
     "zoo_records",
     "zoo_table",
 ]
@@ -296,3 +297,59 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
         rows,
         title="Catalog of targets: leaps, CSQ exponent and predicted SGD sample exponent",
     )
+
+
+def train_tables(run: Any) -> list[Table]:
+    """A training run as tables: outcome per run, then one row per tracked monomial."""
+    import statistics
+
+    status = dict.fromkeys(run.status, 0)
+    for s in run.status:
+        status[s] += 1
+    learned = [n for n in run.samples_to_learn if n is not None]
+    check = run.stage_order_check()
+    head = Table(
+        (
+            "target",
+            "d",
+            "replicas",
+            "status",
+            "median samples to learn",
+            "wall time (s)",
+            "eval share",
+            "stage order",
+        ),
+        (
+            (
+                run.settings["target"],
+                run.settings["d"],
+                len(run.status),
+                ", ".join(f"{k}: {v}" for k, v in status.items()),
+                int(statistics.median(learned)) if len(learned) * 2 > len(run.status) else None,
+                round(run.wall_time, 3),
+                f"{run.eval_time / run.wall_time:.0%}" if run.wall_time > 0 else None,
+                "respected" if check.respected else f"violated: {len(check.violations)}",
+            ),
+        ),
+        title="Online SGD run (samples per replica)",
+    )
+    stage_of = {m: i + 1 for i, stage in enumerate(run.predicted_stages) for m in stage}
+    medians = run.median_learning_times()
+    rows = []
+    for mono, per_replica in run.learning_times.items():
+        reached = sum(t is not None for t in per_replica)
+        rows.append(
+            (
+                monomial_latex(_monomial_from_text(mono)),
+                stage_of.get(mono),
+                medians.get(mono),
+                f"{reached}/{len(per_replica)}",
+                _number(run.target_coefficients[mono], False),
+            )
+        )
+    times = Table(
+        ("monomial", "predicted stage", "median learning time", "learned", "target coef."),
+        tuple(rows),
+        title="Learning times: first sample count with coefficient >= half the target's",
+    )
+    return [head, times]
