@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -33,7 +32,7 @@ settings.load_profile(os.environ.get("CSQBOUND_HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture
 def compile_latex(tmp_path):
-    """Compile a standalone document around a LaTeX body with pdflatex; skip, saying why, without it."""
+    """Compile a standalone LaTeX document around a body; skip, saying why, without pdflatex."""
     import shutil
     import subprocess
 
@@ -53,3 +52,42 @@ def compile_latex(tmp_path):
         )
 
     return run
+
+
+NO_TORCH = "torch is not installed (pip install 'csqbound[torch]'; torch==2.13.0 CPU works)"
+NO_CUPY = "cupy is not installed or has no GPU (pip install 'csqbound[gpu]' on a CUDA machine)"
+
+
+def _has_cupy() -> bool:
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        import cupy
+
+        return bool(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # noqa: BLE001 - any CUDA failure means: no usable GPU
+        return False
+
+
+def _backend_matrix() -> list[object]:
+    """numpy and array_api_strict always; torch and cupy where installed (skipped, saying why)."""
+    import importlib.util
+
+    has_torch = importlib.util.find_spec("torch") is not None
+    return [
+        "numpy",
+        "array_api_strict",
+        pytest.param("torch", marks=pytest.mark.skipif(not has_torch, reason=NO_TORCH)),
+        pytest.param("cupy", marks=pytest.mark.skipif(not _has_cupy(), reason=NO_CUPY)),
+    ]
+
+
+BACKEND_MATRIX = _backend_matrix()
+
+
+@pytest.fixture(params=BACKEND_MATRIX)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """The name of every array backend the SGD code must run on (the ``xp`` matrix)."""
+    return request.param

@@ -28,17 +28,11 @@ from csqbound.sgd.network import (
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 NO_TORCH = "torch is not installed (pip install 'csqbound[torch]'; torch==2.13.0 CPU works)"
 
-BACKEND_MATRIX = [
-    "numpy",
-    "array_api_strict",
-    pytest.param("torch", marks=pytest.mark.skipif(not HAS_TORCH, reason=NO_TORCH)),
-]
 
-
-@pytest.fixture(params=BACKEND_MATRIX)
-def backend(request: pytest.FixtureRequest) -> Any:
-    """The array backends the network must run on."""
-    return get_backend(request.param, device="cpu" if request.param == "torch" else None)
+@pytest.fixture
+def backend(backend_name: str) -> Any:
+    """The array backends the network must run on (the matrix is in the root conftest)."""
+    return get_backend(backend_name, device="cpu" if backend_name == "torch" else None)
 
 
 def _problem(R: int = 3, B: int = 5, N: int = 7, d: int = 4, seed: int = 0) -> tuple[Params, Any]:
