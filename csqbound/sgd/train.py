@@ -477,6 +477,10 @@ def train(
     lr
         ``eta0``: step ``eta0*N/d`` on first-layer weights and biases, ``eta0/d`` on
         output weights. ``None``: :data:`DEFAULT_LR` of the domain (0.5 boolean, 0.1 gaussian).
+        The step multiplies the *batch-mean* gradient, so the step per sample is
+        ``eta0/batch``: the defaults are tuned for ``batch=8``; with a smaller batch,
+        scale ``lr`` down in proportion (``batch=1``: ``lr=0.0625`` on boolean data), or
+        replicas diverge (they are then reported as ``"diverged"``, not raised).
     activation
         ``"relu"``, ``"softplus"`` or ``"shifted_softplus"`` (:mod:`csqbound.sgd.network`).
     backend
