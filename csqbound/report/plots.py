@@ -19,9 +19,10 @@ import numpy as np
 from csqbound.errors import CsqboundError
 
 if TYPE_CHECKING:
+    from csqbound.experiments.scaling import Verdict
     from csqbound.sgd.train import Run
 
-__all__ = ["FORMATS", "plot_run"]
+__all__ = ["FORMATS", "plot_run", "plot_scaling"]
 
 #: File suffixes :func:`plot_run` can write.
 FORMATS: tuple[str, ...] = (".png", ".pdf", ".svg")
@@ -78,17 +79,8 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     >>> out.suffix, out.stat().st_size > 0
     ('.png', True)
     """
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in FORMATS:
-        msg = f"cannot write a figure to {out.name!r}: use a name ending in {', '.join(FORMATS)}"
-        raise CsqboundError(msg)
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(12.5, 4.8), layout="constrained")
-    FigureCanvasAgg(fig)
+    out = _check_path(path)
+    fig = _figure((12.5, 4.8))
     ax_loss, ax_coef = fig.subplots(1, 2)
     n = np.asarray(run.eval_samples, dtype=float)
     shown = n > 0
@@ -99,6 +91,126 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
         title += f", leap {run.leap}"
     title += f", {run.replicas} replicas, {run.backend})"
     fig.suptitle(title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    return out
+
+
+def _check_path(path: str | Path) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in FORMATS:
+        msg = f"cannot write a figure to {out.name!r}: use a name ending in {', '.join(FORMATS)}"
+        raise CsqboundError(msg)
+    return out
+
+
+def _figure(size: tuple[float, float]) -> Any:
+    """A matplotlib Figure on its own Agg canvas (no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: int = 120) -> Path:
+    """Draw samples-to-learn against ``d`` (log–log) with the fit, its band and the prediction.
+
+    Every point is one replica; censored points (budget exhausted) are drawn as
+    open triangles at the top of the axis and counted in the legend, never as if
+    they had learned. The medians are joined, the fitted slope over
+    ``verdict.d_range_fit`` is drawn with its bootstrap band (the lines of the
+    interval's two slopes through the same centre), and the predicted slope is
+    drawn through the same centre, dashed. Local slopes between neighbouring
+    ``d`` are written next to the median line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from csqbound.experiments.scaling import fit_scaling
+    >>> d = np.repeat([8, 16, 32, 64], 6)
+    >>> n = 3.0 * d**2 * np.exp(np.random.default_rng(0).normal(0, 0.2, d.size))
+    >>> v = fit_scaling(d, n, 2, resamples=200)
+    >>> out = plot_scaling(v, pathlib.Path(tempfile.mkdtemp()) / "scaling.png")
+    >>> out.stat().st_size > 0
+    True
+    """
+    out = _check_path(path)
+    fig = _figure((6.4, 4.8))
+    ax = fig.subplots()
+    ds = [d for d in verdict.ds if verdict.samples_to_learn.get(d)]
+    learned = [(d, p) for d in ds for p in verdict.samples_to_learn[d] if p is not None]
+    n_censored = sum(verdict.censored.get(d, 0) for d in verdict.ds)
+    top = max([p for _, p in learned], default=1.0)
+    if learned:
+        xs, ys = zip(*learned, strict=True)
+        ax.scatter(xs, ys, s=12, alpha=0.35, color="tab:blue", label="one replica")
+    censored_d = [d for d in verdict.ds for _ in range(verdict.censored.get(d, 0))]
+    if censored_d:
+        ax.scatter(
+            censored_d,
+            [top * 1.6] * len(censored_d),
+            marker="^",
+            facecolors="none",
+            edgecolors="tab:red",
+            label=f"censored (budget): {n_censored}",
+        )
+    med = [(d, verdict.medians[d]) for d in verdict.ds if math.isfinite(verdict.medians[d])]
+    if med:
+        mx, my = zip(*med, strict=True)
+        ax.plot(mx, my, "o-", color="tab:blue", lw=1.5, label="median")
+        for ls in verdict.local_slopes:
+            if math.isfinite(verdict.medians.get(ls.d_lo, math.nan)) and math.isfinite(
+                verdict.medians.get(ls.d_hi, math.nan)
+            ):
+                xm = math.sqrt(ls.d_lo * ls.d_hi)
+                ym = math.sqrt(verdict.medians[ls.d_lo] * verdict.medians[ls.d_hi])
+                ax.annotate(
+                    f"{ls.slope:.2f}",
+                    (xm, ym),
+                    textcoords="offset points",
+                    xytext=(4, -12),
+                    fontsize=8,
+                    color="tab:blue",
+                )
+    if verdict.slope is not None and verdict.d_range_fit is not None:
+        lo, hi = verdict.d_range_fit
+        fit_ds = [d for d, _ in med if lo <= d <= hi]
+        if fit_ds:
+            dc = math.exp(np.mean(np.log(fit_ds)))
+            mc = math.exp(np.mean([math.log(verdict.medians[d]) for d in fit_ds]))
+            grid = np.geomspace(min(verdict.ds), max(verdict.ds), 50)
+            line = mc * (grid / dc) ** verdict.slope
+            ax.plot(grid, line, color="tab:orange", lw=2, label=f"fit slope {verdict.slope:.2f}")
+            if verdict.ci is not None and all(math.isfinite(c) for c in verdict.ci):
+                a, b = (mc * (grid / dc) ** c for c in verdict.ci)
+                ax.fill_between(
+                    grid,
+                    np.minimum(a, b),
+                    np.maximum(a, b),
+                    color="tab:orange",
+                    alpha=0.2,
+                    label=f"{verdict.level:.0%} CI [{verdict.ci[0]:.2f}, {verdict.ci[1]:.2f}]",
+                )
+            pred = mc * (grid / dc) ** verdict.predicted_exponent
+            ax.plot(
+                grid,
+                pred,
+                "k--",
+                lw=1.2,
+                label=f"predicted slope {verdict.predicted_exponent:g}",
+            )
+            ax.axvspan(lo, hi, color="0.9", zorder=0, label=f"fit range d = {lo}..{hi}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("d")
+    ax.set_ylabel(f"{verdict.label} (samples per replica)")
+    ax.set_xticks(list(verdict.ds))
+    ax.set_xticklabels([str(d) for d in verdict.ds])
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}")
+    ax.grid(True, which="both", alpha=0.3)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
     return out
