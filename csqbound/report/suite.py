@@ -1,0 +1,272 @@
+"""Report suites: the TOML file ``csqbound report`` reads, validated into plain data.
+
+A suite names targets and the settings of the verification sweep::
+
+    [report]
+    title = "..."
+    d = [16, 32, 64]        # dimensions
+    seeds = 4               # independent runs per (target, d)
+    tau = "0.01"            # CSQ query tolerance (read exactly)
+    csq_d = 64              # dimension of the CSQ bound (default: the largest d)
+
+    [settings]              # keywords of csqbound.train shared by all targets
+    replicas = 8
+    samples = 400000
+
+    [[target]]
+    name = "parity3"        # optional; default: the expression
+    expression = "x1*x2*x3" # or: catalog = "parity3"
+    domain = "boolean"      # default boolean
+    d = [8, 16, 32]         # optional override
+    settings = { lr = 0.25 }  # optional override
+
+Every key is checked: an unknown key, a wrong type, ``d < P``, an empty ``d``
+list or garbage TOML is one :class:`~csqbound.errors.CsqboundError` naming the
+file and the key. ``examples/default_suite.toml`` is the built-in suite.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from csqbound.catalog import catalog_entry
+from csqbound.errors import CsqboundError, ParameterError
+from csqbound.monomial import Domain, check_domain
+from csqbound.target import Target
+
+__all__ = [
+    "SETTINGS_KEYS",
+    "Suite",
+    "SuiteTarget",
+    "default_suite_path",
+    "load_suite",
+    "parse_suite",
+]
+
+#: Keywords of :func:`csqbound.sgd.train.train` a suite may set, with their types.
+SETTINGS_KEYS: dict[str, tuple[type, ...]] = {
+    "width": (int,),
+    "replicas": (int,),
+    "batch": (int,),
+    "samples": (int,),
+    "lr": (int, float),
+    "activation": (str,),
+    "backend": (str,),
+    "dtype": (str,),
+    "stop_loss": (int, float),
+    "test_size": (int,),
+    "evals_per_decade": (int,),
+}
+_REPORT_KEYS = {"title", "d", "seeds", "tau", "csq_d"}
+_TARGET_KEYS = {"name", "expression", "catalog", "domain", "d", "settings"}
+
+
+@dataclass(frozen=True)
+class SuiteTarget:
+    """One target of a suite, with its own ``d`` grid and SGD settings."""
+
+    name: str
+    expression: str
+    domain: Domain
+    ds: tuple[int, ...]
+    settings: Mapping[str, Any] = field(hash=False)
+
+    @property
+    def target(self) -> Target:
+        """The parsed target."""
+        return Target.from_text(self.expression, self.domain)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated report suite."""
+
+    title: str
+    ds: tuple[int, ...]
+    seeds: int
+    tau: Fraction
+    csq_d: int
+    settings: Mapping[str, Any] = field(hash=False)
+    targets: tuple[SuiteTarget, ...]
+    source: str
+
+
+def default_suite_path() -> Path:
+    """The built-in suite, ``examples/default_suite.toml`` (shipped inside the package too)."""
+    packaged = resources.files("csqbound") / "data" / "default_suite.toml"
+    path = Path(str(packaged))
+    if path.is_file():
+        return path
+    return Path(__file__).resolve().parents[2] / "examples" / "default_suite.toml"
+
+
+def load_suite(path: str | Path | None = None) -> Suite:
+    """Read and validate a suite file (the built-in suite when ``path`` is None).
+
+    Examples
+    --------
+    >>> suite = load_suite()
+    >>> [t.name for t in suite.targets][:3]
+    ['staircase3', 'parity2', 'staircase_leap2']
+    """
+    file = Path(path) if path is not None else default_suite_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"no such suite file: {file}"
+        raise CsqboundError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read suite file {file}: {exc}"
+        raise CsqboundError(msg) from None
+    return parse_suite(text, source=str(file))
+
+
+def _fail(source: str, where: str, what: str) -> CsqboundError:
+    return CsqboundError(f"{source}: {where}: {what}")
+
+
+def _int_list(value: Any, source: str, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise _fail(source, where, "must be a non-empty list of dimensions, e.g. [16, 32, 64]")
+    if not all(type(v) is int and v >= 1 for v in value):
+        raise _fail(source, where, f"dimensions must be positive integers, got {value!r}")
+    if len(set(value)) < 2:
+        raise _fail(source, where, "needs at least two distinct dimensions to fit a slope")
+    return tuple(sorted(set(value)))
+
+
+def _settings(value: Any, source: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(source, where, "must be a table of csqbound.train keywords")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in SETTINGS_KEYS:
+            known = ", ".join(sorted(SETTINGS_KEYS))
+            raise _fail(source, f"{where}.{key}", f"unknown setting (known: {known})")
+        if isinstance(item, bool) or not isinstance(item, SETTINGS_KEYS[key]):
+            raise _fail(source, f"{where}.{key}", f"wrong type {type(item).__name__}")
+        if isinstance(item, int | float) and item <= 0:
+            raise _fail(source, f"{where}.{key}", f"must be positive, got {item!r}")
+        out[key] = item
+    return out
+
+
+def parse_suite(text: str, source: str = "<suite>") -> Suite:
+    """Validate the text of a suite file.
+
+    Examples
+    --------
+    >>> s = parse_suite('''
+    ... [report]
+    ... d = [8, 16]
+    ... [[target]]
+    ... expression = "x1*x2"
+    ... ''')
+    >>> s.targets[0].name, s.ds, s.seeds, s.csq_d
+    ('x1*x2', (8, 16), 4, 16)
+    >>> parse_suite('[report]\\nd = [2, 4]\\n[[target]]\\nexpression = "x1*x2*x3"')
+    Traceback (most recent call last):
+    ...
+    csqbound.errors.CsqboundError: <suite>: target 'x1*x2*x3': d = 2 is smaller than its 3 variables
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(source, "not valid TOML", str(exc)) from None
+    unknown = set(data) - {"report", "settings", "target"}
+    if unknown:
+        raise _fail(
+            source,
+            "top level",
+            f"unknown table(s) {sorted(unknown)} (use report, settings, target)",
+        )
+    report = data.get("report", {})
+    if not isinstance(report, dict):
+        raise _fail(source, "report", "must be a table")
+    bad = set(report) - _REPORT_KEYS
+    if bad:
+        raise _fail(
+            source, "report", f"unknown key(s) {sorted(bad)} (known: {sorted(_REPORT_KEYS)})"
+        )
+    if "d" not in report:
+        raise _fail(source, "report.d", "missing: give the dimensions, e.g. d = [16, 32, 64]")
+    ds = _int_list(report["d"], source, "report.d")
+    seeds = report.get("seeds", 4)
+    if type(seeds) is not int or seeds < 1:
+        raise _fail(source, "report.seeds", f"must be a positive integer, got {seeds!r}")
+    try:
+        tau = Fraction(str(report.get("tau", "0.01")))
+    except (ValueError, ZeroDivisionError):
+        raise _fail(source, "report.tau", f"not a number: {report.get('tau')!r}") from None
+    if tau <= 0:
+        raise _fail(source, "report.tau", f"must be > 0, got {report.get('tau')!r}")
+    settings = _settings(data.get("settings", {}), source, "settings")
+    raw_targets = data.get("target")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise _fail(source, "target", "no targets: add [[target]] tables with an expression")
+    targets = []
+    for i, raw in enumerate(raw_targets):
+        targets.append(_target(raw, i, ds, settings, source))
+    names = [t.name for t in targets]
+    if len(set(names)) != len(names):
+        raise _fail(source, "target", f"duplicate target names in {names}")
+    all_ds = sorted({d for t in targets for d in t.ds})
+    csq_d = report.get("csq_d", all_ds[-1])
+    if type(csq_d) is not int or csq_d < max(t.target.variables for t in targets):
+        raise _fail(
+            source, "report.csq_d", f"must be an integer >= every target's P, got {csq_d!r}"
+        )
+    return Suite(
+        title=str(report.get("title", "csqbound report")),
+        ds=ds,
+        seeds=seeds,
+        tau=tau,
+        csq_d=csq_d,
+        settings=settings,
+        targets=tuple(targets),
+        source=source,
+    )
+
+
+def _target(
+    raw: Any, index: int, ds: tuple[int, ...], settings: Mapping[str, Any], source: str
+) -> SuiteTarget:
+    where = f"target #{index + 1}"
+    if not isinstance(raw, dict):
+        raise _fail(source, where, "must be a table")
+    bad = set(raw) - _TARGET_KEYS
+    if bad:
+        raise _fail(source, where, f"unknown key(s) {sorted(bad)} (known: {sorted(_TARGET_KEYS)})")
+    if ("expression" in raw) == ("catalog" in raw):
+        raise _fail(source, where, "give exactly one of expression = '...' or catalog = '<name>'")
+    if "catalog" in raw:
+        entry = catalog_entry(str(raw["catalog"]))
+        expression, domain = entry.expression, raw.get("domain", entry.domain)
+        name = str(raw.get("name", entry.name))
+    else:
+        expression = raw["expression"]
+        if not isinstance(expression, str):
+            raise _fail(source, f"{where}.expression", "must be a string")
+        domain = raw.get("domain", "boolean")
+        name = str(raw.get("name", expression))
+    where = f"target {name!r}"
+    try:
+        dom = check_domain(str(domain))
+        target = Target.from_text(expression, dom)
+    except CsqboundError as exc:
+        raise _fail(source, where, str(exc)) from None
+    tds = _int_list(raw["d"], source, f"{where}.d") if "d" in raw else ds
+    for d in tds:
+        if d < target.variables:
+            raise _fail(source, where, f"d = {d} is smaller than its {target.variables} variables")
+    merged = {**settings, **_settings(raw.get("settings", {}), source, f"{where}.settings")}
+    if target.variables == 0:
+        msg = f"{source}: {where}: a constant target has nothing to learn"
+        raise ParameterError(msg)
+    return SuiteTarget(name, expression, dom, tds, merged)
