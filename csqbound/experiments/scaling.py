@@ -1,0 +1,1028 @@
+r"""Scaling fits: samples-to-learn against ``d``, with censoring, bootstrap intervals and a verdict.
+
+THEORY.md section 6 predicts that online SGD learns a target of leap ``L`` in
+``n(d) = Theta~(d^max(L-1, 1))`` samples, and that stage ``j`` of the leap's
+witness (jump ``L_j``) costs about ``d`` (``L_j <= 1``), ``d log d``
+(``L_j = 2``) or ``d^(L_j - 1)`` samples. This module confronts measurements
+with those exponents. Everything here is a pure function on numpy arrays
+(plus thin helpers that read :class:`~csqbound.experiments.store.StoredRun` rows).
+
+Points
+    Each replica of each run is one point ``(d, n)`` (its identity is
+    ``(seed, replica)``, see :mod:`csqbound.experiments.sweep`). ``n`` is
+    finite and positive when the replica learned, ``+inf`` when it hit the
+    sample budget first (*censored*: it would have needed more than the
+    budget), ``nan`` when it tells nothing about ``n`` (diverged, the run
+    failed, or no stopping threshold was set): such points are *excluded*,
+    counted and shown, never averaged in.
+
+Medians under censoring
+    The median of a ``d`` is taken with censored points as ``+inf``. As long as
+    fewer than half the points are censored it is exact (a censored point lies
+    above every learned one when all points of a ``d`` share the budget). When
+    at least half are censored the median is only a lower bound: that ``d`` is
+    marked ``"censored"``, left out of the fits with a :class:`ScalingWarning`,
+    and a verdict whose fitted range it touches can be at best
+    ``"inconclusive"``. A ``d`` with fewer than ``min_points`` usable points is
+    left out too (``"too few points"``).
+
+Fits
+    The slope is the least-squares slope of ``log median`` against ``log d``
+    over the usable ``d`` values (one point per ``d``: every ``d`` weighs the
+    same whatever its number of replicas). Its interval is a percentile
+    bootstrap: ``resamples`` times, the points of each ``d`` are resampled with
+    replacement (censored points as ``+inf``), the medians and the slope are
+    recomputed; the interval holds the central ``level`` of those slopes. A
+    resample whose median becomes infinite gives an infinite slope (its sign
+    set by where that ``d`` lies), so heavy censoring shows as an unbounded
+    interval. The seeded :class:`numpy.random.Generator` makes it reproducible.
+
+Local slopes and the verdict
+    Finite ``d`` bends slopes (log factors, constants: on the 3-parity, slope
+    1.5 over ``d = 8..24`` and 2.0 over ``d = 64..128``), so the slope between
+    every pair of neighbouring usable ``d`` is reported with its interval, as
+    are the fit over the whole range and the fit over the upper part of the
+    range (the upper half of the usable ``d`` values, at least two), which the
+    verdict uses: ``"agree"`` when the predicted exponent lies in that fit's
+    interval, ``"disagree"`` when the interval excludes it, and
+    ``"inconclusive"`` when there are fewer than ``min_d_values`` usable ``d``
+    values, when a censored ``d`` lies in or above the fitted range, or when the
+    interval is wider than ``max_ci_width`` (or unbounded).
+
+Stages
+    :func:`fit_stages` fits each stage's duration: stage ``j`` ends, for one
+    replica, at the median of its monomials' learning times (``+inf`` when
+    fewer than half of them were learned), and lasts from the end of stage
+    ``j - 1`` (0 for the first stage). The median duration per ``d`` is fitted
+    against ``d`` (predicted exponent 1) for ``L_j <= 1``, ``d^(L_j - 1)`` for
+    ``L_j >= 3``, and for ``L_j = 2`` the duration divided by ``log d`` against
+    ``d`` (predicted exponent 1: ``d log d / log d = d``).
+
+References
+----------
+Abbe, Boix-Adserà, Misiakiewicz. SGD learning on neural networks: leap
+complexity and saddle-to-saddle dynamics. COLT 2023 (arXiv 2302.11055).
+Efron, Tibshirani. An Introduction to the Bootstrap. Chapman & Hall, 1993
+(percentile intervals).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from csqbound.errors import ParameterError
+
+__all__ = [
+    "LocalSlope",
+    "Points",
+    "ScalingWarning",
+    "StageFit",
+    "Verdict",
+    "VerdictName",
+    "censored_median",
+    "fit_scaling",
+    "fit_stages",
+    "group_runs",
+    "loglog_slope",
+    "points_from_runs",
+    "stage_durations",
+    "stage_fits_from_runs",
+    "stage_plan",
+    "verdict_from_runs",
+]
+
+VerdictName = Literal["agree", "disagree", "inconclusive"]
+#: Rounding slack when comparing an exponent with an interval's bounds.
+_TOL = 1e-9
+
+
+class ScalingWarning(UserWarning):
+    """A ``d`` left out of a fit (censored, too few points, non-positive median)."""
+
+
+# -- small pure kernels ------------------------------------------------------------------
+def loglog_slope(x: Any, y: Any) -> float:
+    """Least-squares slope of ``log y`` against ``log x``.
+
+    Examples
+    --------
+    >>> round(loglog_slope([10, 20, 40], [300, 1200, 4800]), 12)
+    2.0
+    """
+    lx = np.log(np.asarray(x, dtype=np.float64))
+    ly = np.log(np.asarray(y, dtype=np.float64))
+    if lx.shape != ly.shape or lx.size < 2:
+        msg = "loglog_slope needs two arrays of the same length >= 2"
+        raise ParameterError(msg)
+    xc = lx - lx.mean()
+    sxx = float(xc @ xc)
+    if sxx == 0:
+        msg = "loglog_slope needs at least two distinct x values"
+        raise ParameterError(msg)
+    return float(xc @ (ly - ly.mean()) / sxx)
+
+
+def censored_median(values: Any) -> float:
+    """The median with censored points as ``+inf`` (``nan`` points are left out).
+
+    ``+inf`` when at least half the points are censored (the true median is
+    then only known to exceed every learned point); ``nan`` when no point is left.
+
+    Examples
+    --------
+    >>> censored_median([100, 300, float("inf")])
+    300.0
+    >>> censored_median([100, float("inf")])
+    inf
+    >>> censored_median([float("nan"), 5, 7])
+    6.0
+    """
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    arr = arr[~np.isnan(arr)]
+    return float(np.median(arr)) if arr.size else math.nan
+
+
+def _slopes_rows(logx: np.ndarray, logy: np.ndarray) -> np.ndarray:
+    """Least-squares slopes of each row of ``logy`` (``(B, k)``, may hold ``+-inf``/``nan``)."""
+    xc = logx - logx.mean()
+    sxx = float(xc @ xc)
+    out = np.full(logy.shape[0], np.nan)
+    finite = np.isfinite(logy).all(axis=1)
+    yf = logy[finite]
+    out[finite] = (yf - yf.mean(axis=1, keepdims=True)) @ xc / sxx
+    sign_x = np.sign(xc)
+    for row in np.flatnonzero(~finite):
+        y = logy[row]
+        if np.isnan(y).any():
+            continue
+        inf = np.isinf(y)
+        pulls = set((np.sign(y[inf]) * sign_x[inf]).tolist())
+        if len(pulls) == 1 and 0.0 not in pulls:
+            out[row] = math.inf * pulls.pop()
+    return out
+
+
+def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile interval of bootstrap values; unbounded if too many are undefined."""
+    tail = (1 - level) / 2
+    defined = samples[~np.isnan(samples)]
+    if defined.size == 0 or 1 - defined.size / samples.size > tail:
+        return (-math.inf, math.inf)
+    lo, hi = np.quantile(defined, [tail, 1 - tail], method="inverted_cdf")
+    return (float(lo), float(hi))
+
+
+def _log(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), -np.inf)
+
+
+# -- results -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LocalSlope:
+    """The slope between two neighbouring usable ``d`` values.
+
+    Attributes
+    ----------
+    d_lo, d_hi
+        The two dimensions.
+    slope
+        ``(log m_hi - log m_lo) / (log d_hi - log d_lo)`` of the medians.
+    ci
+        Its bootstrap interval (bounds may be infinite).
+    """
+
+    d_lo: int
+    d_hi: int
+    slope: float
+    ci: tuple[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (infinite bounds as ``None``).
+
+        Examples
+        --------
+        >>> LocalSlope(8, 16, 2.0, (1.5, float("inf"))).to_dict()["ci"]
+        [1.5, None]
+        """
+        return {"d_lo": self.d_lo, "d_hi": self.d_hi, "slope": _num(self.slope), "ci": _ci(self.ci)}
+
+
+def _num(x: float | None) -> float | int | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
+
+
+def _ci(ci: tuple[float, float] | None) -> list[float | int | None] | None:
+    return None if ci is None else [_num(ci[0]), _num(ci[1])]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A log-log fit of medians against ``d`` and its verdict against a predicted exponent.
+
+    Attributes
+    ----------
+    predicted_exponent
+        E.g. ``max(L - 1, 1)``.
+    slope, ci
+        Fit over :attr:`d_range_fit` (the upper part of the usable ``d``) and its
+        bootstrap interval; ``None`` with fewer than two usable ``d``.
+    d_range_fit
+        ``(smallest, largest)`` ``d`` of that fit.
+    verdict
+        ``"agree"``, ``"disagree"`` or ``"inconclusive"``.
+    reason
+        One sentence why, with the slope, interval and ``d`` range.
+    local_slopes
+        Between neighbouring usable ``d``.
+    slope_all, ci_all, d_range_all
+        The fit over every usable ``d``.
+    ds
+        Every distinct ``d`` given, increasing.
+    medians
+        ``d`` -> median (``inf``: censored; ``nan``: no usable point).
+    d_status
+        ``d`` -> ``"ok"``, ``"censored"``, ``"too few points"`` or ``"non-positive median"``.
+    censored
+        ``d`` -> number of censored points.
+    excluded
+        ``d`` -> number of excluded points (diverged, failed, no threshold).
+    samples_to_learn
+        ``d`` -> the points (``None`` where censored; excluded points left out).
+    notes
+        Warnings worth showing next to the verdict.
+    resamples, level, seed
+        Bootstrap settings.
+    label
+        What was fitted, e.g. ``"samples to learn"`` or ``"stage 2 duration / log d"``.
+    divided_by_log
+        Whether the medians were divided by ``log d`` before the fit (a ``d log d``
+        prediction judged as exponent 1); :attr:`medians` and the points are raw.
+    """
+
+    predicted_exponent: float
+    slope: float | None
+    ci: tuple[float, float] | None
+    d_range_fit: tuple[int, int] | None
+    verdict: VerdictName
+    reason: str
+    local_slopes: tuple[LocalSlope, ...]
+    slope_all: float | None
+    ci_all: tuple[float, float] | None
+    d_range_all: tuple[int, int] | None
+    ds: tuple[int, ...]
+    medians: Mapping[int, float] = field(hash=False)
+    d_status: Mapping[int, str] = field(hash=False)
+    censored: Mapping[int, int] = field(hash=False)
+    excluded: Mapping[int, int] = field(hash=False)
+    samples_to_learn: Mapping[int, tuple[float | None, ...]] = field(hash=False)
+    notes: tuple[str, ...]
+    resamples: int
+    level: float
+    seed: int
+    label: str = "samples to learn"
+    divided_by_log: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: infinite or undefined numbers as ``None``; one record per ``d`` in ``per_d``.
+
+        Examples
+        --------
+        >>> d = np.repeat([16, 32, 64], 5)
+        >>> v = fit_scaling(d, d * 10.0, 1, resamples=50)
+        >>> out = v.to_dict()
+        >>> out["verdict"], round(out["slope"], 9), out["per_d"][0]["median"]
+        ('agree', 1.0, 160)
+        >>> out["per_d"][0]["points"][:2]
+        [160, 160]
+        """
+        return {
+            "label": self.label,
+            "divided_by_log": self.divided_by_log,
+            "predicted_exponent": _num(self.predicted_exponent),
+            "slope": _num(self.slope),
+            "ci": _ci(self.ci),
+            "d_range_fit": None if self.d_range_fit is None else list(self.d_range_fit),
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "slope_all": _num(self.slope_all),
+            "ci_all": _ci(self.ci_all),
+            "d_range_all": None if self.d_range_all is None else list(self.d_range_all),
+            "local_slopes": [s.to_dict() for s in self.local_slopes],
+            "per_d": [
+                {
+                    "d": d,
+                    "status": self.d_status[d],
+                    "median": _num(self.medians[d]),
+                    "censored": self.censored[d],
+                    "excluded": self.excluded[d],
+                    "points": [_num(p) for p in self.samples_to_learn[d]],
+                }
+                for d in self.ds
+            ],
+            "notes": list(self.notes),
+            "resamples": self.resamples,
+            "level": self.level,
+            "seed": self.seed,
+        }
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}" if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+def _check_points(d: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
+    d_arr = np.asarray(d)
+    n_arr = np.asarray(n, dtype=np.float64)
+    if d_arr.ndim != 1 or n_arr.shape != d_arr.shape or d_arr.size == 0:
+        msg = (
+            "d and n must be 1-d arrays of one equal, non-zero length, "
+            f"got shapes {d_arr.shape} and {n_arr.shape}"
+        )
+        raise ParameterError(msg)
+    if d_arr.dtype.kind not in "iu" and not np.all(np.mod(d_arr.astype(np.float64), 1) == 0):
+        msg = "d must hold whole numbers"
+        raise ParameterError(msg)
+    d_int = d_arr.astype(np.int64)
+    if (d_int < 1).any():
+        msg = "d must be >= 1"
+        raise ParameterError(msg)
+    if np.isneginf(n_arr).any():
+        msg = "n holds -inf: use +inf for censored points and nan for excluded ones"
+        raise ParameterError(msg)
+    return d_int, n_arr
+
+
+def _fit_core(
+    d: np.ndarray,
+    n: np.ndarray,
+    predicted_exponent: float,
+    *,
+    resamples: int,
+    level: float,
+    seed: int,
+    max_ci_width: float,
+    min_points: int,
+    min_d_values: int,
+    label: str,
+    notes: Sequence[str] = (),
+    divide_by_log: bool = False,
+) -> Verdict:
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
+        msg = f"resamples must be an integer >= 10, got {resamples!r}"
+        raise ParameterError(msg)
+    if not 0 < level < 1:
+        msg = f"level must be in (0, 1), got {level}"
+        raise ParameterError(msg)
+    if min_points < 1 or min_d_values < 2:
+        msg = "min_points must be >= 1 and min_d_values >= 2"
+        raise ParameterError(msg)
+    rng = np.random.default_rng(seed)
+    notes = list(notes)
+    ds = tuple(int(v) for v in np.unique(d))
+    medians: dict[int, float] = {}
+    status: dict[int, str] = {}
+    censored: dict[int, int] = {}
+    excluded: dict[int, int] = {}
+    points: dict[int, tuple[float | None, ...]] = {}
+    groups: dict[int, np.ndarray] = {}
+    for dv in ds:
+        vals = n[d == dv]
+        keep = vals[~np.isnan(vals)]
+        censored[dv] = int(np.isposinf(keep).sum())
+        excluded[dv] = int(vals.size - keep.size)
+        points[dv] = tuple(None if math.isinf(p) else float(p) for p in vals[~np.isnan(vals)])
+        med = float(np.median(keep)) if keep.size else math.nan
+        medians[dv] = med
+        if divide_by_log and dv == 1:
+            status[dv] = "too few points"
+            notes.append("d=1 left out: log d = 0")
+        elif keep.size < min_points:
+            status[dv] = "too few points"
+        elif math.isinf(med):
+            status[dv] = "censored"
+        elif med <= 0:
+            status[dv] = "non-positive median"
+        else:
+            status[dv] = "ok"
+            groups[dv] = keep
+    left_out = {s: [dv for dv in ds if status[dv] == s] for s in set(status.values()) - {"ok"}}
+    for s, which in sorted(left_out.items()):
+        text = f"{label}: d = {', '.join(map(str, which))} left out of the fit ({s})"
+        if s == "censored":
+            text += ": at least half of the points hit the sample budget, raise samples"
+        notes.append(text)
+        warnings.warn(text, ScalingWarning, stacklevel=3)
+    if any(excluded.values()):
+        total = sum(excluded.values())
+        notes.append(f"{label}: {total} point(s) excluded (diverged, failed or no threshold)")
+
+    usable = [dv for dv in ds if status[dv] == "ok"]
+    logx = np.log(np.array(usable, dtype=np.float64))
+    # bootstrap medians, one column per usable d
+    boot = np.empty((resamples, len(usable)))
+    for col, dv in enumerate(usable):
+        g = groups[dv]
+        idx = rng.integers(0, g.size, size=(resamples, g.size))
+        boot[:, col] = np.median(g[idx], axis=1)
+    # dividing by log d shifts every log-median by log log d
+    shift = np.log(logx) if divide_by_log else np.zeros(len(usable))
+    logb = _log(boot) - shift[None, :]
+    logm = np.log(np.array([medians[dv] for dv in usable], dtype=np.float64)) - shift
+
+    local: list[LocalSlope] = []
+    for i in range(len(usable) - 1):
+        dx = logx[i + 1] - logx[i]
+        with np.errstate(invalid="ignore"):
+            boot_s = (logb[:, i + 1] - logb[:, i]) / dx
+        local.append(
+            LocalSlope(
+                usable[i],
+                usable[i + 1],
+                float((logm[i + 1] - logm[i]) / dx),
+                _interval(boot_s, level),
+            )
+        )
+
+    def fit(cols: slice) -> tuple[float, tuple[float, float]]:
+        slope = float(_slopes_rows(logx[cols], logm[None, cols])[0])
+        return slope, _interval(_slopes_rows(logx[cols], logb[:, cols]), level)
+
+    slope_all = ci_all = slope = ci = None
+    range_all = range_fit = None
+    if len(usable) >= 2:
+        slope_all, ci_all = fit(slice(None))
+        range_all = (usable[0], usable[-1])
+        start = min(len(usable) // 2, len(usable) - 2)
+        slope, ci = fit(slice(start, None))
+        range_fit = (usable[start], usable[-1])
+
+    verdict: VerdictName = "inconclusive"
+    if len(usable) < min_d_values:
+        reason = (
+            f"too few usable d values ({len(usable)} of {len(ds)}; need {min_d_values}): "
+            "add dimensions or raise the budget"
+        )
+    else:
+        assert slope is not None
+        assert ci is not None
+        assert range_fit is not None
+        where = (
+            f"slope {_fmt(slope)} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
+            f"over d = {range_fit[0]}..{range_fit[1]}"
+        )
+        late = [dv for dv in ds if status[dv] == "censored" and dv >= range_fit[0]]
+        width = ci[1] - ci[0]
+        if late:
+            reason = (
+                f"{where}, but d = {', '.join(map(str, late))} is censored "
+                "(at least half the points hit the budget): raise samples"
+            )
+        elif not math.isfinite(width):
+            reason = (
+                f"{where}: interval unbounded (in some resamples at least half the points of "
+                "a d hit the budget); raise samples or add seeds"
+            )
+        elif width > max_ci_width:
+            reason = f"{where}: interval wider than {max_ci_width:g}; add seeds or replicas"
+        elif ci[0] - _TOL <= predicted_exponent <= ci[1] + _TOL:
+            verdict = "agree"
+            reason = f"{where} contains the predicted {predicted_exponent:g}"
+        else:
+            verdict = "disagree"
+            reason = f"{where} excludes the predicted {predicted_exponent:g}"
+    return Verdict(
+        predicted_exponent=float(predicted_exponent),
+        slope=slope,
+        ci=ci,
+        d_range_fit=range_fit,
+        verdict=verdict,
+        reason=reason,
+        local_slopes=tuple(local),
+        slope_all=slope_all,
+        ci_all=ci_all,
+        d_range_all=range_all,
+        ds=ds,
+        medians=medians,
+        d_status=status,
+        censored=censored,
+        excluded=excluded,
+        samples_to_learn=points,
+        notes=tuple(notes),
+        resamples=resamples,
+        level=level,
+        seed=seed,
+        label=label,
+        divided_by_log=divide_by_log,
+    )
+
+
+def fit_scaling(
+    d: Any,
+    n: Any,
+    predicted_exponent: float,
+    *,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+    max_ci_width: float = 1.0,
+    min_points: int = 3,
+    min_d_values: int = 3,
+    label: str | None = None,
+    divide_by_log: bool = False,
+) -> Verdict:
+    """Fit samples-to-learn against ``d`` on log-log axes and judge the predicted exponent.
+
+    Parameters
+    ----------
+    d
+        Per point, its dimension.
+    n
+        Per point: samples to learn (finite, ``> 0``), ``+inf`` if censored
+        (budget hit), ``nan`` if excluded (diverged, failed).
+    predicted_exponent
+        E.g. ``max(L - 1, 1)`` (:attr:`csqbound.predict.Prediction.samples_exponent`).
+    resamples
+        Bootstrap resamples (points resampled within each ``d``).
+    level
+        Confidence level of the percentile intervals.
+    seed
+        Seed of the bootstrap generator.
+    max_ci_width
+        A wider interval of the upper fit makes the verdict ``"inconclusive"``.
+    min_points
+        Fewer usable points (learned or censored) leave a ``d`` out.
+    min_d_values
+        Fewer usable ``d`` values make the verdict ``"inconclusive"``.
+    label
+        What is fitted (shown in notes); default ``"samples to learn"`` (``/ log d``).
+    divide_by_log
+        Fit ``median / log d`` instead of the median: judges a ``d log d``
+        prediction (leap 2) as exponent 1 without the log bending the slope.
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    ParameterError
+        For arrays of different lengths, ``d < 1``, a non-positive finite ``n``,
+        ``-inf``, or bad bootstrap settings.
+
+    Warns
+    -----
+    ScalingWarning
+        For each kind of ``d`` left out of the fit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> d = np.repeat([16, 32, 64, 128], 16)
+    >>> n = 3.0 * d**2 * rng.lognormal(0, 0.2, d.size)
+    >>> v = fit_scaling(d, n, 2)
+    >>> v.verdict, v.d_range_fit, bool(v.ci[0] < 2 < v.ci[1])
+    ('agree', (64, 128), True)
+    >>> [(s.d_lo, s.d_hi, round(s.slope, 1)) for s in v.local_slopes]
+    [(16, 32, 2.0), (32, 64, 2.2), (64, 128, 1.9)]
+    >>> fit_scaling(d, n, 1).verdict
+    'disagree'
+    """
+    d_int, n_arr = _check_points(d, n)
+    learned = n_arr[np.isfinite(n_arr)]
+    if (learned <= 0).any():
+        msg = "samples to learn must be > 0 (use +inf for censored points, nan for excluded ones)"
+        raise ParameterError(msg)
+    return _fit_core(
+        d_int,
+        n_arr,
+        predicted_exponent,
+        resamples=resamples,
+        level=level,
+        seed=seed,
+        max_ci_width=max_ci_width,
+        min_points=min_points,
+        min_d_values=min_d_values,
+        label=label or ("samples to learn / log d" if divide_by_log else "samples to learn"),
+        divide_by_log=divide_by_log,
+    )
+
+
+# -- stages ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageFit:
+    """The fit of one predicted stage's duration against its predicted scale.
+
+    Attributes
+    ----------
+    stage
+        0-based index in the leap's witness.
+    monomials
+        The stage's monomials (names, as in the run's learning times).
+    jump
+        ``L_j``.
+    scale
+        ``'d'``, ``'d log d'``, ``'d^2'``, ... (:func:`csqbound.predict.stage_scale_label`).
+    predicted_exponent
+        1 for ``d`` and ``d log d`` (the latter fitted as duration / log d), ``L_j - 1`` above.
+    divided_by_log
+        Whether durations were divided by ``log d`` before the fit (``L_j = 2``).
+    fit
+        The fit, its interval and verdict (:class:`Verdict`).
+    """
+
+    stage: int
+    monomials: tuple[str, ...]
+    jump: int
+    scale: str
+    predicted_exponent: int
+    divided_by_log: bool
+    fit: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "stage": self.stage,
+            "monomials": list(self.monomials),
+            "jump": self.jump,
+            "scale": self.scale,
+            "predicted_exponent": self.predicted_exponent,
+            "divided_by_log": self.divided_by_log,
+            "fit": self.fit.to_dict(),
+        }
+
+
+def stage_durations(
+    times: Mapping[str, Any], stages: Sequence[Sequence[str]]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per point, each stage's duration from its monomials' learning times.
+
+    Parameters
+    ----------
+    times
+        Monomial name -> per point its learning time (``+inf``: not learned,
+        ``nan``: excluded point).
+    stages
+        Monomial names of each stage, in order; names missing from ``times``
+        are ignored.
+
+    Returns
+    -------
+    durations : numpy.ndarray
+        Shape ``(stages, points)``. Stage ``j`` ends at the median of its
+        monomials' times (``+inf`` if at least half were not learned); its
+        duration is that end minus the end of stage ``j - 1`` (0 before the
+        first). ``+inf`` when stage ``j`` was not reached (censored); ``nan``
+        when the point is excluded, stage ``j - 1`` was not reached while
+        ``j`` was (out of order), or the stage has no tracked monomial.
+    notes : tuple of str
+        Stages without tracked monomials.
+
+    Examples
+    --------
+    >>> inf = float("inf")
+    >>> dur, _ = stage_durations({"x1": [10, 20, 30], "x1*x2*x3": [100, inf, 20]},
+    ...                          [["x1"], ["x1*x2*x3"]])
+    >>> dur.tolist()
+    [[10.0, 20.0, 30.0], [90.0, inf, -10.0]]
+    """
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in times.items()}
+    sizes = {a.shape for a in arrays.values()}
+    if len(sizes) > 1 or any(len(s) != 1 for s in sizes):
+        msg = "learning times must be 1-d arrays of one common length"
+        raise ParameterError(msg)
+    count = next(iter(sizes))[0] if sizes else 0
+    out = np.full((len(stages), count), np.nan)
+    notes: list[str] = []
+    previous = np.zeros(count)
+    for j, stage in enumerate(stages):
+        names = [m for m in stage if m in arrays]
+        if not names:
+            notes.append(f"stage {j + 1} ({', '.join(stage)}) has no tracked monomial")
+            previous = np.full(count, np.nan)
+            continue
+        ends = np.median(np.stack([arrays[m] for m in names]), axis=0)
+        with np.errstate(invalid="ignore"):
+            dur = ends - previous
+        dur = np.where(np.isposinf(ends) & ~np.isnan(previous), np.inf, dur)
+        dur = np.where(np.isposinf(previous) & np.isfinite(ends), np.nan, dur)
+        out[j] = dur
+        previous = ends
+    return out, tuple(notes)
+
+
+def fit_stages(
+    d: Any,
+    times: Mapping[str, Any],
+    stages: Sequence[Sequence[str]],
+    jumps: Sequence[int],
+    *,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+    max_ci_width: float = 1.0,
+    min_points: int = 3,
+    min_d_values: int = 3,
+) -> tuple[StageFit, ...]:
+    """Fit every stage's duration against ``d`` and judge its predicted exponent.
+
+    Parameters
+    ----------
+    d
+        Per point, its dimension.
+    times
+        Monomial name -> per point its learning time (``+inf`` not learned,
+        ``nan`` excluded), e.g. :attr:`Points.times`.
+    stages, jumps
+        The predicted stages (monomial names) and their jumps, e.g. from :func:`stage_plan`.
+    resamples, level, seed, max_ci_width, min_points, min_d_values
+        As in :func:`fit_scaling`.
+
+    Returns
+    -------
+    tuple of StageFit
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> d = np.repeat([16, 32, 64, 128], 12)
+    >>> t1 = d * rng.lognormal(0, 0.1, d.size)
+    >>> t2 = t1 + 0.1 * d**2 * rng.lognormal(0, 0.1, d.size)
+    >>> fits = fit_stages(d, {"x1": t1, "x1*x2*x3*x4": t2}, [["x1"], ["x1*x2*x3*x4"]], [1, 3])
+    >>> [(f.scale, f.predicted_exponent, f.fit.verdict) for f in fits]
+    [('d', 1, 'agree'), ('d^2', 2, 'agree')]
+    """
+    from csqbound.predict import stage_scale_label
+
+    if len(stages) != len(jumps):
+        msg = f"{len(stages)} stages but {len(jumps)} jumps: give one jump per stage"
+        raise ParameterError(msg)
+    d_int = np.asarray(d)
+    durations, notes = stage_durations(times, stages)
+    if durations.shape[1] != d_int.size:
+        msg = f"{d_int.size} values of d but {durations.shape[1]} learning times per monomial"
+        raise ParameterError(msg)
+    fits = []
+    for j, (stage, jump) in enumerate(zip(stages, jumps, strict=True)):
+        d_checked, dur = _check_points(d_int, durations[j])
+        by_log = jump == 2
+        exponent = max(int(jump) - 1, 1)
+        scale = stage_scale_label(int(jump))
+        label = f"stage {j + 1} ({scale})" + (" duration / log d" if by_log else " duration")
+        fit = _fit_core(
+            d_checked,
+            dur,
+            exponent,
+            resamples=resamples,
+            level=level,
+            seed=seed,
+            max_ci_width=max_ci_width,
+            min_points=min_points,
+            min_d_values=min_d_values,
+            label=label,
+            notes=[n for n in notes if n.startswith(f"stage {j + 1} ")],
+            divide_by_log=by_log,
+        )
+        fits.append(StageFit(j, tuple(stage), int(jump), scale, exponent, by_log, fit))
+    return tuple(fits)
+
+
+def stage_plan(target: str, domain: str = "boolean") -> tuple[tuple[tuple[str, ...], int], ...]:
+    """The predicted stages of a target: monomial names and jump of each (the leap's witness).
+
+    The same cut as :attr:`csqbound.sgd.train.Run.predicted_stages` (the greedy
+    witness of :func:`csqbound.leap.leap`, coordinate leap on both domains).
+
+    Examples
+    --------
+    >>> stage_plan("x1 + x1*x2*x3")
+    ((('x1',), 1), (('x1*x2*x3',), 2))
+    """
+    from csqbound.expansion import expand
+    from csqbound.leap import leap
+    from csqbound.target import Target
+
+    result = leap(expand(Target.coerce(target, domain)))
+    return tuple(
+        (tuple(str(m) for m in stage), int(jump))
+        for stage, jump in zip(result.stages, result.stage_jumps(), strict=True)
+    )
+
+
+# -- from stored runs --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Points:
+    """Every replica of a group of runs as one point.
+
+    Attributes
+    ----------
+    d, seed, replica
+        Per point (integer arrays).
+    n
+        Samples to learn: finite (learned), ``+inf`` (budget hit, censored) or
+        ``nan`` (excluded: diverged, failed, or no stopping threshold).
+    status
+        Per point, the replica's status (``"error"`` for a failed run).
+    times
+        Monomial name -> per point its learning time (``+inf`` not learned, ``nan`` excluded).
+    target, domain
+        The group's target and domain.
+    notes
+        Anything odd found while collecting.
+    """
+
+    d: np.ndarray
+    seed: np.ndarray
+    replica: np.ndarray
+    n: np.ndarray
+    status: tuple[str, ...]
+    times: Mapping[str, np.ndarray] = field(hash=False)
+    target: str
+    domain: str
+    notes: tuple[str, ...] = ()
+
+
+def _group_key(run: Any) -> tuple[str, str, str, str]:
+    settings = {k: v for k, v in dict(run.settings).items() if k != "samples"}
+    return (run.target, run.domain, json.dumps(settings, sort_keys=True), run.code_version)
+
+
+def group_runs(runs: Iterable[Any]) -> dict[tuple[str, str, str, str], list[Any]]:
+    """Split stored runs into fit groups: same target, domain, code version and settings.
+
+    The sample budget (``samples``) may differ between groups' ``d`` values and
+    does not split a group. Keys: ``(target, domain, settings JSON without
+    samples, code_version)``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> runs = [R(target="x1", domain="boolean", settings={"samples": s}, code_version="0")
+    ...         for s in (10, 20)]
+    >>> len(group_runs(runs))
+    1
+    """
+    groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    for run in runs:
+        groups.setdefault(_group_key(run), []).append(run)
+    return groups
+
+
+def points_from_runs(runs: Iterable[Any]) -> Points:
+    """The points of one group of stored runs (:class:`~csqbound.experiments.store.StoredRun`).
+
+    Raises
+    ------
+    ParameterError
+        For no runs, or runs of several groups (:func:`group_runs` splits them).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> row = R(target="x1", domain="boolean", settings={}, code_version="0", d=8, seed=0,
+    ...         status=("ok", "budget_exhausted", "diverged"), samples_to_learn=(40, None, None),
+    ...         samples_seen=(40, 100, 7), learning_times={"x1": (32, None, None)})
+    >>> p = points_from_runs([row])
+    >>> p.n.tolist(), p.times["x1"].tolist()
+    ([40.0, inf, nan], [32.0, inf, nan])
+    """
+    rows = list(runs)
+    if not rows:
+        msg = "no runs to fit: run a sweep first, or check the filters"
+        raise ParameterError(msg)
+    groups = group_runs(rows)
+    if len(groups) > 1:
+        shown = "; ".join(f"{k[0]} ({k[1]}) {k[2]}" for k in list(groups)[:4])
+        msg = f"the runs belong to {len(groups)} groups ({shown}); fit one group at a time"
+        raise ParameterError(msg)
+    notes: list[str] = []
+    d: list[int] = []
+    seed: list[int] = []
+    replica: list[int] = []
+    n: list[float] = []
+    status: list[str] = []
+    names = sorted({name for row in rows for name in row.learning_times})
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for row in rows:
+        for r, st in enumerate(row.status):
+            d.append(int(row.d))
+            seed.append(int(row.seed))
+            replica.append(r)
+            status.append(str(st))
+            learned = row.samples_to_learn[r] if r < len(row.samples_to_learn) else None
+            good = st in ("ok", "budget_exhausted")
+            if not good:
+                n.append(math.nan)
+            elif learned is not None:
+                n.append(float(learned))
+            elif st == "budget_exhausted":
+                n.append(math.inf)
+            else:
+                n.append(math.nan)  # "ok" without samples_to_learn: trained with no threshold
+            for name in names:
+                per = row.learning_times.get(name)
+                value = per[r] if per is not None and r < len(per) else None
+                times[name].append(math.nan if not good else (math.inf if value is None else value))
+    n_arr = np.array(n)
+    d_arr = np.array(d, dtype=np.int64)
+    no_threshold = sum(1 for s, v in zip(status, n, strict=True) if s == "ok" and math.isnan(v))
+    if no_threshold:
+        notes.append(f"{no_threshold} replica(s) ran without a stop threshold: excluded")
+    for dv in np.unique(d_arr):
+        sel = d_arr == dv
+        seen = [
+            row.samples_seen[r]
+            for row in rows
+            if row.d == dv
+            for r, st in enumerate(row.status)
+            if st == "budget_exhausted"
+        ]
+        learned = n_arr[sel & np.isfinite(n_arr)]
+        if seen and learned.size and min(seen) < learned.max():
+            notes.append(
+                f"d={int(dv)}: a censored replica stopped at {min(seen)} samples, below a learned "
+                f"one ({int(learned.max())}): budgets differ, so the median may be off"
+            )
+    first = rows[0]
+    return Points(
+        d=d_arr,
+        seed=np.array(seed, dtype=np.int64),
+        replica=np.array(replica, dtype=np.int64),
+        n=n_arr,
+        status=tuple(status),
+        times={k: np.array(v, dtype=np.float64) for k, v in times.items()},
+        target=str(first.target),
+        domain=str(first.domain),
+        notes=tuple(notes),
+    )
+
+
+def verdict_from_runs(
+    runs: Iterable[Any], *, predicted_exponent: float | None = None, **options: Any
+) -> Verdict:
+    """:func:`fit_scaling` on one group of stored runs, against ``max(L - 1, 1)`` by default.
+
+    ``options`` go to :func:`fit_scaling`. ``predicted_exponent`` defaults to
+    :attr:`csqbound.predict.Prediction.samples_exponent` of the runs' target;
+    then, when the prediction is ``d log d`` (``L = 2``), ``divide_by_log``
+    defaults to ``True``: the medians divided by ``log d`` are judged against
+    exponent 1 (at ``d = 8..64`` the log alone adds about 0.3 to a slope).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> rows = [R(target="x1*x2", domain="boolean", settings={}, code_version="0", d=d, seed=0,
+    ...           status=("ok",) * 4, samples_to_learn=tuple(int(k * d * math.log(d))
+    ...           for k in (9, 10, 11, 12)), samples_seen=(0,) * 4, learning_times={})
+    ...         for d in (16, 32, 64, 128)]
+    >>> v = verdict_from_runs(rows, resamples=200)      # x1*x2: leap 2, predicted d log d
+    >>> v.predicted_exponent, v.label, round(v.slope, 2), v.verdict
+    (1.0, 'samples to learn / log d', 1.0, 'agree')
+    """
+    points = points_from_runs(runs)
+    if predicted_exponent is None:
+        from csqbound.predict import predict
+
+        prediction = predict(points.target, points.domain)
+        predicted_exponent = prediction.samples_exponent
+        options.setdefault("divide_by_log", prediction.samples_label == "d log d")
+    verdict = fit_scaling(points.d, points.n, predicted_exponent, **options)
+    return replace(verdict, notes=points.notes + verdict.notes)
+
+
+def stage_fits_from_runs(runs: Iterable[Any], **options: Any) -> tuple[StageFit, ...]:
+    """:func:`fit_stages` on one group of stored runs with the stages of :func:`stage_plan`.
+
+    Stages whose monomials were not tracked by the runs are skipped.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> rows = [R(target="x1 + x1*x2*x3", domain="boolean", settings={}, code_version="0",
+    ...           d=d, seed=0, status=("ok",) * 5, samples_to_learn=(1,) * 5,
+    ...           samples_seen=(1,) * 5,
+    ...           learning_times={"x1": (d,) * 5, "x1*x2*x3": tuple(
+    ...               d + int(k * d * math.log(d)) for k in (4.8, 4.9, 5, 5.1, 5.2))})
+    ...         for d in (16, 32, 64, 128)]
+    >>> [(f.scale, f.fit.verdict) for f in stage_fits_from_runs(rows, resamples=200)]
+    [('d', 'agree'), ('d log d', 'agree')]
+    """
+    points = points_from_runs(runs)
+    plan = [(names, jump) for names, jump in stage_plan(points.target, points.domain)]
+    plan = [(names, jump) for names, jump in plan if any(m in points.times for m in names)]
+    return fit_stages(
+        points.d,
+        points.times,
+        [names for names, _ in plan],
+        [jump for _, jump in plan],
+        **options,
+    )

@@ -1,0 +1,812 @@
+"""The SQLite results store of SGD sweeps: one row per run, one transaction per finished run.
+
+A store is one SQLite file (stdlib :mod:`sqlite3`; default ``csqbound.sqlite``
+in the working directory). Every finished run of a sweep is committed on its
+own, under a key that is the SHA-256 of a canonical JSON of what determines the
+run's numbers: target text, domain, ``d``, seed, settings and code version
+(:func:`run_key`). Hence:
+
+Resume
+    A repeated sweep asks :meth:`Store.keys` (or :meth:`Store.has`) and skips
+    what is stored.
+Crash safety
+    The file is in WAL mode with ``synchronous=FULL``; a row is written by a
+    single ``INSERT`` in autocommit mode, which SQLite makes atomic and durable.
+    A sweep killed at any moment (``kill -9`` included) loses at most the runs
+    in flight, never a stored one.
+No duplicates
+    ``key`` is the PRIMARY KEY and rows are written with
+    ``INSERT ... ON CONFLICT(key) DO UPDATE ... WHERE runs.error IS NOT NULL``:
+    a finished run is never stored twice nor overwritten; only a failed run
+    (status ``"error"``) is replaced when it is rerun. Concurrent writers (two
+    sweeps on one file) wait for each other (``busy_timeout``).
+Recognising foreign files
+    The header's ``application_id`` is :data:`APPLICATION_ID` (``"CSQB"``) and
+    ``user_version`` is :data:`SCHEMA_VERSION`; a ``meta`` table repeats both
+    for humans. A text file, another application's SQLite file, a truncated or
+    corrupt file or a store written by a newer csqbound is one clear
+    :class:`StoreError`, never a traceback from :mod:`sqlite3`, and a foreign
+    file is never modified.
+
+Stored per run: key, target, domain, d, seed, settings (JSON), code version,
+status per replica (JSON), samples-to-learn per replica (JSON), samples seen per
+replica (JSON), wall time, learning times per monomial and replica (JSON), the
+full run dict (JSON), the error message of a failed run, and the UTC time the
+row was written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from csqbound.errors import CsqboundError, ParameterError
+
+__all__ = [
+    "APPLICATION_ID",
+    "DEFAULT_PATH",
+    "SCHEMA_VERSION",
+    "SQLITE_MAGIC",
+    "SpecLike",
+    "Store",
+    "StoreError",
+    "StoredRun",
+    "canonical_json",
+    "code_version",
+    "jsonable",
+    "normalize_run_dict",
+    "run_key",
+]
+
+#: ``PRAGMA application_id`` of a csqbound store: the bytes ``b"CSQB"``.
+APPLICATION_ID = 0x43535142
+#: ``PRAGMA user_version``: the schema version this code writes and reads.
+SCHEMA_VERSION = 1
+#: The store's file name when the caller gives none (in the working directory).
+DEFAULT_PATH = "csqbound.sqlite"
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE runs (
+    key              TEXT PRIMARY KEY,
+    target           TEXT NOT NULL,
+    domain           TEXT NOT NULL,
+    d                INTEGER NOT NULL,
+    seed             INTEGER NOT NULL,
+    settings         TEXT NOT NULL,
+    code_version     TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    samples_to_learn TEXT NOT NULL,
+    samples_seen     TEXT NOT NULL,
+    wall_time        REAL,
+    learning_times   TEXT NOT NULL,
+    run              TEXT NOT NULL,
+    error            TEXT,
+    created          TEXT NOT NULL
+);
+CREATE INDEX runs_by_target ON runs (target, domain, d, seed);
+"""
+
+_COLUMNS = (
+    "key",
+    "target",
+    "domain",
+    "d",
+    "seed",
+    "settings",
+    "code_version",
+    "status",
+    "samples_to_learn",
+    "samples_seen",
+    "wall_time",
+    "learning_times",
+    "run",
+    "error",
+    "created",
+)
+
+_UPSERT = (
+    f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT(key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "key")
+    + " WHERE runs.error IS NOT NULL"
+)
+
+
+class StoreError(CsqboundError):
+    """A results store that cannot be used: foreign, corrupt, newer, missing or unwritable."""
+
+
+class SpecLike(Protocol):
+    """What :meth:`Store.put` needs of a run spec (:class:`~csqbound.experiments.sweep.RunSpec`)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def d(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+    @property
+    def code_version(self) -> str: ...
+
+
+# -- keys ---------------------------------------------------------------------------------
+#: Modules whose source decides the numbers a run produces; their hash is part of the
+#: code version, so editing the trainer invalidates stored runs even without a release.
+_NUMERIC_MODULES = (
+    "sgd/backend.py",
+    "sgd/network.py",
+    "sgd/train.py",
+    "sgd/plateaus.py",
+    "target.py",
+    "parse.py",
+    "expansion.py",
+    "walsh.py",
+    "hermite.py",
+    "leap.py",
+    "monomial.py",
+)
+
+
+@functools.cache
+def code_version() -> str:
+    """The version of csqbound that produced a run (part of every run's key).
+
+    ``"<release>+<hash>"``: the release number and a short SHA-256 of the
+    sources of the modules that decide a run's numbers (the trainer, the
+    target evaluation, the expansions), so a stored run is reused only by the
+    very code that would reproduce it.
+
+    Examples
+    --------
+    >>> import csqbound
+    >>> code_version().startswith(csqbound.__version__ + "+")
+    True
+    """
+    import csqbound
+
+    root = Path(csqbound.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in _NUMERIC_MODULES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
+    return f"{csqbound.__version__}+{digest.hexdigest()[:12]}"
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy: tuples and arrays become lists, numpy scalars Python numbers.
+
+    Mapping keys become strings; non-finite floats (``nan``, ``inf``) become ``None``.
+
+    Raises
+    ------
+    ParameterError
+        For a value with no JSON form (a set, an object, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jsonable({"a": (1, np.int64(2)), 3: [np.float32(0.5), float("nan")]})
+    {'a': [1, 2], '3': [0.5, None]}
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return jsonable(tolist())
+    msg = f"{value!r} (a {type(value).__name__}) has no JSON form: use numbers, text, lists, dicts"
+    raise ParameterError(msg)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, ASCII: equal data give equal text.
+
+    Examples
+    --------
+    >>> canonical_json({"b": 1, "a": [1.0, None]})
+    '{"a":[1.0,null],"b":1}'
+    """
+    return json.dumps(
+        jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+
+
+def run_key(
+    target: str,
+    domain: str,
+    d: int,
+    seed: int,
+    settings: Mapping[str, Any],
+    code_version: str,
+) -> str:
+    """The key of a run: SHA-256 (hex) of the canonical JSON of what determines its numbers.
+
+    Examples
+    --------
+    >>> k = run_key("x1*x2", "boolean", 16, 0, {"width": 64}, "0.1.0")
+    >>> len(k), k == run_key("x1*x2", "boolean", 16, 0, {"width": 64}, "0.1.0")
+    (64, True)
+    >>> k == run_key("x1*x2", "boolean", 16, 1, {"width": 64}, "0.1.0")
+    False
+    """
+    payload = {
+        "target": target,
+        "domain": domain,
+        "d": int(d),
+        "seed": int(seed),
+        "settings": dict(settings),
+        "code_version": code_version,
+    }
+    return hashlib.sha256(canonical_json(payload).encode("ascii")).hexdigest()
+
+
+# -- rows ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredRun:
+    """One row of a store.
+
+    Attributes
+    ----------
+    key
+        :func:`run_key` of the run.
+    target, domain, d, seed, settings, code_version
+        The run's specification.
+    status
+        Per replica: ``"ok"``, ``"diverged"``, ``"budget_exhausted"``, or
+        ``"error"`` for every replica of a failed run.
+    samples_to_learn
+        Per replica (``None``: not reached).
+    samples_seen
+        Per replica.
+    wall_time
+        Seconds the run took (``None`` for a failed run).
+    learning_times
+        Monomial name -> per replica its learning time (``None``: not learned).
+    run
+        The full run dict (:meth:`csqbound.sgd.train.Run.to_dict` for real runs).
+    error
+        The error message of a failed run, else ``None``.
+    created
+        UTC time the row was written (ISO 8601).
+    """
+
+    key: str
+    target: str
+    domain: str
+    d: int
+    seed: int
+    settings: Mapping[str, Any] = field(hash=False)
+    code_version: str
+    status: tuple[str, ...]
+    samples_to_learn: tuple[int | None, ...]
+    samples_seen: tuple[int, ...]
+    wall_time: float | None
+    learning_times: Mapping[str, tuple[int | None, ...]] = field(hash=False)
+    run: Mapping[str, Any] = field(hash=False)
+    error: str | None
+    created: str
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run raised (its status is ``"error"``)."""
+        return self.error is not None
+
+    @property
+    def replicas(self) -> int:
+        """Number of replicas (points) of the run."""
+        return len(self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready.
+
+        Examples
+        --------
+        >>> row = StoredRun("k", "x1", "boolean", 4, 0, {}, "0", ("ok",), (10,), (10,), 0.1,
+        ...                 {"x1": (10,)}, {}, None, "2026-01-01T00:00:00+00:00")
+        >>> row.to_dict()["learning_times"]
+        {'x1': [10]}
+        """
+        return {
+            "key": self.key,
+            "target": self.target,
+            "domain": self.domain,
+            "d": self.d,
+            "seed": self.seed,
+            "settings": jsonable(self.settings),
+            "code_version": self.code_version,
+            "status": list(self.status),
+            "samples_to_learn": list(self.samples_to_learn),
+            "samples_seen": list(self.samples_seen),
+            "wall_time": self.wall_time,
+            "learning_times": {k: list(v) for k, v in self.learning_times.items()},
+            "run": jsonable(self.run),
+            "error": self.error,
+            "created": self.created,
+        }
+
+
+def _int_or_none(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        msg = f"{what} must be whole numbers or None, got {value!r}"
+        raise ParameterError(msg)
+    return int(value)
+
+
+def normalize_run_dict(run: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a runner's result and pull out the columns the store keeps.
+
+    The run dict needs ``status``, ``samples_to_learn`` and ``samples_seen``
+    (lists of one entry per replica); ``wall_time`` and the per-replica learning
+    times (``learning_times_per_replica``, else ``learning_times`` when its
+    values are lists) are optional.
+
+    Returns
+    -------
+    dict
+        ``status``, ``samples_to_learn``, ``samples_seen``, ``wall_time``,
+        ``learning_times`` and ``run`` (the whole dict, JSON-ready).
+
+    Raises
+    ------
+    ParameterError
+        For a missing field or lists of different lengths.
+
+    Examples
+    --------
+    >>> out = normalize_run_dict({"status": ["ok", "budget_exhausted"],
+    ...                           "samples_to_learn": [96, None], "samples_seen": [96, 400]})
+    >>> out["status"], out["learning_times"], out["wall_time"]
+    (['ok', 'budget_exhausted'], {}, None)
+    """
+    if not isinstance(run, Mapping):
+        msg = f"a runner must return a dict (Run.to_dict()), got {type(run).__name__}"
+        raise ParameterError(msg)
+    missing = [k for k in ("status", "samples_to_learn", "samples_seen") if k not in run]
+    if missing:
+        msg = f"the run dict lacks {', '.join(missing)}: a runner must return Run.to_dict()"
+        raise ParameterError(msg)
+    status = [str(s) for s in run["status"]]
+    learn = [_int_or_none(v, "samples_to_learn") for v in run["samples_to_learn"]]
+    seen = [_int_or_none(v, "samples_seen") for v in run["samples_seen"]]
+    if not status or len(learn) != len(status) or len(seen) != len(status):
+        msg = (
+            f"status, samples_to_learn and samples_seen need one entry per replica, got "
+            f"{len(status)}, {len(learn)} and {len(seen)}"
+        )
+        raise ParameterError(msg)
+    times_src = run.get("learning_times_per_replica")
+    if times_src is None:
+        raw = run.get("learning_times") or {}
+        times_src = {k: v for k, v in raw.items() if isinstance(v, list | tuple)}
+    times = {
+        str(k): [_int_or_none(v, "learning times") for v in vals] for k, vals in times_src.items()
+    }
+    for name, vals in times.items():
+        if len(vals) != len(status):
+            msg = f"learning times of {name} have {len(vals)} entries for {len(status)} replicas"
+            raise ParameterError(msg)
+    wall = run.get("wall_time")
+    if wall is not None and (isinstance(wall, bool) or not isinstance(wall, int | float)):
+        msg = f"wall_time must be a number, got {wall!r}"
+        raise ParameterError(msg)
+    return {
+        "status": status,
+        "samples_to_learn": learn,
+        "samples_seen": seen,
+        "wall_time": None if wall is None else float(wall),
+        "learning_times": times,
+        "run": jsonable(run),
+    }
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# -- the store -------------------------------------------------------------------------------
+class Store:
+    """A csqbound results store (SQLite), opened or created at ``path``.
+
+    Parameters
+    ----------
+    path
+        The file (default :data:`DEFAULT_PATH` in the working directory).
+    create
+        Create the file when missing; with ``False`` a missing file is an error.
+    timeout
+        Seconds to wait for a concurrent writer (SQLite ``busy_timeout``).
+
+    Raises
+    ------
+    StoreError
+        For a directory, a missing parent directory, a file that is not a
+        csqbound store (text, another application's SQLite file), a truncated
+        or corrupt file, or a store of a newer schema.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from csqbound.experiments.sweep import RunSpec
+    >>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
+    >>> spec = RunSpec("x1*x2", "boolean", 8, 0, {"replicas": 2})
+    >>> with Store(path) as store:
+    ...     store.put(spec, {"status": ["ok", "ok"], "samples_to_learn": [640, 720],
+    ...                      "samples_seen": [640, 720], "wall_time": 0.5})
+    ...     store.put(spec, {"status": ["ok"], "samples_to_learn": [1], "samples_seen": [1]})
+    ...     store.has(spec.key), len(store), store.get(spec.key).samples_to_learn
+    True
+    False
+    (True, 1, (640, 720))
+    >>> with Store(path) as store:
+    ...     store.integrity_check()
+    'ok'
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = DEFAULT_PATH,
+        *,
+        create: bool = True,
+        timeout: float = 60.0,
+    ) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._conn = self._open(create=create, timeout=timeout)
+
+    # -- opening --
+    def _fail(self, what: str) -> StoreError:
+        return StoreError(f"{self.path}: {what}")
+
+    def _check_file(self, create: bool) -> None:
+        p = self.path
+        if p.is_dir():
+            msg = "is a directory; give the path of a store file, e.g. csqbound.sqlite"
+            raise self._fail(msg)
+        if not p.exists():
+            if not create:
+                msg = "no such results store; run a sweep first or check the path"
+                raise self._fail(msg)
+            if not p.parent.is_dir():
+                msg = f"cannot create the store: directory {p.parent} does not exist"
+                raise self._fail(msg)
+            return
+        try:
+            with p.open("rb") as fh:
+                head = fh.read(100)
+        except OSError as exc:
+            msg = f"cannot read the store ({exc.strerror or exc})"
+            raise self._fail(msg) from exc
+        if not head:
+            return  # an empty file is an empty database: it becomes a store
+        if not head.startswith(SQLITE_MAGIC[: len(head)]) or len(head) < len(SQLITE_MAGIC):
+            msg = (
+                "is not a csqbound results store (not a SQLite database); "
+                "choose another path or move the file away"
+            )
+            raise self._fail(msg)
+        if len(head) < 100:
+            msg = "is a truncated SQLite file (shorter than its header); restore it or remove it"
+            raise self._fail(msg)
+
+    def _open(self, *, create: bool, timeout: float) -> sqlite3.Connection:
+        self._check_file(create)
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            msg = f"cannot open the store ({exc})"
+            raise self._fail(msg) from exc
+        try:
+            self._identify_and_init(conn, timeout)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _identify_and_init(self, conn: sqlite3.Connection, timeout: float) -> None:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            app, version, tables = self._identity(conn)
+            if app == 0 and not tables:
+                # empty database: make it a store (WAL first; then the schema, atomically)
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    app, version, tables = self._identity(conn)
+                    if app == 0 and not tables:  # nobody created it meanwhile
+                        for statement in _SCHEMA.split(";"):
+                            if statement.strip():
+                                conn.execute(statement)
+                        conn.executemany(
+                            "INSERT INTO meta (name, value) VALUES (?, ?)",
+                            [
+                                ("application", "csqbound"),
+                                ("application_id", str(APPLICATION_ID)),
+                                ("schema_version", str(SCHEMA_VERSION)),
+                                ("created", _now()),
+                                ("created_by", code_version()),
+                            ],
+                        )
+                        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                app, version, tables = self._identity(conn)
+            if app != APPLICATION_ID:
+                detail = f"application_id {app:#x}" if app else "no application_id"
+                msg = (
+                    f"is a SQLite database of another application ({detail}, tables "
+                    f"{', '.join(sorted(tables)) or 'none'}), not a csqbound results store; "
+                    "choose another path"
+                )
+                raise self._fail(msg)
+            if version > SCHEMA_VERSION:
+                msg = (
+                    f"was written by a newer csqbound (schema {version}, this one reads "
+                    f"{SCHEMA_VERSION}); upgrade csqbound"
+                )
+                raise self._fail(msg)
+            if version < 1 or not {"meta", "runs"} <= tables:
+                msg = "is a damaged csqbound store (its tables are missing); remove it"
+                raise self._fail(msg)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("SELECT count(*) FROM runs").fetchone()  # touches every b-tree page
+        except sqlite3.DatabaseError as exc:
+            msg = (
+                f"is not a usable csqbound results store: SQLite says '{exc}' "
+                "(corrupt or truncated file?); restore it or remove it"
+            )
+            raise self._fail(msg) from exc
+
+    @staticmethod
+    def _identity(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
+        app = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {
+            str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        return app, version, tables
+
+    # -- plumbing --
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (for read-only queries by reports)."""
+        if self._conn is None:
+            msg = "the store is closed"
+            raise self._fail(msg)
+        return self._conn
+
+    @contextmanager
+    def _sql(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self.conn
+        except sqlite3.DatabaseError as exc:
+            msg = f"SQLite error '{exc}' (corrupt file, full disk, or a writer holding the lock?)"
+            raise self._fail(msg) from exc
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        with self._sql() as conn:
+            return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- queries --
+    def has(self, key: str, *, include_failed: bool = True) -> bool:
+        """Whether this key is stored (failed runs too, unless ``include_failed=False``)."""
+        sql = "SELECT 1 FROM runs WHERE key = ?" + ("" if include_failed else " AND error IS NULL")
+        with self._sql() as conn:
+            return conn.execute(sql, (key,)).fetchone() is not None
+
+    def keys(self, *, include_failed: bool = True) -> set[str]:
+        """All stored keys (failed runs included unless ``include_failed=False``)."""
+        sql = "SELECT key FROM runs" + ("" if include_failed else " WHERE error IS NULL")
+        with self._sql() as conn:
+            return {str(r[0]) for r in conn.execute(sql)}
+
+    def meta(self) -> dict[str, str]:
+        """The ``meta`` table: application, schema version, creation time, ..."""
+        with self._sql() as conn:
+            return {str(k): str(v) for k, v in conn.execute("SELECT name, value FROM meta")}
+
+    def get(self, key: str) -> StoredRun | None:
+        """The stored run with this key, or ``None``."""
+        with self._sql() as conn:
+            row = conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else self._row(row)
+
+    def runs(
+        self,
+        *,
+        target: str | None = None,
+        domain: str | None = None,
+        d: int | Sequence[int] | None = None,
+        seed: int | Sequence[int] | None = None,
+        code_version: str | None = None,
+        include_failed: bool = True,
+    ) -> list[StoredRun]:
+        """Stored runs matching every filter given, ordered by target, domain, d, seed.
+
+        Parameters
+        ----------
+        target, domain, code_version
+            Exact matches (the target as the sweep wrote it).
+        d, seed
+            One value or several.
+        include_failed
+            Keep runs that raised (status ``"error"``).
+        """
+        where: list[str] = []
+        args: list[Any] = []
+        exact = (("target", target), ("domain", domain), ("code_version", code_version))
+        for column, value in exact:
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        for column, many in (("d", d), ("seed", seed)):
+            if many is None:
+                continue
+            values = [many] if isinstance(many, int) else list(many)
+            where.append(f"{column} IN ({', '.join('?' * len(values))})")
+            args.extend(int(v) for v in values)
+        if not include_failed:
+            where.append("error IS NULL")
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY target, domain, d, seed, key"
+        with self._sql() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [self._row(r) for r in rows]
+
+    def _row(self, row: Sequence[Any]) -> StoredRun:
+        try:
+            rec = dict(zip(_COLUMNS, row, strict=True))
+            times = json.loads(rec["learning_times"])
+            return StoredRun(
+                key=str(rec["key"]),
+                target=str(rec["target"]),
+                domain=str(rec["domain"]),
+                d=int(rec["d"]),
+                seed=int(rec["seed"]),
+                settings=json.loads(rec["settings"]),
+                code_version=str(rec["code_version"]),
+                status=tuple(json.loads(rec["status"])),
+                samples_to_learn=tuple(json.loads(rec["samples_to_learn"])),
+                samples_seen=tuple(json.loads(rec["samples_seen"])),
+                wall_time=None if rec["wall_time"] is None else float(rec["wall_time"]),
+                learning_times={str(k): tuple(v) for k, v in times.items()},
+                run=json.loads(rec["run"]),
+                error=None if rec["error"] is None else str(rec["error"]),
+                created=str(rec["created"]),
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            msg = f"a row is damaged ({exc}); remove the store or the row"
+            raise self._fail(msg) from exc
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``'ok'``, or the problems found, one per line."""
+        with self._sql() as conn:
+            return "\n".join(str(r[0]) for r in conn.execute("PRAGMA integrity_check"))
+
+    # -- writes --
+    def _write(self, spec: SpecLike, values: Mapping[str, Any], error: str | None) -> bool:
+        record = {
+            "key": spec.key,
+            "target": spec.target,
+            "domain": spec.domain,
+            "d": int(spec.d),
+            "seed": int(spec.seed),
+            "settings": canonical_json(spec.settings),
+            "code_version": spec.code_version,
+            "status": json.dumps(values["status"]),
+            "samples_to_learn": json.dumps(values["samples_to_learn"]),
+            "samples_seen": json.dumps(values["samples_seen"]),
+            "wall_time": values["wall_time"],
+            "learning_times": json.dumps(values["learning_times"], sort_keys=True),
+            "run": json.dumps(values["run"], sort_keys=True, allow_nan=False),
+            "error": error,
+            "created": _now(),
+        }
+        with self._sql() as conn:
+            cursor = conn.execute(_UPSERT, [record[c] for c in _COLUMNS])
+            return cursor.rowcount > 0
+
+    def put(self, spec: SpecLike, run: Mapping[str, Any]) -> bool:
+        """Store a finished run in its own transaction.
+
+        Parameters
+        ----------
+        spec
+            The run's specification (its :attr:`key` is the row's key).
+        run
+            The runner's result, e.g. :meth:`csqbound.sgd.train.Run.to_dict`
+            (see :func:`normalize_run_dict`).
+
+        Returns
+        -------
+        bool
+            ``True`` if this call stored it; ``False`` if a finished run with this
+            key was already there (it is left untouched). A failed run with this
+            key is replaced.
+
+        Raises
+        ------
+        ParameterError
+            For a malformed run dict.
+        StoreError
+            If SQLite fails (full disk, lock held past ``timeout``, ...).
+        """
+        return self._write(spec, normalize_run_dict(run), None)
+
+    def put_error(self, spec: SpecLike, message: str) -> bool:
+        """Store a run that raised: status ``"error"`` for each replica, with the message.
+
+        Never replaces a finished run; replaces an earlier failure of the same run.
+        Returns whether this call wrote the row.
+        """
+        replicas = spec.settings.get("replicas", 1)
+        count = replicas if isinstance(replicas, int) and replicas >= 1 else 1
+        values = {
+            "status": ["error"] * count,
+            "samples_to_learn": [None] * count,
+            "samples_seen": [0] * count,
+            "wall_time": None,
+            "learning_times": {},
+            "run": {"error": message},
+        }
+        return self._write(spec, values, message)
