@@ -324,6 +324,265 @@ def _train_with_progress(do_train: Callable[..., Any], target: Any, kwargs: dict
         return do_train(target, target.domain, progress=update, **kwargs)
 
 
+def _d_list(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        msg = "--d needs at least one dimension, e.g. --d 8,16,32"
+        raise CsqboundError(msg)
+    try:
+        return [int(p) for p in parts]
+    except ValueError:
+        msg = f"--d must be a comma-separated list of integers, e.g. 8,16,32; got {text!r}"
+        raise CsqboundError(msg) from None
+
+
+def _sweep_progress(total_hint: str, quiet: bool) -> Any:
+    """A context manager yielding a progress callback for sweeps (a rich bar on stderr)."""
+    import contextlib
+
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with Progress(
+            TextColumn(f"[bold]{total_hint}[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("sweep", total=None, info="")
+
+            def update(p: Any) -> None:
+                progress.update(
+                    task,
+                    completed=p.finished,
+                    total=p.total,
+                    info=f"done {p.done}, resumed {p.skipped}, failed {p.failed}",
+                )
+
+            yield update
+
+    return bar()
+
+
+SETTING_OPTIONS = ("width", "replicas", "batch", "samples", "lr", "stop_loss")
+
+
+@app.command()
+@guarded
+def verify(
+    expr: ExprArg,
+    d: Annotated[str, typer.Option("--d", help="Comma-separated dimensions, e.g. 8,16,32.")],
+    domain: DomainOpt = None,
+    seeds: Annotated[
+        int, typer.Option(help="Independent runs per d (each trains --replicas).")
+    ] = 8,
+    replicas: Annotated[int, typer.Option(help="Replicas per run; each is one point.")] = 8,
+    samples: Annotated[int, typer.Option(help="Sample budget per replica.")] = 400_000,
+    width: Annotated[int, typer.Option(help="Hidden units N.")] = 64,
+    batch: Annotated[int, typer.Option(help="Fresh samples per step and replica.")] = 8,
+    lr: Annotated[
+        float | None,
+        typer.Option(help="eta0; default 0.5 boolean, 0.1 gaussian.", show_default=False),
+    ] = None,
+    stop_loss: Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")] = 0.05,
+    db: Annotated[
+        Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
+    ] = Path("csqbound.sqlite"),
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Local worker processes (default: all cores).", show_default=False),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on Dask: tcp://HOST:PORT, or local:N for a local cluster.", show_default=False
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write samples-to-learn vs d (log-log) with the fit.")
+    ] = None,
+    fmt: FormatOpt = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run (or resume) a sweep of EXPR over d and seeds; fit the exponent against the prediction."""
+    from csqbound.experiments.verify import verify as do_verify
+    from csqbound.report.summary import verify_tables
+    from csqbound.report.tables import check_format, render, to_json
+
+    fmt = check_format(fmt)
+    target = _target(expr, domain)
+    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
+        raise CsqboundError(msg)
+    settings: dict[str, Any] = {
+        "replicas": replicas,
+        "samples": samples,
+        "width": width,
+        "batch": batch,
+        "lr": lr,
+        "stop_loss": stop_loss,
+    }
+    with _sweep_progress("verify", quiet) as progress:
+        result = do_verify(
+            str(target),
+            target.domain,
+            ds=_d_list(d),
+            seeds=seeds,
+            settings=settings,
+            store=db,
+            workers=workers,
+            dask=dask,
+            progress=progress,
+        )
+    if plot is not None:
+        from csqbound.report.plots import plot_scaling
+
+        plot_scaling(result.verdict, plot, title=str(target))
+        typer.echo(f"csqbound: figure written to {plot}", err=True)
+    if fmt == "json":
+        _emit(to_json({"expression": str(target), **result.to_dict()}))
+        return
+    _emit("\n\n".join(render(t, fmt) for t in verify_tables(result)))
+
+
+@app.command()
+@guarded
+def runs(
+    db: Annotated[Path, typer.Option("--db", help="SQLite results store to list.")] = Path(
+        "csqbound.sqlite"
+    ),
+    target: Annotated[
+        str | None, typer.Option(help="Only runs of this target (as stored).", show_default=False)
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
+    ] = "table",
+) -> None:
+    """List the runs stored in a results store."""
+    import csv
+    import io
+
+    from csqbound.experiments.store import Store
+    from csqbound.report.tables import Table, render, to_json
+
+    if fmt not in ("table", "json", "csv"):
+        msg = f"unknown format {fmt!r} for runs: use table, json or csv"
+        raise CsqboundError(msg)
+    if not db.exists():
+        msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
+        raise CsqboundError(msg)
+    with Store(db, create=False) as store:
+        stored = store.runs(target=target)
+    columns = ("target", "domain", "d", "seed", "status", "samples_to_learn", "wall_time", "key")
+    records: list[dict[str, Any]] = []
+    for r in stored:
+        status: dict[str, int] = {}
+        for s in r.status or ("error",):
+            status[s] = status.get(s, 0) + 1
+        learned = sorted(n for n in r.samples_to_learn if n is not None)
+        records.append(
+            {
+                "target": r.target,
+                "domain": r.domain,
+                "d": r.d,
+                "seed": r.seed,
+                "status": ", ".join(f"{k}: {v}" for k, v in status.items()),
+                "samples_to_learn": learned[len(learned) // 2] if learned else None,
+                "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
+                "key": r.key[:12],
+            }
+        )
+    if fmt == "json":
+        _emit(to_json([r.to_dict() for r in stored]))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        _emit(buffer.getvalue())
+    else:
+        title = f"{len(records)} runs in {db} (samples_to_learn: median over replicas)"
+        _emit(render(Table.from_records(records, columns, title=title), "table"))
+
+
+@app.command()
+@guarded
+def report(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Suite TOML file (default: the built-in examples/default_suite.toml).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "csqbound-report"
+    ),
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Local worker processes (default: all cores).", show_default=False),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on Dask: tcp://HOST:PORT, or local:N for a local cluster.", show_default=False
+        ),
+    ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Theory table, verification sweep and fits for a suite of targets: LaTeX, figures, JSON."""
+    from csqbound.report.pipeline import build_report, verification_table
+    from csqbound.report.suite import load_suite
+    from csqbound.report.tables import render
+
+    suite = load_suite(file)
+    typer.echo(
+        f"csqbound report: {len(suite.targets)} targets from {suite.source}; writing {out}/",
+        err=True,
+    )
+    with _sweep_progress("report", quiet) as progress:
+        result = build_report(
+            suite, out, store=db, workers=workers, dask=dask, progress=progress, compile_pdf=pdf
+        )
+    _emit(render(verification_table(result.data["targets"]), "table"))
+    sweep = result.data["sweep"]
+    lines = [
+        f"report:  {result.tex}"
+        + (f"  ->  {result.pdf}" if result.pdf else f"  ({result.pdf_note})"),
+        f"tables:  {', '.join(str(p) for p in result.tables)}",
+        f"figures: {len(result.figures)} files in {out / 'figures'}",
+        f"data:    {result.json}",
+        f"store:   {result.store}  (a rerun reuses its runs)",
+        f"sweep:   {sweep['done']} runs now, {sweep['skipped']} reused, "
+        f"{sweep['failed']} failed; wall time {result.wall_time:.1f} s",
+    ]
+    _emit("\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``csqbound`` script; returns the exit code.
 

@@ -127,7 +127,8 @@ def test_first_crossing_uses_the_sign_of_the_target() -> None:
     assert first_crossing(n, [0.0, -0.6, 0.1, -0.9], -1.0) == 10
     assert first_crossing(n, [np.nan, 2.0, 0.0, 0.0], 1.0) == 10
     assert first_crossing(n, [1.0, 1.0, 1.0, 1.0], 0.0) is None
-    assert first_crossing(n, [0.0, 0.2, 0.3, 0.3], 1.0, fraction=0.25) == 30 - 10
+    # level 0.25 is crossed halfway from 0.2 (n=10) to 0.3 (n=20), on a log-n axis: 10*sqrt(2)
+    assert first_crossing(n, [0.0, 0.2, 0.3, 0.3], 1.0, fraction=0.25) == round(10 * 2**0.5)
 
 
 def test_learning_times_per_replica_and_probes_skipped() -> None:
@@ -138,7 +139,8 @@ def test_learning_times_per_replica_and_probes_skipped() -> None:
         "x3": np.array([[0, 1, 1, 1], [0, 1, 1, 1]]),
     }
     times = learning_times(n, paths, {"x1": 1.0, "x1*x2": -0.5, "x3": 0.0})
-    assert times == {"x1": (8, 32), "x1*x2": (None, None)}
+    # replica 2 crosses 0.5 at 0.6 of the way from 0.2 (n=16) to 0.7 (n=32), on a log axis
+    assert times == {"x1": (8, round(16 * 2**0.6)), "x1*x2": (None, None)}
 
 
 def test_median_time() -> None:
@@ -177,3 +179,17 @@ def test_stage_order_respected_violated_and_tolerated() -> None:
     assert late.to_dict()["stages"] == [["x1"], ["x1*x2*x3", "x2*x3*x4"]]
     with pytest.raises(ParameterError):
         check_stage_order({}, stages, resolution=0.5)
+
+
+def test_crossing_point_interpolates_on_log_axes():
+    from csqbound.sgd.plateaus import crossing_point
+
+    # a power law loss L = n^-1 crosses 1e-3 at n = 1000 exactly, whatever the bracket
+    for n0, n1 in [(500, 1500), (900, 4000), (10, 1000)]:
+        assert crossing_point(n0, 1 / n0, n1, 1 / n1, 1e-3, log=True) == 1000
+    # a coefficient linear in log n
+    assert crossing_point(100, 0.0, 10_000, 1.0, 0.5, log=False) == 1000
+    # not bracketed, or no usable left point: the evaluation point itself
+    assert crossing_point(100, 0.1, 200, 0.2, 0.5, log=False) == 200
+    assert crossing_point(0, 0.0, 200, 1.0, 0.5, log=False) == 200
+    assert crossing_point(100, math.nan, 200, 1.0, 0.5, log=True) == 200

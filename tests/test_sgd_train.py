@@ -17,6 +17,7 @@ from csqbound.expansion import expand
 from csqbound.monomial import Monomial
 from csqbound.sgd.backend import sample_inputs, seed_sequences
 from csqbound.sgd.network import forward, init_params
+from csqbound.sgd.plateaus import crossing_point
 from csqbound.sgd.train import Run, basis_values, choose_probes, eval_grid, train
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -267,10 +268,22 @@ def test_stopping_freezes_each_replica_at_its_threshold() -> None:
     for r in range(4):
         n = run.samples_to_learn[r]
         assert n is not None
-        assert run.samples_seen[r] == n
-        k = int(np.flatnonzero(run.eval_samples == n)[0])
+        # stopped at the first evaluation at or below the threshold ...
+        k = int(np.flatnonzero(run.eval_samples == run.samples_seen[r])[0])
         assert run.loss[r, k] <= 0.2 * run.var_f
         assert np.all(run.loss[r, :k] > 0.2 * run.var_f) or k == 0
+        # ... and samples_to_learn is the crossing interpolated inside the last interval
+        assert k == 0 or run.eval_samples[k - 1] <= n <= run.eval_samples[k]
+        if k > 0:
+            expected = crossing_point(
+                int(run.eval_samples[k - 1]),
+                float(run.loss[r, k - 1]),
+                int(run.eval_samples[k]),
+                float(run.loss[r, k]),
+                0.2 * run.var_f,
+                log=True,
+            )
+            assert n == expected
         # frozen afterwards: carried forward unchanged
         assert np.all(run.loss[r, k:] == run.loss[r, k])
     assert run.eval_samples[-1] == max(run.samples_seen)

@@ -1,4 +1,4 @@
-"""The report suite file: the built-in suite loads, and every kind of bad file is one clear error."""
+"""The report suite file: the built-in suite loads; every bad file is one clear error."""
 
 from __future__ import annotations
 

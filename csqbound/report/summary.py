@@ -8,6 +8,7 @@ as exact strings (``-1/2``, ``sqrt(2)/2``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from csqbound.expansion import Expansion, expand, format_coefficient
@@ -23,6 +24,7 @@ __all__ = [
     "leap_summary",
     "leap_tables",
     "train_tables",
+    "verify_tables",
     "zoo_records",
     "zoo_table",
 ]
@@ -353,3 +355,69 @@ def train_tables(run: Any) -> list[Table]:
         title="Learning times: first sample count with coefficient >= half the target's",
     )
     return [head, times]
+
+
+def verify_tables(result: Any) -> list[Table]:
+    """A :class:`~csqbound.experiments.verify.Verification` as tables: verdict, per d, stages."""
+    v = result.verdict
+    ci = "-" if v.ci is None else f"[{v.ci[0]:.2f}, {v.ci[1]:.2f}]"
+    rng = "-" if v.d_range_fit is None else f"{v.d_range_fit[0]}..{v.d_range_fit[1]}"
+    head = Table(
+        ("target", "predicted exponent", "fitted slope", "95% CI", "fit d range", "verdict"),
+        (
+            (
+                result.target,
+                f"{v.predicted_exponent:g}" + (" (n / log d)" if v.divided_by_log else ""),
+                "-" if v.slope is None else f"{v.slope:.2f}",
+                ci,
+                rng,
+                v.verdict,
+            ),
+        ),
+        title=f"{v.label} vs d: {v.reason}",
+    )
+    slopes = {s.d_hi: s for s in v.local_slopes}
+    rows = []
+    for d in v.ds:
+        pts = v.samples_to_learn.get(d, ())
+        local = slopes.get(d)
+        rows.append(
+            (
+                d,
+                v.d_status.get(d),
+                len([p for p in pts if p is not None]),
+                v.censored.get(d, 0),
+                v.excluded.get(d, 0),
+                None if not math.isfinite(v.medians.get(d, math.nan)) else int(v.medians[d]),
+                None if local is None else f"{local.slope:.2f}",
+            )
+        )
+    per_d = Table(
+        ("d", "status", "learned", "censored", "excluded", "median samples", "local slope"),
+        tuple(rows),
+        title="Per d (every replica is one point; censored = budget exhausted, never averaged in)",
+    )
+    tables = [head, per_d]
+    if result.stages:
+        stage_rows = tuple(
+            (
+                f.stage + 1,
+                ", ".join(f.monomials),
+                f.jump,
+                f.scale,
+                "-" if f.fit.slope is None else f"{f.fit.slope:.2f}",
+                "-" if f.fit.ci is None else f"[{f.fit.ci[0]:.2f}, {f.fit.ci[1]:.2f}]",
+                f.fit.verdict,
+            )
+            for f in result.stages
+        )
+        tables.append(
+            Table(
+                ("stage", "monomials", "jump", "predicted scale", "fitted", "95% CI", "verdict"),
+                stage_rows,
+                title="Stage durations against their predicted scale",
+            )
+        )
+    if v.notes:
+        tables.append(Table(("note",), tuple((n,) for n in v.notes)))
+    return tables

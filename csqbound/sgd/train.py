@@ -84,6 +84,7 @@ from csqbound.sgd.plateaus import (
     Segment,
     StageOrderCheck,
     check_stage_order,
+    crossing_point,
     learning_times,
     median_time,
     segment_loss_curve,
@@ -135,8 +136,11 @@ class Run:
     diverged_at
         Per replica: samples seen when divergence was caught, or ``None``.
     samples_to_learn
-        Per replica: the first evaluation point with test loss ``<= stop_loss * Var f``
-        (``None``: not reached, or ``stop_loss`` is ``None``).
+        Per replica: where the test loss first reaches ``stop_loss * Var f``,
+        interpolated (log-log) between the last evaluation above it and the first
+        at or below it, at which the replica stopped
+        (:func:`~csqbound.sgd.plateaus.crossing_point`; ``None``: not reached, or
+        ``stop_loss`` is ``None``).
     wall_time
         Seconds for the whole call.
     eval_time
@@ -774,9 +778,17 @@ def train(
             if stop is not None:
                 reached = state.active & (loss_hist[:, e_index] <= stop * var_f)
                 if reached.any():
+                    n_prev = int(grid[e_index - 1]) * batch if e_index > 0 else 0
                     for r in np.flatnonzero(reached):
                         state.status[r] = "ok"
-                        state.samples_to_learn[r] = n_now
+                        state.samples_to_learn[r] = crossing_point(
+                            n_prev,
+                            float(loss_hist[r, e_index - 1]) if e_index > 0 else math.nan,
+                            n_now,
+                            float(loss_hist[r, e_index]),
+                            stop * var_f,
+                            log=True,
+                        )
                     state.active &= ~reached
                     scale = scale_array()
             if progress is not None:
