@@ -368,19 +368,18 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
             body.append(r"\emph{" + latex_escape(note) + r"}\par")
         for note in r["theory"]["notes"]:
             body.append(latex_escape(note) + r"\par")
+        slug = r["slug"]
         body.append(r"\begin{center}")
-        body.append(
-            r"\includegraphics[width=0.55\textwidth]{figures/scaling_" + r["slug"] + ".pdf}"
-        )
-        body.append(r"\end{center}")
-        body.append(r"\begin{center}")
-        body.append(r"\includegraphics[width=\textwidth]{figures/run_" + r["slug"] + ".pdf}")
+        body.append(r"\includegraphics[height=6cm]{figures/scaling_" + slug + r".pdf}\hfill")
+        body.append(r"\includegraphics[height=6cm]{figures/run_" + slug + ".pdf}")
         body.append(r"\end{center}")
         body.append(
-            latex_escape(f"One run at d = {r['example_run_d']} (seed 0): loss with plateaus, ")
+            latex_escape("Left: samples to learn against d, every replica a point, with the fit, ")
+            + latex_escape("its band and the predicted slope. Right: one run at ")
+            + latex_escape(f"d = {r['example_run_d']} (seed 0): loss with plateaus shaded, ")
             + latex_escape("coefficient paths by predicted stage.")
         )
-    return latex_document(*body, title=suite.title)
+    return latex_document(r"\small", *body, title=suite.title, landscape=True)
 
 
 def _compile(tex: Path) -> tuple[Path | None, str]:

@@ -206,7 +206,11 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     ax.set_yscale("log")
     ax.set_xlabel("d")
     ax.set_ylabel(f"{verdict.label} (samples per replica)")
-    ax.set_xticks(list(verdict.ds))
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.xaxis.set_major_locator(FixedLocator(list(verdict.ds)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticklabels([str(d) for d in verdict.ds])
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}")

@@ -387,7 +387,7 @@ def render(table: Table, fmt: str) -> str:
             return to_json(records)
 
 
-def latex_document(*bodies: str, title: str | None = None) -> str:
+def latex_document(*bodies: str, title: str | None = None, landscape: bool = False) -> str:
     """A standalone LaTeX document (article, booktabs, graphicx) around table bodies.
 
     Examples
@@ -401,7 +401,7 @@ def latex_document(*bodies: str, title: str | None = None) -> str:
         r"\usepackage{booktabs}",
         r"\usepackage{graphicx}",
         r"\usepackage{amsmath}",
-        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage[margin=1.5cm%s]{geometry}" % (",landscape" if landscape else ""),
         r"\begin{document}",
     ]
     if title:
