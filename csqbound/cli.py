@@ -51,6 +51,32 @@ ExprArg = Annotated[
 ]
 
 
+WidthOpt = Annotated[int, typer.Option(help="Hidden units N.")]
+BatchOpt = Annotated[int, typer.Option(help="Fresh samples per step and replica.")]
+SamplesOpt = Annotated[int, typer.Option(help="Sample budget per replica.")]
+LrOpt = Annotated[
+    float | None,
+    typer.Option(help="eta0 (step eta0/d); default 0.5 boolean, 0.1 gaussian.", show_default=False),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(help="Local worker processes (default: all cores).", show_default=False),
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Run on Dask: tcp://HOST:PORT, or local:N for a local cluster.", show_default=False
+    ),
+]
+
+
+def _check_plot(plot: Path | None) -> None:
+    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
+        raise CsqboundError(msg)
+
+
 def _fail(message: str, code: int) -> None:
     typer.echo(f"csqbound: error: {message}", err=True)
     raise typer.Exit(code)
@@ -224,16 +250,11 @@ def train(
     expr: ExprArg,
     d: Annotated[int, typer.Option("--d", help="Input dimension d (>= number of variables P).")],
     domain: DomainOpt = None,
-    width: Annotated[int, typer.Option(help="Hidden units N.")] = 64,
+    width: WidthOpt = 64,
     replicas: Annotated[int, typer.Option(help="Independent replicas trained side by side.")] = 8,
-    batch: Annotated[int, typer.Option(help="Fresh samples per step and replica.")] = 8,
-    samples: Annotated[int, typer.Option(help="Sample budget per replica.")] = 1_000_000,
-    lr: Annotated[
-        float | None,
-        typer.Option(
-            help="eta0 (step eta0/d); default 0.5 boolean, 0.1 gaussian.", show_default=False
-        ),
-    ] = None,
+    batch: BatchOpt = 8,
+    samples: SamplesOpt = 1_000_000,
+    lr: LrOpt = None,
     activation: Annotated[str, typer.Option(help="relu, softplus or shifted_softplus.")] = "relu",
     backend: Annotated[str, typer.Option(help="Array backend: numpy, torch or cupy.")] = "numpy",
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
@@ -251,7 +272,7 @@ def train(
         ),
     ] = None,
     fmt: FormatOpt = "table",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train two-layer networks by online SGD on EXPR and report learning times and plateaus."""
     from csqbound.report.summary import train_tables
@@ -260,9 +281,7 @@ def train(
 
     fmt = check_format(fmt)
     target = _target(expr, domain)
-    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
-        raise CsqboundError(msg)
+    _check_plot(plot)
     kwargs = {
         "d": d,
         "width": width,
@@ -394,32 +413,21 @@ def verify(
         int, typer.Option(help="Independent runs per d (each trains --replicas).")
     ] = 8,
     replicas: Annotated[int, typer.Option(help="Replicas per run; each is one point.")] = 8,
-    samples: Annotated[int, typer.Option(help="Sample budget per replica.")] = 400_000,
-    width: Annotated[int, typer.Option(help="Hidden units N.")] = 64,
-    batch: Annotated[int, typer.Option(help="Fresh samples per step and replica.")] = 8,
-    lr: Annotated[
-        float | None,
-        typer.Option(help="eta0; default 0.5 boolean, 0.1 gaussian.", show_default=False),
-    ] = None,
+    samples: SamplesOpt = 400_000,
+    width: WidthOpt = 64,
+    batch: BatchOpt = 8,
+    lr: LrOpt = None,
     stop_loss: Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")] = 0.05,
     db: Annotated[
         Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
     ] = Path("csqbound.sqlite"),
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Local worker processes (default: all cores).", show_default=False),
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            help="Run on Dask: tcp://HOST:PORT, or local:N for a local cluster.", show_default=False
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write samples-to-learn vs d (log-log) with the fit.")
     ] = None,
     fmt: FormatOpt = "table",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run (or resume) a sweep of EXPR over d and seeds; fit the exponent against the prediction."""
     from csqbound.experiments.verify import verify as do_verify
@@ -428,9 +436,7 @@ def verify(
 
     fmt = check_format(fmt)
     target = _target(expr, domain)
-    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
-        raise CsqboundError(msg)
+    _check_plot(plot)
     settings: dict[str, Any] = {
         "replicas": replicas,
         "samples": samples,
@@ -539,20 +545,12 @@ def report(
         Path | None,
         typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Local worker processes (default: all cores).", show_default=False),
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            help="Run on Dask: tcp://HOST:PORT, or local:N for a local cluster.", show_default=False
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
     pdf: Annotated[
         bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")
     ] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Theory table, verification sweep and fits for a suite of targets: LaTeX, figures, JSON."""
     from csqbound.report.pipeline import build_report, verification_table

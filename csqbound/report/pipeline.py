@@ -104,10 +104,7 @@ def theory_records(suite: Suite) -> list[dict[str, Any]]:
 
 
 def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
-    def other(r: dict[str, Any]) -> str:
-        if r["domain"] == "gaussian":
-            return f"iso {r['iso_leap']}, IE {r['information_exponent']}"
-        return f"CSQ {r['csq_leap']}, SQ {r['sq_leap']}"
+    from csqbound.report.summary import other_leaps
 
     return Table(
         (
@@ -127,7 +124,7 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
                 r["expression"],
                 r["domain"],
                 r["leap"],
-                other(r),
+                other_leaps(r),
                 r["csq_exponent"],
                 round(float(r["csq_log10_bound"]), 2),
                 r["sgd_samples_scale"],

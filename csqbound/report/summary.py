@@ -23,6 +23,7 @@ __all__ = [
     "expansion_table",
     "leap_summary",
     "leap_tables",
+    "other_leaps",
     "train_tables",
     "verify_tables",
     "zoo_records",
@@ -273,13 +274,22 @@ def zoo_records(d: int = 64) -> list[dict[str, Any]]:
     return records
 
 
+def other_leaps(record: dict[str, Any]) -> str:
+    """The leaps beside the coordinate leap, as a short cell: iso_leap and information
+    exponent on gaussian targets, CSQ and SQ leaps on boolean ones.
+
+    Examples
+    --------
+    >>> other_leaps({"domain": "boolean", "csq_leap": 3, "sq_leap": 2})
+    'CSQ 3, SQ 2'
+    """
+    if record["domain"] == "gaussian":
+        return f"iso {record['iso_leap']}, IE {record['information_exponent']}"
+    return f"CSQ {record['csq_leap']}, SQ {record['sq_leap']}"
+
+
 def zoo_table(records: list[dict[str, Any]]) -> Table:
     """The catalog as one table (the booktabs table of ``csqbound zoo --format latex``)."""
-
-    def other(r: dict[str, Any]) -> str:
-        if r["domain"] == "gaussian":
-            return f"iso {r['iso_leap']}, IE {r['information_exponent']}"
-        return f"CSQ {r['csq_leap']}, SQ {r['sq_leap']}"
 
     rows = tuple(
         (
@@ -287,7 +297,7 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
             r["expression"],
             r["domain"],
             r["leap"],
-            other(r),
+            other_leaps(r),
             r["csq_exponent"],
             r["sgd_samples_exponent"],
             r["source"],
