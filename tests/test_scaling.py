@@ -426,3 +426,25 @@ def test_groups_split_settings_and_targets():
         points_from_runs(runs)
     with pytest.raises(ParameterError, match="no runs"):
         points_from_runs([])
+
+
+def test_run_level_bootstrap_widens_intervals_for_correlated_replicas():
+    # 4 runs per d, 8 replicas each; replicas of a run share a large run effect (as they
+    # share a test set and stopping rule), with little noise of their own.
+    rng = np.random.default_rng(3)
+    d, n, run = [], [], []
+    for dv in (16, 32, 64, 128):
+        for r in range(4):
+            effect = rng.lognormal(0.0, 0.4)
+            for _ in range(8):
+                d.append(dv)
+                n.append(10.0 * dv**2 * effect * rng.lognormal(0.0, 0.02))
+                run.append(r)
+    naive = fit_scaling(d, n, 2, resamples=1000)
+    honest = fit_scaling(d, n, 2, resamples=1000, clusters=run)
+    assert honest.slope == naive.slope
+    width = lambda v: v.ci[1] - v.ci[0]  # noqa: E731
+    assert width(honest) > 2 * width(naive)
+    # the hull is never narrower than the replica bootstrap
+    assert honest.ci[0] <= naive.ci[0]
+    assert honest.ci[1] >= naive.ci[1]

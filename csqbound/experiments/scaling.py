@@ -71,7 +71,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -376,6 +376,7 @@ def _fit_core(
     label: str,
     notes: Sequence[str] = (),
     divide_by_log: bool = False,
+    clusters: np.ndarray | None = None,
 ) -> Verdict:
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
         msg = f"resamples must be an integer >= 10, got {resamples!r}"
@@ -395,9 +396,12 @@ def _fit_core(
     excluded: dict[int, int] = {}
     points: dict[int, tuple[float | None, ...]] = {}
     groups: dict[int, np.ndarray] = {}
+    labels: dict[int, np.ndarray] = {}
     for dv in ds:
         vals = n[d == dv]
         keep = vals[~np.isnan(vals)]
+        if clusters is not None:
+            labels[dv] = clusters[d == dv][~np.isnan(vals)]
         censored[dv] = int(np.isposinf(keep).sum())
         excluded[dv] = int(vals.size - keep.size)
         points[dv] = tuple(None if math.isinf(p) else float(p) for p in vals[~np.isnan(vals)])
@@ -429,33 +433,65 @@ def _fit_core(
     usable = [dv for dv in ds if status[dv] == "ok"]
     logx = np.log(np.array(usable, dtype=np.float64))
     # bootstrap medians, one column per usable d
-    boot = np.empty((resamples, len(usable)))
+    # Bootstrap medians, one column per usable d: resampling replicas, and (when the
+    # points carry their run) resampling whole runs. Replicas of one run share a test
+    # set and a stopping rule, so they are correlated and the replica bootstrap alone is
+    # too narrow; with few runs the run bootstrap is coarse. Intervals take the hull of
+    # the two, never narrower than either.
+    boots = [np.empty((resamples, len(usable)))]
     for col, dv in enumerate(usable):
         g = groups[dv]
         idx = rng.integers(0, g.size, size=(resamples, g.size))
-        boot[:, col] = np.median(g[idx], axis=1)
+        boots[0][:, col] = np.median(g[idx], axis=1)
+    single = [dv for dv in usable if clusters is not None and np.unique(labels[dv]).size < 2]
+    if clusters is not None and len(single) < len(usable):
+        boots.append(boots[0].copy())
+        for col, dv in enumerate(usable):
+            runs = np.unique(labels[dv])
+            if runs.size < 2:
+                continue
+            sizes = [int((labels[dv] == c).sum()) for c in runs]
+            table = np.full((runs.size, max(sizes)), np.nan)
+            for i, c in enumerate(runs):
+                table[i, : sizes[i]] = groups[dv][labels[dv] == c]
+            idx = rng.integers(0, runs.size, size=(resamples, runs.size))
+            boots[1][:, col] = np.nanmedian(table[idx].reshape(resamples, -1), axis=1)
+    if single:
+        notes.append(
+            f"{label}: one run at d = {', '.join(map(str, single))}: its interval resamples "
+            "replicas, which share a test set, and may be too narrow; add seeds"
+        )
     # dividing by log d shifts every log-median by log log d
     shift = np.log(logx) if divide_by_log else np.zeros(len(usable))
-    logb = _log(boot) - shift[None, :]
+    logbs = [_log(b) - shift[None, :] for b in boots]
+
+    def hull(stat: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
+        """The union of the percentile intervals of ``stat`` over every bootstrap."""
+        ivs = [_interval(stat(lb), level) for lb in logbs]
+        return (min(iv[0] for iv in ivs), max(iv[1] for iv in ivs))
+
     logm = np.log(np.array([medians[dv] for dv in usable], dtype=np.float64)) - shift
 
     local: list[LocalSlope] = []
     for i in range(len(usable) - 1):
         dx = logx[i + 1] - logx[i]
-        with np.errstate(invalid="ignore"):
-            boot_s = (logb[:, i + 1] - logb[:, i]) / dx
+
+        def local_slope(lb: np.ndarray, i: int = i, dx: float = dx) -> np.ndarray:
+            with np.errstate(invalid="ignore"):
+                return (lb[:, i + 1] - lb[:, i]) / dx
+
         local.append(
             LocalSlope(
                 usable[i],
                 usable[i + 1],
                 float((logm[i + 1] - logm[i]) / dx),
-                _interval(boot_s, level),
+                hull(local_slope),
             )
         )
 
     def fit(cols: slice) -> tuple[float, tuple[float, float]]:
         slope = float(_slopes_rows(logx[cols], logm[None, cols])[0])
-        return slope, _interval(_slopes_rows(logx[cols], logb[:, cols]), level)
+        return slope, hull(lambda lb: _slopes_rows(logx[cols], lb[:, cols]))
 
     slope_all = ci_all = slope = ci = None
     range_all = range_fit = None
@@ -539,6 +575,7 @@ def fit_scaling(
     min_d_values: int = 3,
     label: str | None = None,
     divide_by_log: bool = False,
+    clusters: Any = None,
 ) -> Verdict:
     """Fit samples-to-learn against ``d`` on log-log axes and judge the predicted exponent.
 
@@ -552,13 +589,18 @@ def fit_scaling(
     predicted_exponent
         E.g. ``max(L - 1, 1)`` (:attr:`csqbound.predict.Prediction.samples_exponent`).
     resamples
-        Bootstrap resamples (points resampled within each ``d``).
+        Bootstrap resamples (points resampled within each ``d``; whole clusters
+        when ``clusters`` is given).
     level
         Confidence level of the percentile intervals.
     seed
         Seed of the bootstrap generator.
     max_ci_width
         A wider interval of the upper fit makes the verdict ``"inconclusive"``.
+    clusters
+        Per point, the run it comes from (e.g. its seed). The bootstrap then
+        resamples runs, not replicas: replicas of one run share a test set and a
+        stopping rule and are correlated. :func:`verdict_from_runs` passes the seeds.
     min_points
         Fewer usable points (learned or censored) leave a ``d`` out.
     min_d_values
@@ -614,6 +656,7 @@ def fit_scaling(
         min_d_values=min_d_values,
         label=label or ("samples to learn / log d" if divide_by_log else "samples to learn"),
         divide_by_log=divide_by_log,
+        clusters=None if clusters is None else np.asarray(clusters),
     )
 
 
@@ -732,6 +775,7 @@ def fit_stages(
     max_ci_width: float = 1.0,
     min_points: int = 3,
     min_d_values: int = 3,
+    clusters: Any = None,
 ) -> tuple[StageFit, ...]:
     """Fit every stage's duration against ``d`` and judge its predicted exponent.
 
@@ -744,7 +788,7 @@ def fit_stages(
         ``nan`` excluded), e.g. :attr:`Points.times`.
     stages, jumps
         The predicted stages (monomial names) and their jumps, e.g. from :func:`stage_plan`.
-    resamples, level, seed, max_ci_width, min_points, min_d_values
+    resamples, level, seed, max_ci_width, min_points, min_d_values, clusters
         As in :func:`fit_scaling`.
 
     Returns
@@ -791,6 +835,7 @@ def fit_stages(
             label=label,
             notes=[n for n in notes if n.startswith(f"stage {j + 1} ")],
             divide_by_log=by_log,
+            clusters=None if clusters is None else np.asarray(clusters),
         )
         fits.append(StageFit(j, tuple(stage), int(jump), scale, exponent, by_log, fit))
     return tuple(fits)
@@ -995,6 +1040,7 @@ def verdict_from_runs(
         prediction = predict(points.target, points.domain)
         predicted_exponent = prediction.samples_exponent
         options.setdefault("divide_by_log", prediction.samples_label == "d log d")
+    options.setdefault("clusters", points.seed)
     verdict = fit_scaling(points.d, points.n, predicted_exponent, **options)
     return replace(verdict, notes=points.notes + verdict.notes)
 
@@ -1019,6 +1065,7 @@ def stage_fits_from_runs(runs: Iterable[Any], **options: Any) -> tuple[StageFit,
     points = points_from_runs(runs)
     plan = [(names, jump) for names, jump in stage_plan(points.target, points.domain)]
     plan = [(names, jump) for names, jump in plan if any(m in points.times for m in names)]
+    options.setdefault("clusters", points.seed)
     return fit_stages(
         points.d,
         points.times,

@@ -19,11 +19,16 @@ What the strategies draw
       (``expand``, ``leap``, ``leap_bruteforce``, ``cover``, ``iso_leap``,
       ``information_exponent``, ``csq_bound``, ``csq_leap``, ``sq_leap``,
       ``predict``, ``train``), so a gaussian target is never silently read as a
-      boolean one. ``t.expression`` is the plain sympy expression. A target is
-      written in the basis of its domain, ``sum_S c_S chi_S`` (boolean) or
-      ``sum_alpha c_alpha He_alpha`` (gaussian), with small non-zero integer
-      coefficients, so ``csqbound.expand(t)`` gives back exactly the drawn
-      support and coefficients.
+      boolean one. ``t.expression`` is the plain sympy expression. Except for
+      :func:`rotated`, a target is written in the basis of its domain,
+      ``sum_S c_S chi_S`` (boolean) or ``sum_alpha c_alpha He_alpha``
+      (gaussian), with small non-zero integer coefficients, so
+      ``csqbound.expand(t)`` gives back exactly the drawn support and
+      coefficients, and ``str(t)`` (its ``text``) is that sum in csqbound's
+      input syntax (``He2(x1)*x3 - 2*x2``), which is what hypothesis shows for a
+      falsifying example. Rotated targets are expanded polynomials with exact
+      rational coefficients.
+    * :func:`rotations` — an exact rational rotation matrix (``sympy.ImmutableMatrix``).
 
 Deterministic helpers (no hypothesis needed to call them)
     :func:`target_from_expansion` (the Target ``sum c_alpha He_alpha`` of an
@@ -263,6 +268,10 @@ def monomials(
         ``P >= 1``: coordinates are drawn from ``1..P``.
     min_degree, max_degree
         Bounds on the total degree (``min_degree = 0`` allows the constant monomial).
+
+    Returns
+    -------
+    SearchStrategy of Monomial
 
     Raises
     ------
@@ -858,6 +867,20 @@ def rotations(
 
     ``A`` has entries ``p/q`` with ``|p| <= max_numerator`` and
     ``1 <= q <= max_denominator``; it shrinks to ``A = 0``, i.e. ``Q = I``.
+    Cayley transforms have ``det Q = 1`` and never the eigenvalue ``-1``; every
+    other rotation is a limit of them.
+
+    Parameters
+    ----------
+    dimension
+        ``n >= 1``: the rotations act on ``R^n``.
+    max_numerator, max_denominator
+        Bounds of the entries of the skew matrix ``A``.
+
+    Returns
+    -------
+    SearchStrategy of sympy.ImmutableMatrix
+        Exactly orthogonal ``n x n`` matrices with rational entries.
 
     Examples
     --------
