@@ -137,7 +137,9 @@ def test_report_writes_everything_and_resumes(capsys, tmp_path):
     suite = tmp_path / "suite.toml"
     suite.write_text(SUITE)
     out_dir = tmp_path / "rep"
-    code, out, err = run(capsys, "report", str(suite), "--out", str(out_dir), "--workers", "1", "-q")
+    code, out, err = run(
+        capsys, "report", str(suite), "--out", str(out_dir), "--workers", "1", "-q"
+    )
     assert code == 0, err
     for name in ("report.tex", "report.json", "runs.sqlite"):
         assert (out_dir / name).is_file()

@@ -335,3 +335,47 @@ def test_closed_store_is_an_error(tmp_path):
     store.close()  # idempotent
     with pytest.raises(StoreError, match="closed"):
         store.has("x")
+
+
+def test_opening_waits_for_another_process_creating_the_store(tmp_path):
+    """A store opened while another connection holds the file locked waits, then opens."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "busy.sqlite"
+    held = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN EXCLUSIVE")
+        held.set()
+        time.sleep(0.6)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    start = time.monotonic()
+    with Store(path, timeout=10) as store:
+        assert len(store) == 0
+        assert store.integrity_check() == "ok"
+    thread.join()
+    assert time.monotonic() - start >= 0.3  # it waited for the lock instead of failing
+
+
+def test_a_store_locked_for_too_long_is_a_clear_error(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(CsqboundError, match="locked"):
+            Store(path, timeout=0.5)
+    finally:
+        conn.execute("COMMIT")
+        conn.close()

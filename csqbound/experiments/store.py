@@ -44,6 +44,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,6 +128,10 @@ _UPSERT = (
     + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "key")
     + " WHERE runs.error IS NOT NULL"
 )
+
+
+class _StoreBusyError(Exception):
+    """Another connection holds the lock while the store is being opened (retried)."""
 
 
 class StoreError(CsqboundError):
@@ -527,8 +532,22 @@ class Store:
         except sqlite3.Error as exc:
             msg = f"cannot open the store ({exc})"
             raise self._fail(msg) from exc
+        # Two sweeps may open (and create) the same new store at once; SQLite can answer
+        # "database is locked" at once (without waiting) while the other one switches the
+        # file to WAL or writes the schema, so retry until `timeout` has passed.
+        deadline = time.monotonic() + timeout
+        delay = 0.01
         try:
-            self._identify_and_init(conn, timeout)
+            while True:
+                try:
+                    self._identify_and_init(conn, timeout)
+                    break
+                except _StoreBusyError as busy:
+                    if time.monotonic() + delay > deadline:
+                        msg = f"stayed locked by another process for {timeout:g} s ({busy})"
+                        raise self._fail(msg) from busy
+                    time.sleep(delay)
+                    delay = min(2 * delay, 0.5)
         except BaseException:
             conn.close()
             raise
@@ -586,6 +605,14 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("SELECT count(*) FROM runs").fetchone()  # touches every b-tree page
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _StoreBusyError(str(exc)) from exc
+            msg = (
+                f"is not a usable csqbound results store: SQLite says '{exc}' "
+                "(corrupt or truncated file?); restore it or remove it"
+            )
+            raise self._fail(msg) from exc
         except sqlite3.DatabaseError as exc:
             msg = (
                 f"is not a usable csqbound results store: SQLite says '{exc}' "
