@@ -32,7 +32,12 @@ Fits
     same whatever its number of replicas). Its interval is a percentile
     bootstrap: ``resamples`` times, the points of each ``d`` are resampled with
     replacement (censored points as ``+inf``), the medians and the slope are
-    recomputed; the interval holds the central ``level`` of those slopes. A
+    recomputed; the interval holds the central ``level`` of those slopes.
+    Replicas of one run share a test set and a stopping rule, so they are not
+    independent: when the points carry their run (``clusters``, the seeds, as
+    :func:`verdict_from_runs` passes them) a second bootstrap resamples whole
+    runs within each ``d``, and every interval is the hull of the two (never
+    narrower than either; with few runs the run bootstrap alone is coarse). A
     resample whose median becomes infinite gives an infinite slope (its sign
     set by where that ``d`` lies), so heavy censoring shows as an unbounded
     interval. The seeded :class:`numpy.random.Generator` makes it reproducible.

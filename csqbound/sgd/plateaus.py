@@ -30,9 +30,11 @@ Segmentation (:func:`segment_loss_curve`)
     1/32, 0/32, 0/32 replicas.
 
 Learning times (:func:`first_crossing`, :func:`learning_times`)
-    The first evaluation point at which the network's coefficient on a
-    monomial reaches half the target's, with the same sign:
-    ``c_net * sign(c) >= 0.5 |c|``.
+    When the network's coefficient on a monomial first reaches half the
+    target's, with the same sign (``c_net * sign(c) >= 0.5 |c|``): found at the
+    first evaluation point where it holds, and interpolated linearly in
+    ``log n`` between that point and the one before (:func:`crossing_point`), so
+    that times are not rounded up to the evaluation grid.
 
 Stage order (:func:`check_stage_order`)
     The greedy witness of the leap cut at jumps ``>= 2`` predicts stages of
