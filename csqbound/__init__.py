@@ -25,6 +25,7 @@ from csqbound.errors import (
     ParseError,
 )
 from csqbound.expansion import Expansion, expand
+from csqbound.experiments.verify import Verification, verify
 from csqbound.isoleap import IsoLeapResult, information_exponent, iso_leap
 from csqbound.leap import LeapResult, cover, leap, leap_bruteforce
 from csqbound.monomial import Monomial
@@ -53,6 +54,7 @@ __all__ = [
     "Run",
     "SupportGraph",
     "Target",
+    "Verification",
     "catalog_entry",
     "cover",
     "csq_bound",
@@ -67,6 +69,7 @@ __all__ = [
     "predict",
     "sq_leap",
     "train",
+    "verify",
 ]
 
 __version__ = "0.1.0"

@@ -33,6 +33,7 @@ from csqbound.expansion import expand
 from csqbound.isoleap import iso_leap
 from csqbound.leap import leap
 from csqbound.parse import parse, symbol
+from csqbound.rotations import cayley_rotation
 
 __all__ = ["TARGETS", "IsoRow", "cayley", "check_iso_rotation"]
 
@@ -82,7 +83,7 @@ class IsoRow:
 
 
 def cayley(p: int, rng: random.Random) -> sympy.Matrix:
-    """A random rational orthogonal matrix ``(I - A)(I + A)^{-1}``, ``A`` skew with small rationals.
+    """A random rational rotation: the Cayley transform of a skew matrix of small rationals.
 
     Examples
     --------
@@ -96,8 +97,7 @@ def cayley(p: int, rng: random.Random) -> sympy.Matrix:
             value = sympy.Rational(rng.randint(-3, 3), rng.randint(1, 3))
             a[i, j] = value
             a[j, i] = -value
-    ident = sympy.eye(p)
-    return (ident - a) * (ident + a).inv()
+    return sympy.Matrix(cayley_rotation(a))
 
 
 def _compose(expr: sympy.Expr, m: sympy.Matrix, p: int) -> sympy.Expr:
