@@ -631,20 +631,7 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
             )
             raise ExpansionError(msg)
         jumps, blocks = subspace_greedy(coefficients, p)
-        chain: list[tuple[tuple[Any, ...], ...]] = []
-        current: list[tuple[Any, ...]] = []
-        for block in blocks:
-            current.extend(tuple(vec) for vec in block)
-            chain.append(tuple(current))
-        return IsoLeapResult(
-            iso_leap=max(jumps, default=0),
-            jumps=tuple(jumps),
-            subspaces=tuple(chain),
-            dims=tuple(len(basis) for basis in chain),
-            exact=True,
-            tol=None,
-            variables=p,
-        )
+        return _result(jumps, [[tuple(vec) for vec in block] for block in blocks], None, p)
     limit = MAX_EXACT_VARIABLES if expansion.method == "hermite" else MAX_NUMERIC_VARIABLES
     if p > limit:
         msg = (
@@ -662,18 +649,28 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     floats = {m: float(c) for m, c in coefficients.items()}
     norm = math.sqrt(max(float(expansion.norm2), 0.0))
     jumps, numeric_blocks = _numeric_greedy(floats, p, used, norm)
-    chain_f: list[tuple[tuple[float, ...], ...]] = []
-    current_f: list[tuple[float, ...]] = []
-    for q in numeric_blocks:
-        current_f.extend(tuple(float(c) for c in q[:, j]) for j in range(q.shape[1]))
-        chain_f.append(tuple(current_f))
+    columns = [
+        [tuple(float(c) for c in q[:, j]) for j in range(q.shape[1])] for q in numeric_blocks
+    ]
+    return _result(jumps, columns, used, p)
+
+
+def _result(
+    jumps: Sequence[int], blocks: Sequence[Sequence[tuple[Any, ...]]], tol: float | None, p: int
+) -> IsoLeapResult:
+    """The witness chain ``V_1 ⊂ V_2 ⊂ ...`` from the blocks each jump added (exact if no tol)."""
+    chain: list[tuple[tuple[Any, ...], ...]] = []
+    current: list[tuple[Any, ...]] = []
+    for block in blocks:
+        current.extend(block)
+        chain.append(tuple(current))
     return IsoLeapResult(
         iso_leap=max(jumps, default=0),
         jumps=tuple(jumps),
-        subspaces=tuple(chain_f),
-        dims=tuple(len(basis) for basis in chain_f),
-        exact=False,
-        tol=used,
+        subspaces=tuple(chain),
+        dims=tuple(len(basis) for basis in chain),
+        exact=tol is None,
+        tol=tol,
         variables=p,
     )
 
