@@ -379,3 +379,75 @@ def test_a_store_locked_for_too_long_is_a_clear_error(tmp_path):
     finally:
         conn.execute("COMMIT")
         conn.close()
+
+
+def test_many_processes_creating_one_store_at_once_all_succeed(tmp_path):
+    """Creation race: every process must see either no store or a whole one, never half."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    code = (
+        "import sys; from csqbound.experiments.store import Store\n"
+        "with Store(sys.argv[1]) as s: assert len(s) == 0\n"
+    )
+    for round_ in range(4):
+        path = tmp_path / f"race{round_}.sqlite"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(path)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(5)
+        ]
+        for p in procs:
+            _, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+        with Store(path) as store:
+            assert store.integrity_check() == "ok"
+
+
+def test_identity_is_read_from_one_snapshot(tmp_path):
+    """Deterministic version of the creation race: another process commits the new store's
+    schema between two of our reads; what we read must still be one consistent state."""
+    import sqlite3
+
+    from csqbound.experiments.store import APPLICATION_ID
+
+    path = tmp_path / "snap.sqlite"
+    creator = sqlite3.connect(path, isolation_level=None)
+    creator.execute("PRAGMA journal_mode = WAL")
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("CREATE TABLE meta (x)")
+    creator.execute("CREATE TABLE runs (x)")
+    creator.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    creator.execute("PRAGMA user_version = 1")
+    reader = sqlite3.connect(path, isolation_level=None)
+
+    class CommitAfterFirstRead:
+        """A connection whose first read lets the creator commit (the unlucky timing)."""
+
+        reads = 0
+
+        @property
+        def in_transaction(self) -> bool:
+            return reader.in_transaction
+
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            cursor = reader.execute(sql)
+            if not sql.startswith(("BEGIN", "COMMIT")):
+                self.reads += 1
+                if self.reads == 1:
+                    creator.execute("COMMIT")
+            return cursor
+
+    state = Store._identity(CommitAfterFirstRead())  # type: ignore[arg-type]
+    assert state in ((0, 0, set()), (APPLICATION_ID, 1, {"meta", "runs"}))
+    reader.close()
+    creator.close()

@@ -622,11 +622,25 @@ class Store:
 
     @staticmethod
     def _identity(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
-        app = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        tables = {
-            str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
+        """Application id, schema version and tables, read from one snapshot.
+
+        Outside a transaction each statement would see its own snapshot, so a store
+        being created by another process at that moment could look half made (its
+        tables without its application id) and be mistaken for a foreign file.
+        """
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            tables = {
+                str(r[0])
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            app = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            if own and conn.in_transaction:
+                conn.execute("COMMIT")
         return app, version, tables
 
     # -- plumbing --
