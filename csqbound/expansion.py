@@ -124,7 +124,7 @@ class Expansion:
         coefs: list[Any] = (
             [sympy.Integer(1)] * len(monos)
             if coefficients is None
-            else [c if isinstance(c, float) else sympy.sympify(c) for c in coefficients]
+            else [_coefficient(c) for c in coefficients]
         )
         if len(coefs) != len(monos):
             msg = f"{len(monos)} monomials but {len(coefs)} coefficients"
@@ -176,6 +176,25 @@ class Expansion:
 
     def __len__(self) -> int:
         return len(self._order)
+
+
+def _coefficient(value: object) -> Coefficient:
+    """A coefficient given by a user: numbers as they are, text through the safe parser."""
+    from csqbound.parse import parse
+
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        number = parse(value)
+        if number.free_symbols:
+            msg = f"a coefficient must be a number, got {value!r}"
+            raise CsqboundError(msg)
+        return number
+    try:
+        return sympy.sympify(value, strict=True)
+    except sympy.SympifyError:
+        msg = f"cannot read {value!r} as a coefficient: give a number or a string like '1/2'"
+        raise CsqboundError(msg) from None
 
 
 def expand(

@@ -139,7 +139,13 @@ def polynomial_to_hermite(
     >>> polynomial_to_hermite(u**2 - 1, (x1, x2))  # He2 of a unit direction
     {Monomial(x1*x2): -1, Monomial(He2(x1)): 1/2, Monomial(He2(x2)): 1/2}
     """
-    expr = sympy.sympify(expr)
+    if isinstance(expr, str):
+        msg = (
+            "polynomial_to_hermite() takes a sympy expression, not text; for text use "
+            "csqbound.expand(text) (parsed safely, never evaluated)"
+        )
+        raise ExpansionError(msg)
+    expr = sympy.sympify(expr, strict=True)
     if not symbols:
         value = _exact_simplify(expr)
         _check_coefficient(value, expr)

@@ -355,7 +355,7 @@ def subspace_greedy(
     from sympy.polys.matrices import DomainMatrix
 
     p = variables
-    items = [sympy.sympify(c) for c in coefficients.values()]
+    items = [sympy.sympify(c, strict=True) for c in coefficients.values()]
     if not items:
         return [], []
     field, converted = construct_domain(items, extension=True)

@@ -65,7 +65,7 @@ _DEFAULT_TOL = 1e-9
 # ---------------------------------------------------------------------------
 def _exact_simplify(value: sympy.Expr) -> sympy.Expr:
     """Canonical form of an exact number, with a reliable test for zero."""
-    c = sympy.expand(sympy.sympify(value))
+    c = sympy.expand(sympy.sympify(value, strict=True))
     if c == 0 or c.is_zero:
         return sympy.Integer(0)
     if c.is_Rational or c.has(sympy.Float):
@@ -147,7 +147,13 @@ def multilinear_reduce(
     >>> multilinear_reduce(sympy.sqrt(2) * x1 * x2**2, (x1, x2))
     {Monomial(x1): sqrt(2)}
     """
-    expr = sympy.sympify(expr)
+    if isinstance(expr, str):
+        msg = (
+            "multilinear_reduce() takes a sympy expression, not text; for text use "
+            "csqbound.expand(text) (parsed safely, never evaluated)"
+        )
+        raise ExpansionError(msg)
+    expr = sympy.sympify(expr, strict=True)
     if not symbols:
         value = _exact_simplify(expr)
         _check_coefficient(value, expr)
@@ -343,7 +349,7 @@ def _exact_values(
     for j in indices:
         point = _point_of_index(int(j), len(symbols))
         subs = {s: (one if v == 1 else minus_one) for s, v in zip(symbols, point, strict=True)}
-        out.append(sympy.sympify(expr.xreplace(subs)))
+        out.append(sympy.sympify(expr.xreplace(subs), strict=True))
     return out
 
 

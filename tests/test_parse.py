@@ -436,3 +436,27 @@ def test_fuzz_valid_grammar_always_parses(text: str) -> None:
     result = parse(text)
     assert isinstance(result, sympy.Expr)
     assert result.free_symbols <= {x1, x2, x3}
+
+
+def test_no_other_entry_point_evaluates_text(tmp_path):
+    """Coefficients and kernels that take numbers or sympy objects never parse text unsafely."""
+    import sympy
+
+    from csqbound.expansion import Expansion
+    from csqbound.hermite import polynomial_to_hermite
+    from csqbound.walsh import multilinear_reduce
+
+    sentinel = tmp_path / "pwned"
+    payload = f"__import__('pathlib').Path({str(sentinel)!r}).touch()"
+    e = Expansion.from_monomials([{1}, {1, 2}], coefficients=["1/2", "0.25"])
+    assert e.coefficient({1}) == sympy.Rational(1, 2)
+    assert e.coefficient({1, 2}) == sympy.Rational(1, 4)
+    with pytest.raises(CsqboundError):
+        Expansion.from_monomials([{1}], coefficients=[payload])
+    with pytest.raises(CsqboundError):
+        Expansion.from_monomials([{1}], coefficients=["x1"])
+    x1 = symbol(1)
+    for kernel in (multilinear_reduce, polynomial_to_hermite):
+        with pytest.raises(CsqboundError):
+            kernel(payload, (x1,))
+    assert not sentinel.exists()

@@ -192,7 +192,7 @@ def _text(terms: Mapping[Monomial, Any]) -> str:
     """``terms`` as csqbound input text in the basis, e.g. ``2*He2(x1)*x3 - x2``."""
     parts: list[str] = []
     for mono, coef in terms.items():
-        c = sympy.sympify(coef)
+        c = sympy.sympify(coef, strict=True)
         if c == 0:
             continue
         sign = "-" if c.could_extract_minus_sign() else "+"
@@ -220,7 +220,11 @@ def _target(terms: Mapping[Monomial, Any], domain: Domain) -> Target:
     for :func:`csqbound.parse.parse` and the command line.
     """
     expression = sympy.Add(
-        *(sympy.sympify(c) * _basis_function(m, domain) for m, c in terms.items() if c != 0)
+        *(
+            sympy.sympify(c, strict=True) * _basis_function(m, domain)
+            for m, c in terms.items()
+            if c != 0
+        )
     )
     variables = max((m.powers[-1][0] for m in terms if m.powers), default=0)
     return Target(expression, domain, variables, _text(terms))
