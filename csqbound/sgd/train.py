@@ -23,9 +23,17 @@ Parametrisation and step sizes (see :mod:`csqbound.sgd.network`)
 
 Test set and coefficients
     ``test_size`` inputs from their own seed stream, shared by all replicas.
-    The coefficient of the network on a monomial ``alpha`` is the test-set mean
-    of ``f_net(x) He_alpha(x) / alpha!`` (boolean: ``f_net(x) chi_S(x)``), the
-    estimate of the coefficient in the basis :func:`csqbound.expand` uses.
+    The coefficient of the network on a monomial ``alpha`` (in the basis
+    :func:`csqbound.expand` uses) is ``E[f_net phi]`` with
+    ``phi = He_alpha / alpha!`` (boolean: ``chi_S``). Its plain test-set mean has an
+    error shared by every replica (they share the test points), and on small
+    prefixes it is large: on 128 points the ``He2`` coefficient of a network fitting
+    ``relu(x1)`` read 35% low in every replica alike. The target's coefficient ``c``
+    is known exactly, and ``mean(y phi)`` on the same points makes the same kind of
+    error, so the estimate is the control variate
+    ``mean(f_net phi) + lam (c - mean(y phi))`` with the regression-optimal ``lam``
+    (clipped to ``[0, 1]``; :func:`control_variate`): near 0 at initialisation,
+    near 1 once the network fits the target.
 
 Evaluation grid and its cost
     Evaluations happen at ``n = 0``, then at sample counts spaced
@@ -90,7 +98,15 @@ from csqbound.sgd.plateaus import (
     segment_loss_curve,
 )
 
-__all__ = ["Run", "Status", "basis_values", "choose_probes", "eval_grid", "train"]
+__all__ = [
+    "Run",
+    "Status",
+    "basis_values",
+    "choose_probes",
+    "control_variate",
+    "eval_grid",
+    "train",
+]
 
 Status = Literal["ok", "diverged", "budget_exhausted"]
 Progress = Callable[[int, int, float], None]
@@ -101,9 +117,15 @@ MIN_TEST_POINTS = 128
 TEST_RATIO = 32
 #: At most this many target monomials are tracked (the heaviest ones) ...
 MAX_TRACKED = 32
-#: ... and only those carrying at least this fraction of ``Var f``: the learning
-#: time of a smaller coefficient would drown in the noise of the test set.
-MIN_WEIGHT = 1e-3
+#: ... and only those carrying at least this fraction of ``Var f``. A monomial of
+#: weight ``w`` whose coefficient is below half the target's leaves a loss of at
+#: least ``w / 4``, so at the stop (``0.05 Var f``) every monomial above ``0.2 Var f``
+#: must have been learned, while a much lighter one need not be, and its learning
+#: time drowns in the noise of the test set (``relu(x1)``'s ``He8``, 0.3% of
+#: ``Var f``, "crossed" half its coefficient at random times). 2% keeps every
+#: monomial of THEORY's examples and the leading Hermite terms of non-polynomial
+#: targets.
+MIN_WEIGHT = 0.02
 #: ``eta0`` when ``lr`` is not given, per domain. Gaussian data are heavy-tailed
 #: (``He3(x1)`` reaches 50 at ``x1 = 4``) and diverge at the boolean value.
 DEFAULT_LR: Mapping[str, float] = {"boolean": 0.5, "gaussian": 0.1}
@@ -614,7 +636,8 @@ def train(
         support = [m for m in support if m in heaviest]
     if isinstance(probes, numbers.Integral) and not isinstance(probes, bool):
         count = _check_int("probes", probes, 0)
-        probe_monos = choose_probes(support, tgt.variables, d, dom, count, plan.probes)
+        full_support = [m for m in expansion.support if m.powers]
+        probe_monos = choose_probes(full_support, tgt.variables, d, dom, count, plan.probes)
     elif isinstance(probes, Sequence) and not isinstance(probes, str | bytes):
         probe_monos = tuple(Monomial.coerce(p, dom) for p in probes)
         for p in probe_monos:
@@ -622,6 +645,13 @@ def train(
                 msg = f"probe {p} uses a coordinate beyond d={d}"
                 raise ParameterError(msg)
         probe_monos = tuple(p for p in dict.fromkeys(probe_monos) if p not in set(support))
+        untracked = [str(p) for p in probe_monos if p in expansion.coefficients]
+        if untracked:
+            msg = (
+                f"probe(s) {', '.join(untracked)} are monomials of the target (too light to be "
+                "tracked): probes must lie outside the target's support"
+            )
+            raise ParameterError(msg)
     else:
         msg = f"probes must be a count or a list of monomials, got {probes!r}"
         raise ParameterError(msg)
@@ -674,6 +704,13 @@ def train(
     X_test = be.asarray(X_test_host, dt)
     y_test = be.asarray(y_test_host, dt)
     phi = be.asarray(phi_host, dt)
+    # Control variate for the coefficient estimates (see the module docstring): the
+    # target's exact coefficients c, and per test prefix the mean and variance of y*phi.
+    c_watched = np.array([float(expansion.coefficients.get(m, 0.0)) for m in watched])
+    yphi_host = y_test_host[:, None] * phi_host
+    yphi_sum = np.cumsum(yphi_host, axis=0)
+    yphi_sq_sum = np.cumsum(yphi_host * yphi_host, axis=0)
+    phi2y = be.asarray(phi_host * yphi_host, dt)  # phi^2 y, for sum f * (phi)(y phi)
 
     # -- parameters --
     host_params = init_params(d, width, plan.init, dt)
@@ -722,7 +759,9 @@ def train(
             state.diverged_at[r] = step * batch
             state.samples_seen[r] = step * batch
         state.active &= ~bad
-        keep = be.asarray(state.active.astype(np.float64), dt)
+        # zero only the replicas that just diverged (their NaN/inf would otherwise leak
+        # into reductions); stopped replicas keep their parameters untouched
+        keep = be.asarray((~bad).astype(np.float64), dt)
         params.W[...] = xp.where(keep[:, None, None] > 0, params.W, 0.0)
         params.b[...] = xp.where(keep[:, None] > 0, params.b, 0.0)
         params.a[...] = xp.where(keep[:, None] > 0, params.a, 0.0)
@@ -737,11 +776,13 @@ def train(
             coef_hist[:, :, e_index] = coef_hist[:, :, e_index - 1]
         if live.size:
             T = int(test_points[e_index])
-            loss_r, coef_r = _evaluate_params(
-                params, live, X_test[:T, :], y_test[:T], phi[:T, :], act, be
+            loss_r, f_phi, f_phi_y_phi = _evaluate_params(
+                params, live, X_test[:T, :], y_test[:T], phi[:T, :], phi2y[:T, :], act, be
             )
             loss_hist[live, e_index] = loss_r
-            coef_hist[live, :, e_index] = coef_r
+            coef_hist[live, :, e_index] = control_variate(
+                f_phi, f_phi_y_phi, yphi_sum[T - 1] / T, yphi_sq_sum[T - 1] / T, c_watched
+            )
         dead = [r for r in range(replicas) if state.status[r] == "diverged"]
         loss_hist[dead, e_index] = np.nan
         coef_hist[dead, :, e_index] = np.nan
@@ -847,10 +888,11 @@ def _evaluate_params(
     X: Any,
     y: Any,
     phi: Any,
+    phi2y: Any,
     activation: str,
     be: Backend,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Test MSE ``(len(live),)`` and coefficients ``(len(live), M)`` of the replicas ``live``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test means for the replicas ``live``: MSE ``(R,)``, ``f phi``, ``f phi^2 y`` ``(R, M)``."""
     xp = be.xp
     if live.size == params.replicas:
         W, b, a = params.W, params.b, params.a
@@ -865,6 +907,7 @@ def _evaluate_params(
     WT = W.mT
     mse = xp.zeros((R,), dtype=X.dtype)
     coef = xp.zeros((R, int(phi.shape[1])), dtype=X.dtype)
+    cross = xp.zeros((R, int(phi.shape[1])), dtype=X.dtype)
     for lo in range(0, T, block):
         hi = min(T, lo + block)
         H = xp.matmul(X[None, lo:hi, :], WT) + b[:, None, :]
@@ -873,7 +916,51 @@ def _evaluate_params(
         residual = f - y[None, lo:hi]
         mse = mse + xp.sum(residual * residual, axis=1)
         coef = coef + xp.matmul(f, phi[lo:hi, :])
+        cross = cross + xp.matmul(f, phi2y[lo:hi, :])
     return (
         to_numpy(mse).astype(np.float64) / T,
         to_numpy(coef).astype(np.float64) / T,
+        to_numpy(cross).astype(np.float64) / T,
     )
+
+
+def control_variate(
+    f_phi: np.ndarray,
+    f_phi_y_phi: np.ndarray,
+    y_phi: np.ndarray,
+    y_phi_sq: np.ndarray,
+    c: np.ndarray,
+) -> np.ndarray:
+    """Coefficient estimates ``mean(f phi) + lam (c - mean(y phi))`` with the best ``lam``.
+
+    ``mean(y phi)`` estimates the target's coefficient ``c``, known exactly, on the
+    same test points; its error is correlated with that of ``mean(f phi)``, and
+    subtracting ``lam`` times it (``lam = Cov(f phi, y phi) / Var(y phi)``, clipped to
+    ``[0, 1]``, per replica and monomial) removes that shared error: ``lam`` is near 0
+    at initialisation (``f`` unrelated to ``y``) and near 1 once ``f`` fits ``y``.
+
+    Parameters
+    ----------
+    f_phi, f_phi_y_phi
+        ``(R, M)`` test means of ``f phi`` and ``f phi (y phi)``.
+    y_phi, y_phi_sq
+        ``(M,)`` test means of ``y phi`` and ``(y phi)^2``.
+    c
+        ``(M,)`` exact coefficients of the target (0 for probes).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y_phi = rng.normal(1.0, 1.0, 128)              # y phi on 128 points, c = 1
+    >>> est = control_variate(np.array([[y_phi.mean()]]), np.array([[(y_phi**2).mean()]]),
+    ...                       np.array([y_phi.mean()]), np.array([(y_phi**2).mean()]),
+    ...                       np.array([1.0]))
+    >>> float(est[0, 0])                               # f = y: exactly c
+    1.0
+    """
+    var = y_phi_sq - y_phi * y_phi
+    cov = f_phi_y_phi - f_phi * y_phi[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.where(var[None, :] > 0, cov / var[None, :], 0.0)
+    lam = np.clip(np.nan_to_num(lam, nan=0.0), 0.0, 1.0)
+    return f_phi + lam * (c[None, :] - y_phi[None, :])
