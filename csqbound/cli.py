@@ -587,6 +587,11 @@ def main(argv: list[str] | None = None) -> int:
     Usage errors (unknown command or option, missing argument) become one line on
     stderr and exit code 2, like every other bad input.
     """
+    import warnings
+
+    # numpy's RuntimeWarnings (e.g. sqrt of a negative number while tabulating a target)
+    # would print source lines on stderr; the resulting NaN is reported as one error line.
+    warnings.simplefilter("ignore", RuntimeWarning)
     try:
         result = app(args=argv, standalone_mode=False, prog_name="csqbound")
     except (typer.Exit, typer.Abort) as done:

@@ -100,6 +100,8 @@ ROTATION_LABEL = (
 
 #: Largest number of covered sets visited when exploring tied greedy runs.
 _MAX_RUN_STATES = 2000
+#: ... or runs longer than this many steps (the search recurses once per step).
+_MAX_RUN_DEPTH = 200
 
 #: Working precision (decimal digits) of inexact bounds.
 _DIGITS = 50
@@ -310,7 +312,7 @@ def _tau(tau: object) -> Fraction:
         else:
             msg = f"tau must be a number or a string such as '0.01' or '1/100', got {tau!r}"
             raise ParameterError(msg)
-    except (ValueError, ZeroDivisionError, TypeError) as exc:
+    except (ValueError, ZeroDivisionError, TypeError, OverflowError) as exc:
         msg = f"cannot read tau={tau!r} as a number ({exc}); give e.g. '0.01' or '1/100'"
         raise ParameterError(msg) from exc
     if value <= 0:
@@ -398,10 +400,10 @@ def _best_run(
     """
     memo: dict[frozenset[int], tuple[Number | None, list[CSQStage]]] = {}
 
-    def best(covered: frozenset[int]) -> tuple[Number | None, list[CSQStage]]:
+    def best(covered: frozenset[int], depth: int = 0) -> tuple[Number | None, list[CSQStage]]:
         if covered in memo:
             return memo[covered]
-        if len(memo) >= _MAX_RUN_STATES:
+        if len(memo) >= _MAX_RUN_STATES or depth >= _MAX_RUN_DEPTH:
             raise _TooManyTies
         new = [s - covered for s in supports if not s <= covered]
         if not new:
@@ -411,7 +413,7 @@ def _best_run(
         options = sorted({tuple(sorted(t)) for t in new if len(t) == stage.jump})
         chosen: tuple[Number | None, list[CSQStage]] | None = None
         for option in options:
-            value, path = best(covered | frozenset(option))
+            value, path = best(covered | frozenset(option), depth + 1)
             if chosen is None or (value is not None and (chosen[0] is None or value > chosen[0])):
                 chosen = (value, path)
         assert chosen is not None
@@ -442,10 +444,12 @@ def _rotation_reference(expansion: Expansion, d: int) -> tuple[dict[str, Any] | 
     if not iso.single_index:
         return None, None
     k = iso.information_exponent
+    log10_value = (k / 2) * math.log10(d)  # math.log10 takes ints of any size
     return {
         "information_exponent": k,
         "exponent": k / 2,
-        "value": float(d) ** (k / 2),
+        "value": 10.0**log10_value if log10_value < 300 else None,
+        "log10_value": log10_value,
         "label": ROTATION_LABEL,
     }, None
 
@@ -553,8 +557,8 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
         stages = [make_stage(u) for u in greedy.covered_sets()[:-1]]
         notes.append(
             f"The greedy has too many tied runs to explore (over {_MAX_RUN_STATES} covered "
-            "sets): the stages follow the lexicographic run, so the bound may depend on how "
-            "the coordinates are labelled."
+            f"sets, or over {_MAX_RUN_DEPTH} steps): the stages follow the lexicographic run, "
+            "so the bound may depend on how the coordinates are labelled."
         )
     exponent = max(s.jump for s in stages)
     bound = max((s.queries for s in stages), default=Fraction(0))

@@ -134,7 +134,10 @@ class Expansion:
             table[m] = table.get(m, 0) + c
         table = {m: c for m, c in table.items() if c != 0}
         variables = max((m.powers[-1][0] for m in table if m.powers), default=0)
-        exact = not any(isinstance(c, float) for c in table.values())
+        exact = not any(
+            isinstance(c, float) or (isinstance(c, sympy.Basic) and c.has(sympy.Float))
+            for c in table.values()
+        )
         return cls(dom, table, variables, exact=exact)
 
     @property

@@ -150,7 +150,7 @@ def polynomial_to_hermite(
         value = _exact_simplify(expr)
         _check_coefficient(value, expr)
         return {} if value == 0 else {Monomial(()): value}
-    poly = _poly(expr, symbols)
+    poly, coords = _poly(expr, symbols)
     domain = poly.domain
     tables: dict[int, list[tuple[int, int]]] = {}
     acc: dict[tuple[tuple[int, int], ...], Any] = {}
@@ -160,7 +160,7 @@ def polynomial_to_hermite(
             if e:
                 if e not in tables:
                     tables[e] = list(hermite_coefficients_of_power(e).items())
-                factors.append([((i + 1, k), c) for k, c in tables[e]])
+                factors.append([((coords[i], k), c) for k, c in tables[e]])
         for combo in itertools.product(*factors):
             key = tuple(pair for pair, _ in combo if pair[1])
             value = coef * math.prod(c for _, c in combo)

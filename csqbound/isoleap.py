@@ -62,6 +62,7 @@ non-convex losses from high-dimensional inference. JMLR 2021.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -506,13 +507,20 @@ def _numeric_greedy(
                     for j, vj in entries.items():
                         gram[i, j] += mult * float(vi @ moments @ vj)
             values, vectors = np.linalg.eigh(gram)
-            keep = values / math.factorial(k) > threshold
+            # The eigenvalues carry rounding noise of about eps * max(values): a floor
+            # below it keeps noise directions (rotated tanh + He2 read iso_leap 1).
+            noise = 1e3 * np.finfo(np.float64).eps * max(float(values.max()), 0.0)
+            keep = values / math.factorial(k) > max(threshold, noise / math.factorial(k))
             if not keep.any():
                 keep = values >= values.max()
             new = vectors[:, keep]
             new = new - basis @ (basis.T @ new)
-            q, _ = np.linalg.qr(new)
-            q = q[:, : int(keep.sum())]
+            # orthonormalise what is left outside V and drop directions that vanished
+            u, sing, _ = np.linalg.svd(new, full_matrices=False)
+            q = u[:, sing > 1e-6 * max(float(sing.max(initial=0.0)), 1e-300)]
+            q = q[:, : max(0, p - basis.shape[1])]
+            if q.shape[1] == 0:
+                continue
             step = (k, q)
             break
         if step is None:
@@ -617,7 +625,12 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     >>> r.information_exponent, r.exact
     (1, False)
     """
-    if tol is not None and (not math.isfinite(tol) or tol < 0):
+    if tol is not None and (
+        isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
+    ):
+        msg = f"tol must be a finite number >= 0 or None, got {tol!r}"
+        raise ParameterError(msg)
+    if tol is not None and tol < 0:
         msg = f"tol must be a finite number >= 0, got {tol!r}"
         raise ParameterError(msg)
     expansion = _gaussian_expansion(x, max_degree, tol)

@@ -50,9 +50,13 @@ Scale = Callable[[Any], Any]
 
 
 def _as_float(d: Any) -> Any:
-    arr = np.asarray(d, dtype=np.float64)
-    if (arr <= 0).any():
-        msg = "d must be positive"
+    try:
+        arr = np.asarray(d, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"d must be a positive number or an array of them, got {d!r}"
+        raise ParameterError(msg) from exc
+    if not np.isfinite(arr).all() or (arr <= 0).any():
+        msg = f"d must be positive and finite, got {d!r}"
         raise ParameterError(msg)
     return arr
 

@@ -92,9 +92,18 @@ def _check_coefficient(value: sympy.Expr, expr: sympy.Expr) -> None:
         raise ExpansionError(msg)
 
 
-def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> sympy.Poly:
+def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> tuple[sympy.Poly, list[int]]:
+    """``expr`` as a Poly in the symbols it uses, with their 1-based coordinates.
+
+    Only the symbols that occur are generators: ``x1000*x1`` is a polynomial in two
+    variables, not in a thousand (sympy recurses once per generator).
+    """
+    present = expr.free_symbols
+    used = [(i + 1, s) for i, s in enumerate(symbols) if s in present]
+    if not used:  # a constant in these symbols: a polynomial in a dummy variable
+        used = [(1, symbols[0])]
     try:
-        return sympy.Poly(expr, *symbols)
+        return sympy.Poly(expr, *(s for _, s in used)), [i for i, _ in used]
     except PolynomialError as exc:
         msg = (
             f"{expr} is not a polynomial in {', '.join(map(str, symbols))}; "
@@ -158,7 +167,7 @@ def multilinear_reduce(
         value = _exact_simplify(expr)
         _check_coefficient(value, expr)
         return {} if value == 0 else {Monomial(()): value}
-    poly = _poly(expr, symbols)
+    poly, coords = _poly(expr, symbols)
     domain = poly.domain
     acc: dict[tuple[int, ...], Any] = {}
     for exps, coef in poly.as_dict(native=True).items():
@@ -172,7 +181,7 @@ def multilinear_reduce(
             _check_coefficient(value, expr)
             value = _exact_simplify(value)
         if value != 0:
-            out[Monomial(tuple((i + 1, 1) for i, e in enumerate(key) if e))] = value
+            out[Monomial(tuple((coords[i], 1) for i, e in enumerate(key) if e))] = value
     return dict(sorted(out.items(), key=lambda item: (item[0].degree, item[0].powers)))
 
 

@@ -253,3 +253,24 @@ def test_exponent_is_the_leap_and_growth_rate(fam: list[tuple[frozenset[int], in
     assert b1.log10_bound is not None
     assert b2.log10_bound is not None
     assert b2.log10_bound - b1.log10_bound == pytest.approx(b1.exponent, abs=0.01)
+
+
+def test_review_edge_cases_are_clean():
+    import decimal
+
+    from csqbound.cli import main
+    from csqbound.expansion import Expansion
+
+    # every stage vacuous: the table renders (the CLI used to crash on a None log10)
+    assert main(["csq", "x1*x2*x3", "--d", "3"]) == 0
+    # astronomically large d: the rotation reference has a log10, no float overflow
+    ref = csq_bound("He3(x1)", d=10**400, tau="0.01", domain="gaussian").rotation_reference
+    assert ref is not None
+    assert ref["log10_value"] == pytest.approx(600.0)
+    assert ref["value"] is None
+    with pytest.raises(ParameterError):
+        csq_bound("x1", 5, decimal.Decimal("Infinity"))
+    # a run of 1200 steps: no RecursionError, the lexicographic run is used and said so
+    b = csq_bound(Expansion.from_monomials([{i} for i in range(1, 1201)]), 2000, "0.1")
+    assert len(b.stages) == 1200
+    assert any("lexicographic" in n for n in b.notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given
@@ -222,3 +223,36 @@ def test_chain_is_nested_orthogonal_and_sufficient(
         )
         == 0
     )
+
+
+def test_numeric_greedy_is_rotation_invariant_on_rotated_nonpolynomial_targets():
+    # review finding: the eigenvalue floor sat below rounding noise, so noise directions
+    # were kept and the rotated target read iso_leap 1 with a 2-dimensional first block
+    cases = {
+        "tanh((3*x1+4*x2)/5) + He2((4*x1-3*x2)/5)": ((1, 2), (1, 2)),
+        "tanh(x1) + He2(x2)": ((1, 2), (1, 2)),
+        "tanh((3*x1+4*x2)/5)": ((1,), (1,)),
+        "tanh((3*x1+4*x2)/5) + tanh((4*x1-3*x2)/5)**2": ((1, 2), (1, 2)),
+    }
+    for text, (jumps, dims) in cases.items():
+        r = iso_leap(text)
+        assert (r.jumps, r.dims) == (jumps, dims), text
+        assert not r.exact
+        for basis in r.subspaces:
+            v = np.array(basis, dtype=float)
+            assert np.allclose(v @ v.T, np.eye(len(basis)), atol=1e-8)
+
+
+def test_float_coefficients_are_not_exact_and_tol_is_checked():
+    from csqbound.errors import ParameterError
+    from csqbound.expansion import Expansion
+
+    e = Expansion.from_monomials(
+        [{1: 2}, {1: 1, 2: 1}, {2: 2}],
+        "gaussian",
+        [sympy.Float(0.36), sympy.Float(0.96), sympy.Float(0.64)],
+    )  # He2 along (0.6, 0.8), in sympy Floats
+    assert not e.exact
+    assert iso_leap(e).dims == (1,)
+    with pytest.raises(ParameterError):
+        iso_leap("x1", tol="0.1")  # type: ignore[arg-type]

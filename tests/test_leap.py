@@ -401,3 +401,10 @@ def test_sympy_expression_input() -> None:
     assert result.leap == 2
     assert result.stages == ((Monomial.from_set({1}),), (Monomial.from_set({1, 2, 3}),))
     assert leap(x1 + x1 * (x2**2 - 1), "gaussian").jumps == (1, 2)
+
+
+def test_large_coordinate_indices_do_not_recurse():
+    # review finding: sympy.Poly over x1..x1000 recursed once per generator
+    assert leap("x1000*x1").leap == 2
+    assert leap("x3000", domain="gaussian").leap == 1
+    assert [str(m) for m in leap("x1 + x1*x2500").order] == ["x1", "x1*x2500"]

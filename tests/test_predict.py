@@ -112,3 +112,10 @@ def test_matches_leap(sets: list[frozenset[int]]) -> None:
     assert p.stage_jumps == r.stage_jumps()
     # the slowest stage sets the overall curve
     assert p.samples(1000.0) == pytest.approx(max(p.stage_samples(1000.0)))
+
+
+def test_bad_dimensions_are_parameter_errors():
+    p = predict("x1")
+    for bad in ("a", float("nan"), 0, -3, None):
+        with pytest.raises(ParameterError):
+            p.samples(bad)

@@ -200,7 +200,7 @@ def csq_tables(data: dict[str, Any]) -> list[Table]:
                 data["tau"],
                 data["exponent"],
                 data["bound"],
-                round(float(data["log10_bound"]), 3),
+                None if data["log10_bound"] is None else round(float(data["log10_bound"]), 3),
                 data["predicted_sgd_samples_exponent"],
                 data["predicted_sgd_time_exponent"],
             ),
