@@ -72,8 +72,15 @@ DaskOpt = Annotated[
 
 
 def _check_plot(plot: Path | None) -> None:
-    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+    """Check a figure path before any work: its suffix and its folder."""
+    if plot is None:
+        return
+    if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
+        raise CsqboundError(msg)
+    folder = plot.parent if str(plot.parent) else Path(".")
+    if not folder.is_dir():
+        msg = f"cannot plot to {str(plot)!r}: the folder {str(folder)!r} does not exist"
         raise CsqboundError(msg)
 
 
@@ -96,7 +103,8 @@ def guarded(func: F) -> F:
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except Exception as err:  # noqa: BLE001 - the CLI must never show a traceback
-            _fail(f"internal error ({type(err).__name__}: {err}); please report it", 1)
+            first = str(err).splitlines()[0] if str(err) else ""
+            _fail(f"internal error ({type(err).__name__}: {first}); please report it", 1)
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -484,6 +492,8 @@ def runs(
     """List the runs stored in a results store."""
     import csv
     import io
+    import math
+    import statistics
 
     from csqbound.experiments.store import Store
     from csqbound.report.tables import Table, render, to_json
@@ -502,7 +512,13 @@ def runs(
         status: dict[str, int] = {}
         for s in r.status or ("error",):
             status[s] = status.get(s, 0) + 1
-        learned = sorted(n for n in r.samples_to_learn if n is not None)
+        # the median over replicas, censored (budget exhausted) ones counting as +inf
+        values = sorted(
+            float(n) if n is not None else math.inf
+            for n, st in zip(r.samples_to_learn, r.status, strict=False)
+            if n is not None or st == "budget_exhausted"
+        )
+        median = statistics.median(values) if values else None
         records.append(
             {
                 "target": r.target,
@@ -510,7 +526,11 @@ def runs(
                 "d": r.d,
                 "seed": r.seed,
                 "status": ", ".join(f"{k}: {v}" for k, v in status.items()),
-                "samples_to_learn": learned[len(learned) // 2] if learned else None,
+                "samples_to_learn": (
+                    None
+                    if median is None
+                    else (">budget" if math.isinf(median) else int(round(median)))
+                ),
                 "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
                 "key": r.key[:12],
             }
@@ -558,6 +578,11 @@ def report(
     from csqbound.report.tables import render
 
     suite = load_suite(file)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
+        raise CsqboundError(msg) from exc
     typer.echo(
         f"csqbound report: {len(suite.targets)} targets from {suite.source}; writing {out}/",
         err=True,
@@ -581,6 +606,23 @@ def report(
     _emit("\n".join(lines))
 
 
+def _terminate_on_sigterm() -> Any:
+    """Treat SIGTERM like Ctrl-C, so sweeps stop their workers and stored runs stay stored.
+
+    Returns the previous handler (``None`` outside the main thread).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``csqbound`` script; returns the exit code.
 
@@ -592,6 +634,19 @@ def main(argv: list[str] | None = None) -> int:
     # numpy's RuntimeWarnings (e.g. sqrt of a negative number while tabulating a target)
     # would print source lines on stderr; the resulting NaN is reported as one error line.
     warnings.simplefilter("ignore", RuntimeWarning)
+    # ScalingWarning notes and matplotlib's user warnings are shown in the output already
+    warnings.simplefilter("ignore", UserWarning)
+    previous = _terminate_on_sigterm()
+    try:
+        return _run(argv)
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="csqbound")
     except (typer.Exit, typer.Abort) as done:

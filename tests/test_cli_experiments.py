@@ -146,7 +146,7 @@ def test_report_writes_everything_and_resumes(capsys, tmp_path):
     for table in ("theory", "verification", "stages"):
         text = (out_dir / "tables" / f"{table}.tex").read_text()
         assert "\\toprule" in text
-    for slug in ("staircase2", "he2"):
+    for slug in ("01_staircase2", "02_he2"):
         for kind in ("scaling", "run"):
             for ext in ("pdf", "png"):
                 assert (out_dir / "figures" / f"{kind}_{slug}.{ext}").stat().st_size > 0
@@ -165,3 +165,62 @@ def test_report_writes_everything_and_resumes(capsys, tmp_path):
     code, out, err = run(capsys, "report", str(suite), "--out", str(out_dir), "--no-pdf", "-q")
     assert code == 0, err
     assert "0 runs now, 12 reused" in out
+
+
+WEIRD = r"""
+[report]
+d = [4, 6, 8]
+seeds = 1
+[settings]
+replicas = 2
+samples = 20000
+[[target]]
+name = "α β"
+expression = "x1 + x1*x2"
+[[target]]
+name = "γ"
+expression = "x1*x2"
+[[target]]
+name = 'a $\foo$ b 50%_#&'
+expression = "x1"
+"""
+
+
+def test_report_with_vacuous_bounds_and_awkward_names(capsys, tmp_path):
+    """Review findings: vacuous CSQ bounds crashed the theory table after the sweep; names that
+    clean to the same slug shared figures; a $ in a name broke matplotlib's title."""
+    suite = tmp_path / "weird.toml"
+    suite.write_text(WEIRD, encoding="utf-8")
+    out_dir = tmp_path / "rep"
+    code, out, err = run(
+        capsys, "report", str(suite), "--out", str(out_dir), "--workers", "1", "--no-pdf", "-q"
+    )
+    assert code == 0, err
+    figures = sorted(p.name for p in (out_dir / "figures").glob("scaling_*.png"))
+    assert len(figures) == 3  # one per target, no collisions
+    tex = (out_dir / "report.tex").read_text(encoding="utf-8")
+    for name in figures:
+        assert name.replace(".png", ".pdf") in tex
+    assert not (out_dir / "report.pdf").exists()
+
+
+def test_bad_paths_and_constant_targets_fail_before_any_work(capsys, tmp_path):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    suite = tmp_path / "s.toml"
+    suite.write_text(SUITE)
+    cases = [
+        (["report", str(suite), "--out", str(a_file), "-q"], "cannot write the report"),
+        (["verify", "x1", "--d", "8,16", "--plot", str(tmp_path / "no" / "f.png")], "folder"),
+        (["verify", "x1**2", "--d", "4,8", "--db", str(tmp_path / "c.sqlite")], "constant"),
+    ]
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    cases.append((["runs", "--db", str(empty)], "empty file"))
+    for argv, needle in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 2, (argv, err)
+        assert needle in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1
+    assert empty.stat().st_size == 0  # listing never turns a file into a store
+    assert not (tmp_path / "c.sqlite").exists() or (tmp_path / "c.sqlite").stat().st_size == 0

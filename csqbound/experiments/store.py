@@ -514,6 +514,9 @@ class Store:
             msg = f"cannot read the store ({exc.strerror or exc})"
             raise self._fail(msg) from exc
         if not head:
+            if not create:
+                msg = "is an empty file, not a results store (nothing has been stored in it)"
+                raise self._fail(msg)
             return  # an empty file is an empty database: it becomes a store
         if not head.startswith(SQLITE_MAGIC[: len(head)]) or len(head) < len(SQLITE_MAGIC):
             msg = (

@@ -263,6 +263,14 @@ def _as_list(name: str, value: object) -> list[Any]:
     return items
 
 
+def _is_constant(target: Any) -> bool:
+    """Whether the target has no variance on its domain (``x1**2`` on the cube)."""
+    from csqbound.expansion import expand
+
+    expansion = expand(target)
+    return not any(m.powers for m in expansion.support) and not (expansion.truncation or 0.0) > 0
+
+
 def make_grid(
     targets: str | Sequence[str],
     ds: int | Sequence[int],
@@ -328,8 +336,8 @@ def make_grid(
             raise ParameterError(msg)
         text = " ".join(raw.split())
         tgt = Target.coerce(text, dom)
-        if tgt.variables == 0:
-            msg = f"the target {text!r} is constant: there is nothing to learn"
+        if tgt.variables == 0 or _is_constant(tgt):
+            msg = f"the target {text!r} is constant on the {dom} domain: there is nothing to learn"
             raise ParameterError(msg)
         small = [d for d in d_list if d < tgt.variables]
         if small:
@@ -648,8 +656,23 @@ def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, wor
 
     try:
         _drive(pending, tracker, submit, wait_first, result_of, lambda: 2 * workers, {})
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM, an error): stop the workers now rather than let
+        # them finish (or sleep) behind us; what is stored stays stored
+        _terminate(pool)
+        raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Kill a process pool's workers (its private process table, the only handle there is)."""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.terminate()
+    for process in list(processes.values()):
+        process.join(timeout=5)
 
 
 def _parse_dask(address: str) -> int | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from csqbound.errors import CsqboundError
 from csqbound.experiments.scaling import (
     StageFit,
     Verdict,
@@ -188,6 +189,10 @@ def collect(
         )
     )
     usable = [r for r in runs if not r.failed]
+    if not usable:
+        first = next((r.error for r in runs if r.error), "no run was stored")
+        msg = f"every run of {specs[0].target} failed: {str(first).splitlines()[-1]}"
+        raise CsqboundError(msg)
     verdict = verdict_from_runs(usable, resamples=resamples)
     stages = stage_fits_from_runs(usable, resamples=resamples)
     return Verification(

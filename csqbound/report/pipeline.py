@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csqbound.errors import CsqboundError
 from csqbound.report.suite import Suite, SuiteTarget
 from csqbound.report.tables import Math, Table, latex_document, latex_escape, render, to_json
 
@@ -47,8 +48,10 @@ class ReportResult:
     pdf_note: str
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "target"
+def _slug(name: str, index: int) -> str:
+    """A short, unique, file-safe name: the index keeps names apart that clean to the same."""
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:40] or "target"
+    return f"{index + 1:02d}_{clean}"
 
 
 def _scale(exponent: float, divided_by_log: bool) -> str:
@@ -126,7 +129,7 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
                 r["leap"],
                 other_leaps(r),
                 r["csq_exponent"],
-                round(float(r["csq_log10_bound"]), 2),
+                None if r["csq_log10_bound"] is None else round(float(r["csq_log10_bound"]), 2),
                 r["sgd_samples_scale"],
                 r["sgd_time_exponent"],
             )
@@ -141,7 +144,7 @@ def _ci_text(ci: Any) -> str:
     if ci is None:
         return "-"
     lo, hi = ci
-    fmt = [f"{x:.2f}" if x is not None else "inf" for x in (lo, hi)]
+    fmt = [f"{lo:.2f}" if lo is not None else "-inf", f"{hi:.2f}" if hi is not None else "inf"]
     return f"[{fmt[0]}, {fmt[1]}]"
 
 
@@ -154,7 +157,8 @@ def verification_table(results: list[dict[str, Any]]) -> Table:
             for s in v["local_slopes"]
         )
         censored = sum(p["censored"] for p in v["per_d"])
-        points = sum(len(p["points"]) + p["censored"] for p in v["per_d"])
+        # per_d points hold the censored ones (as None); excluded ones are counted apart
+        points = sum(len(p["points"]) + p["excluded"] for p in v["per_d"])
         rng = v["d_range_fit"]
         rows.append(
             (
@@ -264,8 +268,13 @@ def build_report(
 
     start = time.perf_counter()
     out = Path(out_dir)
-    (out / "tables").mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    try:
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        (out / "report.pdf").unlink(missing_ok=True)  # never leave a stale PDF beside a new tex
+    except OSError as exc:
+        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
+        raise CsqboundError(msg) from exc
     store_path = Path(store) if store is not None else out / "runs.sqlite"
 
     theory = theory_records(suite)
@@ -277,8 +286,8 @@ def build_report(
 
     figures: list[Path] = []
     results = []
-    for (t, _), ver, th in zip(per_target, verifications, theory, strict=True):
-        slug = _slug(t.name)
+    for index, ((t, _), ver, th) in enumerate(zip(per_target, verifications, theory, strict=True)):
+        slug = _slug(t.name, index)
         for ext in ("pdf", "png"):
             figures.append(
                 plot_scaling(ver.verdict, out / "figures" / f"scaling_{slug}.{ext}", title=t.name)

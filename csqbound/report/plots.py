@@ -90,7 +90,7 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     if run.leap is not None:
         title += f", leap {run.leap}"
     title += f", {run.replicas} replicas, {run.backend})"
-    fig.suptitle(title)
+    fig.suptitle(title, parse_math=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
     return out
@@ -139,8 +139,13 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     out = _check_path(path)
     fig = _figure((6.4, 4.8))
     ax = fig.subplots()
+
+    # a d log d prediction is fitted on n / log d: draw what was fitted
+    def per(d: int) -> float:
+        return math.log(d) if verdict.divided_by_log else 1.0
+
     ds = [d for d in verdict.ds if verdict.samples_to_learn.get(d)]
-    learned = [(d, p) for d in ds for p in verdict.samples_to_learn[d] if p is not None]
+    learned = [(d, p / per(d)) for d in ds for p in verdict.samples_to_learn[d] if p is not None]
     n_censored = sum(verdict.censored.get(d, 0) for d in verdict.ds)
     top = max([p for _, p in learned], default=1.0)
     if learned:
@@ -156,16 +161,19 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
             edgecolors="tab:red",
             label=f"censored (budget): {n_censored}",
         )
-    med = [(d, verdict.medians[d]) for d in verdict.ds if math.isfinite(verdict.medians[d])]
+    med = [
+        (d, verdict.medians[d] / per(d))
+        for d in verdict.ds
+        if math.isfinite(verdict.medians[d]) and per(d) > 0
+    ]
+    medd = dict(med)
     if med:
         mx, my = zip(*med, strict=True)
         ax.plot(mx, my, "o-", color="tab:blue", lw=1.5, label="median")
         for ls in verdict.local_slopes:
-            if math.isfinite(verdict.medians.get(ls.d_lo, math.nan)) and math.isfinite(
-                verdict.medians.get(ls.d_hi, math.nan)
-            ):
+            if ls.d_lo in medd and ls.d_hi in medd:
                 xm = math.sqrt(ls.d_lo * ls.d_hi)
-                ym = math.sqrt(verdict.medians[ls.d_lo] * verdict.medians[ls.d_hi])
+                ym = math.sqrt(medd[ls.d_lo] * medd[ls.d_hi])
                 ax.annotate(
                     f"{ls.slope:.2f}",
                     (xm, ym),
@@ -179,7 +187,7 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
         fit_ds = [d for d, _ in med if lo <= d <= hi]
         if fit_ds:
             dc = math.exp(np.mean(np.log(fit_ds)))
-            mc = math.exp(np.mean([math.log(verdict.medians[d]) for d in fit_ds]))
+            mc = math.exp(np.mean([math.log(medd[d]) for d in fit_ds]))
             grid = np.geomspace(min(verdict.ds), max(verdict.ds), 50)
             line = mc * (grid / dc) ** verdict.slope
             ax.plot(grid, line, color="tab:orange", lw=2, label=f"fit slope {verdict.slope:.2f}")
@@ -213,7 +221,10 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticklabels([str(d) for d in verdict.ds])
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}")
+    ax.set_title(
+        f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}",
+        parse_math=False,  # user names may hold $ signs
+    )
     ax.grid(True, which="both", alpha=0.3)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
