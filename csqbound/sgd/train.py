@@ -578,7 +578,7 @@ def train(
     Measured (median samples to ``0.05 Var f``, interpolated, 3 seeds x 8 replicas
     each, all learned, stage order respected in every run) at ``d = 8, 16, 32, 64``:
     ``x1 + x1*x2*x3`` 621, 1928, 5135, 11064 (learning times ``x1`` 28 .. 393,
-    ``x1*x2*x3`` 505 .. 7413); ``x1 + x1*x2 + x1*x2*x3`` 548, 1132, 2303, 4570;
+    ``x1*x2*x3`` 487 .. 7888); ``x1 + x1*x2 + x1*x2*x3`` 548, 1132, 2303, 4570;
     ``x1*x2*x3`` 806, 2557, 8715, 26628. Each run took under 0.5 s at ``d <= 64``.
 
     Examples
