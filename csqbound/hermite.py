@@ -32,7 +32,13 @@ from scipy.special import roots_hermitenorm
 from csqbound.errors import ExpansionError, ParameterError
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
-from csqbound.walsh import _check_coefficient, _check_tol, _exact_simplify, _has_float, _poly
+from csqbound.walsh import (
+    _check_coefficient,
+    _check_tol,
+    _exact_simplify,
+    _has_float,
+    _polynomial_input,
+)
 
 if TYPE_CHECKING:
     from csqbound.target import Target
@@ -139,18 +145,9 @@ def polynomial_to_hermite(
     >>> polynomial_to_hermite(u**2 - 1, (x1, x2))  # He2 of a unit direction
     {Monomial(x1*x2): -1, Monomial(He2(x1)): 1/2, Monomial(He2(x2)): 1/2}
     """
-    if isinstance(expr, str):
-        msg = (
-            "polynomial_to_hermite() takes a sympy expression, not text; for text use "
-            "csqbound.expand(text) (parsed safely, never evaluated)"
-        )
-        raise ExpansionError(msg)
-    expr = sympy.sympify(expr, strict=True)
-    if not symbols:
-        value = _exact_simplify(expr)
-        _check_coefficient(value, expr)
-        return {} if value == 0 else {Monomial(()): value}
-    poly, coords = _poly(expr, symbols)
+    expr, constant, poly, coords = _polynomial_input(expr, symbols, "polynomial_to_hermite")
+    if constant is not None:
+        return constant
     domain = poly.domain
     tables: dict[int, list[tuple[int, int]]] = {}
     acc: dict[tuple[tuple[int, int], ...], Any] = {}

@@ -112,6 +112,29 @@ def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> tuple[sympy.Poly
         raise ExpansionError(msg) from exc
 
 
+def _polynomial_input(
+    expr: object, symbols: Sequence[sympy.Symbol], caller: str
+) -> tuple[sympy.Expr, dict[Monomial, sympy.Expr] | None, Any, list[int]]:
+    """Validate a kernel's input: ``(expr, constant expansion or None, poly, coordinates)``.
+
+    Text is refused (it would be parsed by sympify, never by csqbound's safe parser);
+    with no symbols the expression is a constant and its expansion is returned at once.
+    """
+    if isinstance(expr, str):
+        msg = (
+            f"{caller}() takes a sympy expression, not text; for text use "
+            "csqbound.expand(text) (parsed safely, never evaluated)"
+        )
+        raise ExpansionError(msg)
+    value = sympy.sympify(expr, strict=True)
+    if not symbols:
+        number = _exact_simplify(value)
+        _check_coefficient(number, value)
+        return value, ({} if number == 0 else {Monomial(()): number}), None, []
+    poly, coords = _poly(value, symbols)
+    return value, None, poly, coords
+
+
 def _has_float(expr: sympy.Expr) -> bool:
     return bool(expr.has(sympy.Float))
 
@@ -156,18 +179,9 @@ def multilinear_reduce(
     >>> multilinear_reduce(sympy.sqrt(2) * x1 * x2**2, (x1, x2))
     {Monomial(x1): sqrt(2)}
     """
-    if isinstance(expr, str):
-        msg = (
-            "multilinear_reduce() takes a sympy expression, not text; for text use "
-            "csqbound.expand(text) (parsed safely, never evaluated)"
-        )
-        raise ExpansionError(msg)
-    expr = sympy.sympify(expr, strict=True)
-    if not symbols:
-        value = _exact_simplify(expr)
-        _check_coefficient(value, expr)
-        return {} if value == 0 else {Monomial(()): value}
-    poly, coords = _poly(expr, symbols)
+    expr, constant, poly, coords = _polynomial_input(expr, symbols, "multilinear_reduce")
+    if constant is not None:
+        return constant
     domain = poly.domain
     acc: dict[tuple[int, ...], Any] = {}
     for exps, coef in poly.as_dict(native=True).items():
