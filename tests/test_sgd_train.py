@@ -383,25 +383,30 @@ def test_a_divergence_leaves_stopped_replicas_untouched(monkeypatch) -> None:
     def step(params, X, y, scale, *args, **kwargs):  # type: ignore[no-untyped-def]
         original(params, X, y, scale, *args, **kwargs)
         scale_host = np.asarray(to_numpy(scale)).reshape(-1)
-        if "frozen" not in seen and scale_host[0] == 0:
-            seen["frozen"] = np.array(to_numpy(params.W[0]), copy=True)
+        if "frozen" not in seen and not scale_host.all():
+            first = int(np.flatnonzero(scale_host == 0)[0])
+            seen["first"] = first
+            seen["frozen"] = np.array(to_numpy(params.W[first]), copy=True)
             seen["params"] = params
         elif "frozen" in seen and "poisoned" not in seen and scale_host.any():
             victim = int(np.flatnonzero(scale_host)[0])
-            params.W[victim, 0, 0] = np.nan  # a live replica diverges after replica 0 stopped
+            params.W[victim, 0, 0] = np.nan  # a live replica diverges after another stopped
             seen["poisoned"] = victim
 
     monkeypatch.setattr(train_module, "sgd_step", step)
     run = train("x1*x2*x3", d=16, replicas=4, samples=200_000, seed=0)
     assert run.status[seen["poisoned"]] == "diverged"
-    assert run.status[0] == "ok"
-    assert np.array_equal(to_numpy(seen["params"].W[0]), seen["frozen"])
+    first = seen["first"]
+    assert run.status[first] == "ok"
+    assert np.array_equal(to_numpy(seen["params"].W[first]), seen["frozen"])
 
 
 def test_light_coefficients_are_estimated_without_the_shared_test_set_bias() -> None:
     # relu(x1): its He2 coefficient (23% of Var f) read 35% low in every replica with the
     # plain test-set mean on 128 points, and was never "learned"; the control variate fixes it
-    run = train("relu(x1)", "gaussian", d=8, seed=0)
+    # (the output layer at N times mean-field, so the network fits He2 well at the stop and
+    # what is tested is the estimator, not how far this protocol fits a light monomial)
+    run = train("relu(x1)", "gaussian", d=8, seed=0, output_step="width")
     assert all(t is not None for t in run.learning_times["He2(x1)"])
     final = np.median(run.coefficients["He2(x1)"][:, -1])
     assert (

@@ -279,19 +279,23 @@ class SeedPlan(NamedTuple):
         Per replica: the network's initialisation.
     data
         Per replica: the training inputs.
+    readout
+        The sample on which a layer-wise run fits its second layer (shared by all replicas).
     """
 
     test: np.random.Generator
     probes: np.random.Generator
     init: tuple[np.random.Generator, ...]
     data: tuple[np.random.Generator, ...]
+    readout: np.random.Generator
 
 
 def seed_sequences(seed: int, replicas: int) -> SeedPlan:
     """The generators of a run: fixed spawn keys under ``SeedSequence(seed)``.
 
     Spawn keys: test set ``(0,)``, probes ``(1,)``, replica ``r``'s
-    initialisation ``(2, r, 0)`` and data ``(2, r, 1)``. Replica ``r`` thus gets
+    initialisation ``(2, r, 0)`` and data ``(2, r, 1)``, the layer-wise readout
+    sample ``(3,)``. Replica ``r`` thus gets
     the same network and the same data whatever the number of replicas.
 
     Examples
@@ -315,6 +319,7 @@ def seed_sequences(seed: int, replicas: int) -> SeedPlan:
         probes=gen(1),
         init=tuple(gen(2, r, 0) for r in range(replicas)),
         data=tuple(gen(2, r, 1) for r in range(replicas)),
+        readout=gen(3),
     )
 
 

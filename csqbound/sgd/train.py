@@ -12,14 +12,27 @@ Online SGD
     Every step draws a fresh batch of ``B`` samples per replica; nothing is
     reused. All counts are in samples per replica (a step is ``B`` samples).
 
-Parametrisation and step sizes (see :mod:`csqbound.sgd.network`)
+Parametrisation and protocol (see :mod:`csqbound.sgd.network` and :mod:`csqbound.sgd.protocol`)
     ``f(x) = sum_j a_j sigma(<w_j, x> + b_j)`` with ``w_j ~ N(0, I/d)``,
     ``b_j ~ U[-1, 1]``, ``a_j = +-1/N``. With ``eta0 = lr``, the first-layer
-    weights and the biases move with step ``eta0 * N / d`` and the output
-    weights with step ``eta0 / d``. The factor ``N`` compensates the ``1/N``
-    scale of ``a`` (mean-field scaling), so a direction ``w_j`` moves by
-    ``O(eta0 / d)`` per sample whatever the width: the ``eta = eta0/d`` of
-    THEORY section 6, under which a leap-1 stage takes ``O(d)`` samples.
+    weights and the biases move with step ``eta0 * N / d``: the factor ``N``
+    compensates the ``1/N`` scale of ``a``, so a direction ``w_j`` moves by
+    ``O(eta0 / d)`` per sample whatever the width (the ``eta = eta0/d`` of THEORY
+    section 6). The output layer's step is the mean-field ``eta0 / (N d)`` by
+    default (``output_step``), the schedule joint or layer-wise (``schedule``),
+    and ``step_rule="exponent"`` shrinks both steps by ``d^{-(k-2)/2}`` for a
+    predicted leap ``k >= 3``. Every run records its resolved protocol in its
+    settings, so it is part of a stored run's key.
+
+Observables
+    Per replica: the learning time of every tracked monomial (the first sample
+    count at which its coefficient reaches half the target's, interpolated);
+    the *end of the hardest stage* (the stage of the leap's witness with the
+    largest jump, the last of equals): the median of its monomials' learning
+    times (:attr:`Run.stage_end`, the headline observable of a verification);
+    and the sample counts at which the test loss first reaches ``0.2 Var f`` and
+    ``0.05 Var f`` (:attr:`Run.loss_times`), which also contain the fitting tail
+    after the last stage.
 
 Test set and coefficients
     ``test_size`` inputs from their own seed stream, shared by all replicas.
@@ -51,11 +64,14 @@ Evaluation grid and its cost
     evaluation dominates.
 
 Stopping and status
-    A replica stops (is frozen, its ``samples_seen`` stops) at the first
-    evaluation where its test loss is at most ``stop_loss * Var f``: status
-    ``"ok"``. A replica whose parameters become NaN or infinite (checked after
-    every chunk of steps and before every evaluation) is frozen with status
-    ``"diverged"``; the others go on. Replicas that reach the sample budget
+    At the first evaluation where a replica's test loss is at most
+    ``stop_loss * Var f`` it gets status ``"ok"`` and its ``samples_to_learn``
+    (interpolated); it stops (is frozen, its ``samples_seen`` stops) once, in
+    addition, every monomial of the hardest stage has reached half its
+    coefficient, so the headline observable is never cut off by the stop. A
+    replica whose parameters become NaN or infinite (checked after every chunk of
+    steps and before every evaluation) is frozen with status ``"diverged"``; the
+    others go on. Replicas that reach the sample budget before the loss threshold
     are ``"budget_exhausted"`` (``"ok"`` when ``stop_loss`` is ``None``: training
     to the budget was asked for).
 
@@ -87,7 +103,14 @@ from csqbound.sgd.backend import (
     seed_sequences,
     to_numpy,
 )
-from csqbound.sgd.network import Params, check_activation, init_params, sgd_step, sigma
+from csqbound.sgd.network import (
+    Activation,
+    Params,
+    check_activation,
+    init_params,
+    sgd_step,
+    sigma,
+)
 from csqbound.sgd.plateaus import (
     Segment,
     StageOrderCheck,
@@ -97,6 +120,16 @@ from csqbound.sgd.plateaus import (
     median_time,
     segment_loss_curve,
 )
+from csqbound.sgd.protocol import (
+    OutputStep,
+    Protocol,
+    Schedule,
+    StepRule,
+    check_output_step,
+    check_schedule,
+    check_step_rule,
+    resolve_protocol,
+)
 
 __all__ = [
     "Run",
@@ -105,6 +138,9 @@ __all__ = [
     "choose_probes",
     "control_variate",
     "eval_grid",
+    "hardest_stage",
+    "loss_crossings",
+    "stage_end",
     "train",
 ]
 
@@ -133,6 +169,12 @@ DEFAULT_LR: Mapping[str, float] = {"boolean": 0.5, "gaussian": 0.1}
 EVAL_BLOCK = 1 << 16
 #: Host chunks of inputs hold about this many numbers.
 CHUNK_NUMBERS = 1 << 19
+#: The loss thresholds (fractions of ``Var f``) whose first crossings every run reports.
+LOSS_EPSILONS: tuple[float, ...] = (0.2, 0.05)
+#: A layer-wise readout fits its output layer on at least this many points per hidden unit.
+READOUT_PER_UNIT = 8
+#: Ridge of the layer-wise readout, relative to the mean feature energy.
+READOUT_RIDGE = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,6 +235,18 @@ class Run:
         The leap witness cut into stages (monomial names; heaviest tracked only).
     leap
         The target's leap (``None`` if it could not be computed).
+    grid_ratio
+        Ratio between neighbouring evaluation points.
+    stage_jumps
+        The jump of each predicted stage.
+    hardest_stage
+        Index of the stage with the largest jump (the last of equals), or ``None``.
+    stage_end
+        Per replica: the end of the hardest stage, the median of its monomials'
+        learning times (``None``: not reached).
+    loss_times
+        ``"0.2"`` and ``"0.05"`` -> per replica the first sample count (interpolated)
+        at which the test loss reached that fraction of ``Var f`` (``None``: not reached).
     """
 
     target: str
@@ -218,6 +272,10 @@ class Run:
     predicted_stages: tuple[tuple[str, ...], ...]
     leap: int | None = None
     grid_ratio: float = field(default=10 ** (1 / 16))
+    stage_jumps: tuple[int, ...] = ()
+    hardest_stage: int | None = None
+    stage_end: tuple[int | None, ...] = ()
+    loss_times: Mapping[str, tuple[int | None, ...]] = field(default_factory=dict)
 
     @property
     def replicas(self) -> int:
@@ -265,7 +323,8 @@ class Run:
         diverged_at, samples_to_learn, median_samples_to_learn, wall_time,
         eval_time, var_f, target_coefficients, probes, learning_times (medians),
         learning_times_per_replica, plateaus (per replica), predicted_stages,
-        leap, stage_order_check, eval_samples, median_relative_loss.
+        leap, stage_jumps, hardest_stage, stage_end, loss_times, stage_order_check,
+        eval_samples, median_relative_loss.
         """
         return {
             "target": self.target,
@@ -288,6 +347,10 @@ class Run:
             "plateaus": [[s.to_dict() for s in segs] for segs in self.plateaus],
             "predicted_stages": [list(s) for s in self.predicted_stages],
             "leap": self.leap,
+            "stage_jumps": list(self.stage_jumps),
+            "hardest_stage": self.hardest_stage,
+            "stage_end": list(self.stage_end),
+            "loss_times": {k: list(v) for k, v in self.loss_times.items()},
             "stage_order_check": self.stage_order_check().to_dict(),
             "eval_samples": [int(n) for n in self.eval_samples],
             "median_relative_loss": [
@@ -448,16 +511,432 @@ def _check_float(name: str, value: object, *, positive: bool) -> float:
 
 
 # -- the trainer ------------------------------------------------------------------------
-@dataclass
-class _State:
-    """Mutable bookkeeping of a run (host side)."""
+def hardest_stage(jumps: Sequence[int]) -> int | None:
+    """The index of the stage with the largest jump (the last of equals); ``None`` if none.
 
-    R: int
-    active: np.ndarray
-    status: list[Status]
-    samples_seen: list[int]
-    diverged_at: list[int | None]
-    samples_to_learn: list[int | None]
+    Examples
+    --------
+    >>> hardest_stage([1, 2]), hardest_stage([2, 1, 2]), hardest_stage([])
+    (1, 2, None)
+    """
+    if not jumps:
+        return None
+    top = max(jumps)
+    return max(i for i, j in enumerate(jumps) if j == top)
+
+
+def stage_end(
+    times: Mapping[str, Sequence[int | None]], stage: Sequence[str], replicas: int
+) -> tuple[int | None, ...]:
+    """Per replica, the median over ``stage``'s monomials of their learning times.
+
+    ``None`` (censored) where that median is not reached: at least half the
+    stage's monomials unlearned (with an even count, the upper middle one).
+
+    Examples
+    --------
+    >>> stage_end({"x1": (10, 30), "x2": (20, None)}, ["x1", "x2"], 2)
+    (15, None)
+    """
+    names = [m for m in stage if m in times]
+    if not names:
+        return (None,) * replicas
+    table = np.array(
+        [[math.inf if t is None else float(t) for t in times[m]] for m in names], dtype=np.float64
+    )
+    ends = np.median(table, axis=0)
+    return tuple(int(round(e)) if math.isfinite(e) else None for e in ends)
+
+
+def loss_crossings(
+    samples: np.ndarray, loss: np.ndarray, level: float, seen: Sequence[int]
+) -> tuple[int | None, ...]:
+    """Per replica, where the loss first reaches ``level`` (interpolated on log-log axes).
+
+    Only evaluations up to the replica's ``seen`` samples count; ``None``: not reached.
+
+    Examples
+    --------
+    >>> loss_crossings(np.array([0, 10, 100]), np.array([[1.0, 0.5, 0.05]]), 0.5, [100])
+    (10,)
+    """
+    out: list[int | None] = []
+    for r, row in enumerate(np.atleast_2d(loss)):
+        ok = np.flatnonzero((samples <= seen[r]) & np.isfinite(row) & (row <= level))
+        if not ok.size:
+            out.append(None)
+        elif ok[0] == 0:
+            out.append(int(samples[0]))
+        else:
+            k = int(ok[0])
+            out.append(
+                crossing_point(
+                    float(samples[k - 1]),
+                    float(row[k - 1]),
+                    float(samples[k]),
+                    float(row[k]),
+                    level,
+                    log=True,
+                )
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Config:
+    """The validated scalar settings of one :func:`train` call."""
+
+    d: int
+    width: int
+    replicas: int
+    batch: int
+    samples: int
+    eta0: float | None
+    stop: float | None
+    activation: Activation
+    dtype: str
+    seed: int
+    test_size: int
+    evals_per_decade: int
+    schedule: Schedule
+    output_step: OutputStep
+    step_rule: StepRule
+
+    @classmethod
+    def check(cls, **kw: Any) -> _Config:
+        """Validate every setting eagerly, before any work (:class:`ParameterError`)."""
+        ints = {"d": 1, "width": 1, "replicas": 1, "batch": 1, "samples": 1, "test_size": 1}
+        values: dict[str, Any] = {
+            name: _check_int(name, kw[name], low) for name, low in ints.items()
+        }
+        values["evals_per_decade"] = _check_int("evals_per_decade", kw["evals_per_decade"], 1)
+        lr, stop = kw["lr"], kw["stop_loss"]
+        values["eta0"] = None if lr is None else _check_float("lr", lr, positive=True)
+        values["stop"] = None if stop is None else _check_float("stop_loss", stop, positive=False)
+        if values["samples"] < values["batch"]:
+            msg = (
+                f"samples={values['samples']} is less than one batch ({values['batch']}): "
+                "raise samples or lower batch"
+            )
+            raise ParameterError(msg)
+        seed = kw["seed"]
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(0, 2**63))
+        return cls(
+            **values,
+            activation=check_activation(kw["activation"]),
+            dtype=check_dtype(kw["dtype"]),
+            seed=_check_int("seed", seed, 0),
+            schedule=check_schedule(kw["schedule"]),
+            output_step=check_output_step(kw["output_step"]),
+            step_rule=check_step_rule(kw["step_rule"]),
+        )
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """What a run tracks: the target's heavy monomials, then the probes, and the stages."""
+
+    monomials: tuple[Monomial, ...]
+    probes: tuple[Monomial, ...]
+    target_coefs: Mapping[str, float]
+    exact: np.ndarray
+    stages: tuple[tuple[str, ...], ...]
+    stage_jumps: tuple[int, ...]
+    leap: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of every watched monomial."""
+        return tuple(str(m) for m in self.monomials)
+
+
+def _probe_monomials(
+    probes: int | Sequence[object],
+    expansion: Any,
+    support: Sequence[Monomial],
+    d: int,
+    variables: int,
+    rng: np.random.Generator,
+) -> tuple[Monomial, ...]:
+    """The probes: a count drawn by :func:`choose_probes`, or monomials given by the caller."""
+    dom = expansion.domain
+    if isinstance(probes, numbers.Integral) and not isinstance(probes, bool):
+        count = _check_int("probes", probes, 0)
+        full = [m for m in expansion.support if m.powers]
+        return choose_probes(full, variables, d, dom, count, rng)
+    if not isinstance(probes, Sequence) or isinstance(probes, str | bytes):
+        msg = f"probes must be a count or a list of monomials, got {probes!r}"
+        raise ParameterError(msg)
+    given = tuple(Monomial.coerce(p, dom) for p in probes)
+    for p in given:
+        if p.powers and p.powers[-1][0] > d:
+            msg = f"probe {p} uses a coordinate beyond d={d}"
+            raise ParameterError(msg)
+    given = tuple(p for p in dict.fromkeys(given) if p not in set(support))
+    untracked = [str(p) for p in given if p in expansion.coefficients]
+    if untracked:
+        msg = (
+            f"probe(s) {', '.join(untracked)} are monomials of the target (too light to be "
+            "tracked): probes must lie outside the target's support"
+        )
+        raise ParameterError(msg)
+    return given
+
+
+def _watch(
+    expansion: Any,
+    var_f: float,
+    d: int,
+    variables: int,
+    probes: int | Sequence[object],
+    rng: np.random.Generator,
+) -> _Watched:
+    """The monomials a run tracks (at most :data:`MAX_TRACKED`, above :data:`MIN_WEIGHT`)."""
+    from csqbound.leap import leap as leap_of
+
+    floor = MIN_WEIGHT * var_f
+    support = [m for m in expansion.support if m.powers and float(expansion.weight(m)) >= floor]
+    if len(support) > MAX_TRACKED:
+        heaviest = set(sorted(support, key=lambda m: -float(expansion.weight(m)))[:MAX_TRACKED])
+        support = [m for m in support if m in heaviest]
+    probe_monos = _probe_monomials(probes, expansion, support, d, variables, rng)
+    watched = (*support, *probe_monos)
+    coefs = {str(m): float(expansion.coefficients[m]) for m in support}
+    coefs.update({str(p): 0.0 for p in probe_monos})
+    tracked = {str(m) for m in support}
+    result = leap_of(expansion)
+    pairs = [
+        (tuple(str(m) for m in stage if str(m) in tracked), int(jump))
+        for stage, jump in zip(result.stages, result.stage_jumps(), strict=True)
+    ]
+    pairs = [(names, jump) for names, jump in pairs if names]
+    return _Watched(
+        monomials=watched,
+        probes=probe_monos,
+        target_coefs=coefs,
+        exact=np.array([float(expansion.coefficients.get(m, 0.0)) for m in watched]),
+        stages=tuple(names for names, _ in pairs),
+        stage_jumps=tuple(jump for _, jump in pairs),
+        leap=int(result.leap),
+    )
+
+
+def _predicted_exponent(tgt: Any) -> int:
+    """The leap the step rule scales with: ``leap`` (boolean) or ``iso_leap`` (gaussian)."""
+    from csqbound.predict import predict
+
+    try:
+        return int(predict(tgt).leap)
+    except CsqboundError as exc:
+        msg = f"step_rule='exponent' needs the target's predicted leap, which failed: {exc}"
+        raise ParameterError(msg) from exc
+
+
+class _TestSet:
+    """The fixed test set of a run, its coefficient estimates, and the layer-wise readout sample."""
+
+    def __init__(
+        self, tgt: Any, watched: _Watched, cfg: _Config, plan: Any, be: Backend, readout: bool
+    ) -> None:
+        dom = tgt.domain
+        X = sample_inputs([plan.test], 1, cfg.test_size, cfg.d, dom, "float64")[0, 0]
+        y = np.asarray(tgt.evaluate(X, np), dtype=np.float64)
+        phi = basis_values(X, watched.monomials, dom)
+        yphi = y[:, None] * phi
+        self.be, self.dtype, self.exact = be, cfg.dtype, watched.exact
+        self.X, self.y = be.asarray(X, cfg.dtype), be.asarray(y, cfg.dtype)
+        self.phi = be.asarray(phi, cfg.dtype)
+        self.phi2y = be.asarray(phi * yphi, cfg.dtype)  # phi^2 y, for sum f * (phi)(y phi)
+        self.yphi_sum = np.cumsum(yphi, axis=0)
+        self.yphi_sq_sum = np.cumsum(yphi * yphi, axis=0)
+        self.readout: tuple[Any, Any] | None = None
+        self.readout_min = min(cfg.test_size, READOUT_PER_UNIT * cfg.width)
+        if readout:
+            Xr = sample_inputs([plan.readout], 1, cfg.test_size, cfg.d, dom, "float64")[0, 0]
+            yr = np.asarray(tgt.evaluate(Xr, np), dtype=np.float64)
+            self.readout = (be.asarray(Xr, cfg.dtype), be.asarray(yr, cfg.dtype))
+
+    def measure(
+        self, params: Params, live: np.ndarray, T: int, activation: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Test MSE ``(R_live,)`` and coefficient estimates ``(R_live, M)`` on ``T`` points."""
+        W, b, a = _select(params, live, self.be)
+        if self.readout is not None:
+            Tr = max(T, self.readout_min)
+            a = _readout(W, b, self.readout[0][:Tr, :], self.readout[1][:Tr], activation, self)
+        loss, f_phi, cross = _evaluate_params(
+            W,
+            b,
+            a,
+            self.X[:T, :],
+            self.y[:T],
+            self.phi[:T, :],
+            self.phi2y[:T, :],
+            activation,
+            self.be,
+        )
+        coefs = control_variate(
+            f_phi, cross, self.yphi_sum[T - 1] / T, self.yphi_sq_sum[T - 1] / T, self.exact
+        )
+        return loss, coefs
+
+
+class _Loop:
+    """Online SGD of every replica, chunk by chunk; frozen replicas (stopped, diverged) stay put."""
+
+    def __init__(
+        self, params: Params, tgt: Any, plan: Any, cfg: _Config, be: Backend, protocol: Protocol
+    ) -> None:
+        R = cfg.replicas
+        self.params, self.tgt, self.plan, self.cfg, self.be = params, tgt, plan, cfg, be
+        self.lr_hidden = protocol.lr_hidden
+        self.lr_out = 0.0 if protocol.schedule == "layerwise" else protocol.lr_out
+        self.steps_total = cfg.samples // cfg.batch
+        self.active = np.ones(R, dtype=bool)
+        self.status: list[Status] = ["budget_exhausted" if cfg.stop is not None else "ok"] * R
+        self.samples_seen = [0] * R
+        self.diverged_at: list[int | None] = [None] * R
+        self.samples_to_learn: list[int | None] = [None] * R
+        self.step = 0
+        self.chunk = max(8, min(1024, CHUNK_NUMBERS // (R * cfg.batch * cfg.d)))
+        self.k_chunk = self.chunk
+        self.X_chunk: Any = None
+        self.y_chunk: Any = None
+        self.scale = self._scale()
+
+    def _scale(self) -> Any:
+        mask = self.active.astype(np.float64).reshape(-1, 1, 1) / self.cfg.batch
+        return self.be.asarray(mask, self.cfg.dtype)
+
+    def freeze(self, which: np.ndarray) -> None:
+        """Stop training the replicas ``which`` (a boolean mask)."""
+        self.active &= ~which
+        self.scale = self._scale()
+
+    def _refill(self) -> None:
+        if self.step > 0:
+            self.check_divergence()
+        cfg, xp = self.cfg, self.be.xp
+        size = min(self.chunk, self.steps_total - self.step)
+        host = sample_inputs(self.plan.data, size, cfg.batch, cfg.d, self.tgt.domain, cfg.dtype)
+        self.X_chunk = self.be.asarray(host, cfg.dtype)
+        flat = xp.reshape(self.X_chunk, (size * cfg.replicas * cfg.batch, cfg.d))
+        self.y_chunk = xp.reshape(self.tgt.evaluate(flat, xp), (size, cfg.replicas, cfg.batch))
+        self.k_chunk = 0
+
+    def run_to(self, target_step: int) -> None:
+        """Train every active replica up to ``target_step`` steps, then check divergence."""
+        act, xp = self.cfg.activation, self.be.xp
+        while self.step < target_step:
+            if self.k_chunk == self.chunk:
+                self._refill()
+            X, y = self.X_chunk[self.k_chunk, ...], self.y_chunk[self.k_chunk, ...]
+            sgd_step(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp)
+            self.k_chunk += 1
+            self.step += 1
+        self.check_divergence()
+
+    def check_divergence(self) -> None:
+        """Freeze replicas with non-finite parameters (status ``"diverged"``), zeroing only them."""
+        xp, p, R = self.be.xp, self.params, self.cfg.replicas
+        total = xp.sum(xp.reshape(p.W, (R, -1)), axis=1) + xp.sum(p.b, axis=1) + xp.sum(p.a, axis=1)
+        bad = ~np.isfinite(to_numpy(total)) & self.active
+        if not bad.any():
+            return
+        n = self.step * self.cfg.batch
+        for r in np.flatnonzero(bad):
+            self.status[r] = "diverged"
+            self.diverged_at[r] = n
+            self.samples_seen[r] = n
+        self.freeze(bad)
+        # zero only the replicas that just diverged (their NaN/inf would otherwise leak into
+        # reductions); stopped replicas keep their parameters untouched
+        keep = self.be.asarray((~bad).astype(np.float64), self.cfg.dtype)
+        p.W[...] = xp.where(keep[:, None, None] > 0, p.W, 0.0)
+        p.b[...] = xp.where(keep[:, None] > 0, p.b, 0.0)
+        p.a[...] = xp.where(keep[:, None] > 0, p.a, 0.0)
+
+
+class _History:
+    """Loss and coefficient curves at the evaluations, and the stopping rule."""
+
+    def __init__(self, cfg: _Config, watched: _Watched, grid: np.ndarray, var_f: float) -> None:
+        R, M, E = cfg.replicas, len(watched.monomials), len(grid)
+        self.cfg, self.grid, self.var_f = cfg, grid, var_f
+        self.loss = np.full((R, E), np.nan)
+        self.coef = np.full((R, M, E), np.nan)
+        self.eval_time = 0.0
+        self.test_points = np.array([_test_prefix(int(s) * cfg.batch, cfg.test_size) for s in grid])
+        # the monomials of the hardest stage must be learned (half their coefficient) too
+        names = watched.names
+        stage = hardest_stage(watched.stage_jumps)
+        needed = () if stage is None else watched.stages[stage]
+        self.needed = np.array([names.index(m) for m in needed], dtype=np.int64)
+        self.needed_c = np.array([watched.target_coefs[m] for m in needed])
+        self.reached = np.zeros((R, len(needed)), dtype=bool)
+
+    def evaluate(self, e: int, loop: _Loop, tests: _TestSet) -> None:
+        """Measure the live replicas at evaluation ``e`` (frozen ones carry their last values)."""
+        t0 = time.perf_counter()
+        live = np.flatnonzero(loop.active)
+        if e > 0:
+            self.loss[:, e] = self.loss[:, e - 1]
+            self.coef[:, :, e] = self.coef[:, :, e - 1]
+        if live.size:
+            T = int(self.test_points[e])
+            loss_r, coefs = tests.measure(loop.params, live, T, self.cfg.activation)
+            self.loss[live, e] = loss_r
+            self.coef[live, :, e] = coefs
+        dead = [r for r, s in enumerate(loop.status) if s == "diverged"]
+        self.loss[dead, e] = np.nan
+        self.coef[dead, :, e] = np.nan
+        if self.needed.size:
+            c = self.coef[:, self.needed, e] * np.sign(self.needed_c)[None, :]
+            self.reached |= np.nan_to_num(c, nan=-np.inf) >= 0.5 * np.abs(self.needed_c)[None, :]
+        self.eval_time += time.perf_counter() - t0
+
+    def stop(self, e: int, loop: _Loop) -> None:
+        """Record crossings of ``stop_loss``; freeze replicas that learned the hardest stage too."""
+        stop = self.cfg.stop
+        if stop is None:
+            return
+        level = stop * self.var_f
+        n_now = int(self.grid[e]) * self.cfg.batch
+        n_prev = int(self.grid[e - 1]) * self.cfg.batch if e > 0 else 0
+        below = loop.active & (self.loss[:, e] <= level)
+        for r in np.flatnonzero(below & np.array([t is None for t in loop.samples_to_learn])):
+            loop.status[r] = "ok"
+            before = float(self.loss[r, e - 1]) if e > 0 else math.nan
+            loop.samples_to_learn[r] = crossing_point(
+                n_prev, before, n_now, float(self.loss[r, e]), level, log=True
+            )
+        done = below & self.reached.all(axis=1)
+        if done.any():
+            loop.freeze(done)
+
+
+def _settings(tgt: Any, cfg: _Config, be: Backend, protocol: Protocol, watched: _Watched) -> dict:
+    """Every setting of a run, JSON-ready (the protocol included: it is part of the run)."""
+    return {
+        "target": str(tgt),
+        "domain": tgt.domain,
+        "d": cfg.d,
+        "width": cfg.width,
+        "replicas": cfg.replicas,
+        "batch": cfg.batch,
+        "samples": cfg.samples,
+        "lr": protocol.eta0,
+        **protocol.to_dict(),
+        "activation": cfg.activation,
+        "backend": be.name,
+        "dtype": cfg.dtype,
+        "seed": cfg.seed,
+        "stop_loss": cfg.stop,
+        "test_size": cfg.test_size,
+        "evals_per_decade": cfg.evals_per_decade,
+        "probes": [str(p) for p in watched.probes],
+    }
 
 
 def train(
@@ -478,6 +957,9 @@ def train(
     test_size: int = 4096,
     evals_per_decade: int = 16,
     probes: int | Sequence[object] = 4,
+    schedule: str = "joint",
+    output_step: str | float = "mean-field",
+    step_rule: str = "1/d",
     progress: Progress | None = None,
     device: Any = None,
 ) -> Run:
@@ -501,12 +983,13 @@ def train(
     samples
         Sample budget per replica (rounded down to a multiple of ``batch``).
     lr
-        ``eta0``: step ``eta0*N/d`` on first-layer weights and biases, ``eta0/d`` on
-        output weights. ``None``: :data:`DEFAULT_LR` of the domain (0.5 boolean, 0.1 gaussian).
-        The step multiplies the *batch-mean* gradient, so the step per sample is
-        ``eta0/batch``: the defaults are tuned for ``batch=8``; with a smaller batch,
-        scale ``lr`` down in proportion (``batch=1``: ``lr=0.0625`` on boolean data), or
-        replicas diverge (they are then reported as ``"diverged"``, not raised).
+        ``eta0`` (:mod:`csqbound.sgd.protocol`: step ``eta0 N/d`` on the first layer,
+        ``eta0/(N d)`` times the output ratio on the output layer, both times the step
+        rule's factor). ``None``: :data:`DEFAULT_LR` of the domain (0.5 boolean, 0.1
+        gaussian). The step multiplies the *batch-mean* gradient, so the step per sample
+        is ``eta0/batch``: with a smaller batch, scale ``lr`` down in proportion
+        (``batch=1``: ``lr=0.0625`` on boolean data), or replicas diverge (they are then
+        reported as ``"diverged"``, not raised).
     activation
         ``"relu"``, ``"softplus"`` or ``"shifted_softplus"`` (:mod:`csqbound.sgd.network`).
     backend
@@ -516,7 +999,9 @@ def train(
     seed
         Integer seed (or a generator, from which one is drawn).
     stop_loss
-        A replica stops at test loss ``<= stop_loss * Var f``; ``None`` trains to the budget.
+        A replica stops once its test loss is ``<= stop_loss * Var f`` and every
+        monomial of the hardest stage has reached half its coefficient; ``None``
+        trains to the budget.
     test_size
         Size of the fixed test set (see the module docstring for the prefixes used early on).
     evals_per_decade
@@ -524,6 +1009,15 @@ def train(
     probes
         How many probe monomials to watch (random degree 1-2 monomials outside
         the support), or the probe monomials themselves.
+    schedule
+        ``"joint"`` or ``"layerwise"`` (first layer with the second fixed, the
+        second fitted at each evaluation; :mod:`csqbound.sgd.protocol`).
+    output_step
+        ``"mean-field"``, ``"width"`` (``N`` times mean-field) or a positive multiple
+        of the mean-field output step.
+    step_rule
+        ``"1/d"``, or ``"exponent"``: steps times ``d^{-(k-2)/2}`` for a predicted
+        leap ``k >= 3`` (the regime of the proofs; :mod:`csqbound.sgd.protocol`).
     progress
         Called as ``progress(samples_done, samples_total, loss)`` at every
         evaluation (samples per replica; ``loss`` is the median relative test
@@ -539,47 +1033,16 @@ def train(
     ------
     ParameterError
         For ``d < P``, non-positive sizes or rates, a negative ``stop_loss``,
-        an unknown activation or dtype, a constant target.
+        an unknown activation, dtype, schedule, output step or step rule, a
+        constant target.
     CsqboundError
         For an unknown backend; :class:`~csqbound.errors.BackendUnavailableError`
         when its package is missing.
 
     Notes
     -----
-    Why the defaults are what they are (measured on boolean data, one CPU core,
-    seeds 0-4 x 8 replicas, ``d = 8..128``):
-
-    * ``width=64, batch=8, lr=0.5`` (boolean): the setting THEORY section 6
-      reports as working. The output layer moves ``f`` by about
-      ``eta0 * N/d * E[sigma^2]`` times the error per step, so it is the first to
-      become unstable at small ``d``: ``eta0 = 1`` diverged in 55/72 replicas at
-      ``d = 8`` and 6/72 at ``d = 16``, ``eta0 = 0.75`` in 29/72 at ``d = 8``,
-      ``eta0 = 0.5`` in none for ``d >= 8``. Gaussian targets are heavy-tailed
-      (a degree-3 target diverges at 0.5 and at 0.2), hence ``lr=0.1`` there.
-      Below ``d = 8`` lower ``lr``.
-    * ``replicas=8``: medians over 8 replicas order the learning times of
-      THEORY's examples in every seed tried, and 8 replicas cost about twice
-      one (one batched product per step).
-    * ``stop_loss=0.05``: the ``eps`` of THEORY section 6, halved from its 0.1
-      so that no monomial can be missing at the stop: a coefficient below half
-      the target's leaves a relative loss of at least a quarter of its weight,
-      which exceeds 0.05 for up to four equally weighted monomials (with 0.1
-      the staircase's last monomial could stop at 0.45 of its coefficient and
-      never get a learning time).
-    * ``samples=1_000_000``: 30 times what ``x1*x2*x3`` (leap 3, the hardest of
-      THEORY's examples) needs at ``d = 64`` (median 2.9e4) and 8 times at
-      ``d = 128`` (1.2e5); replicas stop as soon as they reach ``stop_loss``, so
-      a generous budget only costs time on targets that are not learned (about
-      5 s per million samples and 8 replicas at ``d = 32``).
-    * ``test_size=4096, evals_per_decade=16``: coefficient estimates to about
-      ``||f_net|| / sqrt(T_n)``; crossings are interpolated between evaluations
-      (15% apart in samples), not rounded up to them.
-
-    Measured (median samples to ``0.05 Var f``, interpolated, 3 seeds x 8 replicas
-    each, all learned, stage order respected in every run) at ``d = 8, 16, 32, 64``:
-    ``x1 + x1*x2*x3`` 621, 1928, 5135, 11064 (learning times ``x1`` 28 .. 393,
-    ``x1*x2*x3`` 487 .. 7888); ``x1 + x1*x2 + x1*x2*x3`` 548, 1132, 2303, 4570;
-    ``x1*x2*x3`` 806, 2557, 8715, 26628. Each run took under 0.5 s at ``d <= 64``.
+    Why the defaults are what they are is measured and explained in
+    ``docs/theory.md`` (section 7, "The protocol").
 
     Examples
     --------
@@ -588,319 +1051,159 @@ def train(
     ('ok', 'ok')
     >>> sorted(run.median_learning_times())
     ['x1', 'x1*x2']
-    >>> run.loss.shape == (2, len(run.eval_samples))
-    True
+    >>> run.loss.shape == (2, len(run.eval_samples)), run.settings["output_step"]
+    (True, 'mean-field')
     """
-    t_start = time.perf_counter()
-    # -- validation (eagerly, before any work) --
-    d = _check_int("d", d, 1)
-    width = _check_int("width", width, 1)
-    replicas = _check_int("replicas", replicas, 1)
-    batch = _check_int("batch", batch, 1)
-    samples = _check_int("samples", samples, 1)
-    test_size = _check_int("test_size", test_size, 1)
-    evals_per_decade = _check_int("evals_per_decade", evals_per_decade, 1)
-    eta0 = None if lr is None else _check_float("lr", lr, positive=True)
-    stop = None if stop_loss is None else _check_float("stop_loss", stop_loss, positive=False)
-    act = check_activation(activation)
-    dt = check_dtype(dtype)
-    if samples < batch:
-        msg = f"samples={samples} is less than one batch ({batch}): raise samples or lower batch"
-        raise ParameterError(msg)
-    if isinstance(seed, np.random.Generator):
-        seed = int(seed.integers(0, 2**63))
-    seed = _check_int("seed", seed, 0)
-    be = get_backend(backend, device=device)
-
     from csqbound.expansion import expand
     from csqbound.target import Target
 
+    t_start = time.perf_counter()
+    cfg = _Config.check(
+        d=d, width=width, replicas=replicas, batch=batch, samples=samples, lr=lr,
+        stop_loss=stop_loss, activation=activation, dtype=dtype, seed=seed,
+        test_size=test_size, evals_per_decade=evals_per_decade, schedule=schedule,
+        output_step=output_step, step_rule=step_rule,
+    )  # fmt: skip
+    be = get_backend(backend, device=device)
     tgt = Target.coerce(target, domain)  # type: ignore[arg-type]
-    dom: Domain = tgt.domain
-    if d < tgt.variables:
-        msg = f"d={d} is smaller than the number of variables of the target (P={tgt.variables})"
+    if cfg.d < tgt.variables:
+        msg = f"d={cfg.d} is smaller than the number of variables of the target (P={tgt.variables})"
         raise ParameterError(msg)
     expansion = expand(tgt)
     var_f = float(expansion.variance) + float(expansion.truncation or 0.0)
     if not var_f > 1e-12:
         msg = f"the target {tgt} is constant (Var f = 0): there is nothing to learn"
         raise ParameterError(msg)
-    plan = seed_sequences(seed, replicas)
-
-    # -- monomials watched --
-    eta0 = DEFAULT_LR[dom] if eta0 is None else eta0
-    floor = MIN_WEIGHT * var_f
-    support = [m for m in expansion.support if m.powers and float(expansion.weight(m)) >= floor]
-    if len(support) > MAX_TRACKED:
-        heaviest = set(sorted(support, key=lambda m: -float(expansion.weight(m)))[:MAX_TRACKED])
-        support = [m for m in support if m in heaviest]
-    if isinstance(probes, numbers.Integral) and not isinstance(probes, bool):
-        count = _check_int("probes", probes, 0)
-        full_support = [m for m in expansion.support if m.powers]
-        probe_monos = choose_probes(full_support, tgt.variables, d, dom, count, plan.probes)
-    elif isinstance(probes, Sequence) and not isinstance(probes, str | bytes):
-        probe_monos = tuple(Monomial.coerce(p, dom) for p in probes)
-        for p in probe_monos:
-            if p.powers and p.powers[-1][0] > d:
-                msg = f"probe {p} uses a coordinate beyond d={d}"
-                raise ParameterError(msg)
-        probe_monos = tuple(p for p in dict.fromkeys(probe_monos) if p not in set(support))
-        untracked = [str(p) for p in probe_monos if p in expansion.coefficients]
-        if untracked:
-            msg = (
-                f"probe(s) {', '.join(untracked)} are monomials of the target (too light to be "
-                "tracked): probes must lie outside the target's support"
-            )
-            raise ParameterError(msg)
-    else:
-        msg = f"probes must be a count or a list of monomials, got {probes!r}"
-        raise ParameterError(msg)
-    watched = [*support, *probe_monos]
-    names = [str(m) for m in watched]
-    target_coefs = {str(m): float(expansion.coefficients[m]) for m in support}
-    target_coefs.update({str(p): 0.0 for p in probe_monos})
-
-    predicted: tuple[tuple[str, ...], ...] = ()
-    leap_value: int | None = None
-    try:
-        from csqbound.leap import leap as leap_of
-
-        result = leap_of(expansion)
-        leap_value = int(result.leap)
-        tracked = set(names)
-        predicted = tuple(
-            stage
-            for stage in (tuple(str(m) for m in s if str(m) in tracked) for s in result.stages)
-            if stage
-        )
-    except (ImportError, CsqboundError):  # pragma: no cover - leap is optional here
-        pass
-
-    settings: dict[str, Any] = {
-        "target": str(tgt),
-        "domain": dom,
-        "d": d,
-        "width": width,
-        "replicas": replicas,
-        "batch": batch,
-        "samples": samples,
-        "lr": eta0,
-        "lr_hidden": eta0 * width / d,
-        "lr_out": eta0 / d,
-        "activation": act,
-        "backend": be.name,
-        "dtype": dt,
-        "seed": seed,
-        "stop_loss": stop,
-        "test_size": test_size,
-        "evals_per_decade": evals_per_decade,
-        "probes": [str(p) for p in probe_monos],
-    }
-
-    # -- fixed test set (host, float64, then cast) --
-    X_test_host = sample_inputs([plan.test], 1, test_size, d, dom, "float64")[0, 0]
-    y_test_host = np.asarray(tgt.evaluate(X_test_host, np), dtype=np.float64)
-    phi_host = basis_values(X_test_host, watched, dom)
-    X_test = be.asarray(X_test_host, dt)
-    y_test = be.asarray(y_test_host, dt)
-    phi = be.asarray(phi_host, dt)
-    # Control variate for the coefficient estimates (see the module docstring): the
-    # target's exact coefficients c, and per test prefix the mean and variance of y*phi.
-    c_watched = np.array([float(expansion.coefficients.get(m, 0.0)) for m in watched])
-    yphi_host = y_test_host[:, None] * phi_host
-    yphi_sum = np.cumsum(yphi_host, axis=0)
-    yphi_sq_sum = np.cumsum(yphi_host * yphi_host, axis=0)
-    phi2y = be.asarray(phi_host * yphi_host, dt)  # phi^2 y, for sum f * (phi)(y phi)
-
-    # -- parameters --
-    host_params = init_params(d, width, plan.init, dt)
-    params = host_params.map(lambda a: be.asarray(a, dt))
-    xp = be.xp
-
-    steps_total = samples // batch
-    grid = eval_grid(steps_total, batch, evals_per_decade)
-    E, M = len(grid), len(watched)
-    loss_hist = np.full((replicas, E), np.nan)
-    coef_hist = np.full((replicas, M, E), np.nan)
-    test_points = np.array([_test_prefix(int(s) * batch, test_size) for s in grid])
-    state = _State(
-        R=replicas,
-        active=np.ones(replicas, dtype=bool),
-        status=["budget_exhausted" if stop is not None else "ok"] * replicas,
-        samples_seen=[0] * replicas,
-        diverged_at=[None] * replicas,
-        samples_to_learn=[None] * replicas,
+    plan = seed_sequences(cfg.seed, cfg.replicas)
+    watched = _watch(expansion, var_f, cfg.d, tgt.variables, probes, plan.probes)
+    protocol = resolve_protocol(
+        eta0=DEFAULT_LR[tgt.domain] if cfg.eta0 is None else cfg.eta0,
+        width=cfg.width, d=cfg.d, schedule=cfg.schedule, output_step=cfg.output_step,
+        step_rule=cfg.step_rule,
+        exponent=_predicted_exponent(tgt) if cfg.step_rule == "exponent" else None,
+    )  # fmt: skip
+    tests = _TestSet(tgt, watched, cfg, plan, be, readout=protocol.schedule == "layerwise")
+    params = init_params(cfg.d, cfg.width, plan.init, cfg.dtype).map(
+        lambda arr: be.asarray(arr, cfg.dtype)
     )
-    lr_hidden, lr_out = eta0 * width / d, eta0 / d
-
-    def scale_array() -> Any:
-        return be.asarray(state.active.astype(np.float64).reshape(-1, 1, 1) / batch, dt)
-
-    scale = scale_array()
-    chunk = max(8, min(1024, CHUNK_NUMBERS // (replicas * batch * d)))
-    X_chunk: Any = None
-    y_chunk: Any = None
-    k_chunk = chunk
-    eval_time = 0.0
-    step = 0
-
-    def check_divergence() -> bool:
-        """Freeze replicas with non-finite parameters; return whether any was found."""
-        total = (
-            xp.sum(xp.reshape(params.W, (replicas, -1)), axis=1)
-            + xp.sum(params.b, axis=1)
-            + xp.sum(params.a, axis=1)
-        )
-        bad = ~np.isfinite(to_numpy(total)) & state.active
-        if not bad.any():
-            return False
-        for r in np.flatnonzero(bad):
-            state.status[r] = "diverged"
-            state.diverged_at[r] = step * batch
-            state.samples_seen[r] = step * batch
-        state.active &= ~bad
-        # zero only the replicas that just diverged (their NaN/inf would otherwise leak
-        # into reductions); stopped replicas keep their parameters untouched
-        keep = be.asarray((~bad).astype(np.float64), dt)
-        params.W[...] = xp.where(keep[:, None, None] > 0, params.W, 0.0)
-        params.b[...] = xp.where(keep[:, None] > 0, params.b, 0.0)
-        params.a[...] = xp.where(keep[:, None] > 0, params.a, 0.0)
-        return True
-
-    def evaluate(e_index: int) -> None:
-        nonlocal eval_time
-        t0 = time.perf_counter()
-        live = np.flatnonzero(state.active)
-        if e_index > 0:  # carry forward frozen replicas
-            loss_hist[:, e_index] = loss_hist[:, e_index - 1]
-            coef_hist[:, :, e_index] = coef_hist[:, :, e_index - 1]
-        if live.size:
-            T = int(test_points[e_index])
-            loss_r, f_phi, f_phi_y_phi = _evaluate_params(
-                params, live, X_test[:T, :], y_test[:T], phi[:T, :], phi2y[:T, :], act, be
-            )
-            loss_hist[live, e_index] = loss_r
-            coef_hist[live, :, e_index] = control_variate(
-                f_phi, f_phi_y_phi, yphi_sum[T - 1] / T, yphi_sq_sum[T - 1] / T, c_watched
-            )
-        dead = [r for r in range(replicas) if state.status[r] == "diverged"]
-        loss_hist[dead, e_index] = np.nan
-        coef_hist[dead, :, e_index] = np.nan
-        eval_time += time.perf_counter() - t0
-
+    loop = _Loop(params, tgt, plan, cfg, be, protocol)
+    grid = eval_grid(loop.steps_total, cfg.batch, cfg.evals_per_decade)
+    history = _History(cfg, watched, grid, var_f)
     with np.errstate(all="ignore"):
-        for e_index, target_step in enumerate(grid):
-            while step < target_step:
-                if k_chunk == chunk:
-                    if step > 0 and check_divergence():
-                        scale = scale_array()
-                    size = min(chunk, steps_total - step)
-                    host = sample_inputs(plan.data, size, batch, d, dom, dt)
-                    X_chunk = be.asarray(host, dt)
-                    flat = xp.reshape(X_chunk, (size * replicas * batch, d))
-                    y_chunk = xp.reshape(tgt.evaluate(flat, xp), (size, replicas, batch))
-                    k_chunk = 0
-                sgd_step(
-                    params,
-                    X_chunk[k_chunk, ...],
-                    y_chunk[k_chunk, ...],
-                    scale,
-                    lr_hidden,
-                    lr_out,
-                    act,
-                    xp,
-                )
-                k_chunk += 1
-                step += 1
-            if check_divergence():
-                scale = scale_array()
-            evaluate(e_index)
-            n_now = int(target_step) * batch
-            for r in np.flatnonzero(state.active):
-                state.samples_seen[r] = n_now
-            if stop is not None:
-                reached = state.active & (loss_hist[:, e_index] <= stop * var_f)
-                if reached.any():
-                    n_prev = int(grid[e_index - 1]) * batch if e_index > 0 else 0
-                    for r in np.flatnonzero(reached):
-                        state.status[r] = "ok"
-                        state.samples_to_learn[r] = crossing_point(
-                            n_prev,
-                            float(loss_hist[r, e_index - 1]) if e_index > 0 else math.nan,
-                            n_now,
-                            float(loss_hist[r, e_index]),
-                            stop * var_f,
-                            log=True,
-                        )
-                    state.active &= ~reached
-                    scale = scale_array()
+        for e, target_step in enumerate(grid):
+            loop.run_to(int(target_step))
+            history.evaluate(e, loop, tests)
+            n_now = int(target_step) * cfg.batch
+            for r in np.flatnonzero(loop.active):
+                loop.samples_seen[r] = n_now
+            history.stop(e, loop)
             if progress is not None:
-                ok = [r for r in range(replicas) if state.status[r] != "diverged"]
-                rel = float(np.median(loss_hist[ok, e_index])) / var_f if ok else math.nan
-                progress(n_now, steps_total * batch, rel)
-            if not state.active.any():
-                grid = grid[: e_index + 1]
+                ok = [r for r, s in enumerate(loop.status) if s != "diverged"]
+                rel = float(np.median(history.loss[ok, e])) / var_f if ok else math.nan
+                progress(n_now, loop.steps_total * cfg.batch, rel)
+            if not loop.active.any():
+                grid = grid[: e + 1]
                 break
+    settings = _settings(tgt, cfg, be, protocol, watched)
+    return _assemble(tgt, settings, cfg, be, loop, history, watched, grid, t_start)
 
+
+def _assemble(
+    tgt: Any,
+    settings: dict[str, Any],
+    cfg: _Config,
+    be: Backend,
+    loop: _Loop,
+    history: _History,
+    watched: _Watched,
+    grid: np.ndarray,
+    t_start: float,
+) -> Run:
+    """The :class:`Run` of a finished loop: curves cut to the evaluations made, derived times."""
     E = len(grid)
-    eval_samples = grid * batch
-    loss_hist = loss_hist[:, :E]
-    coef_hist = coef_hist[:, :, :E]
-    coefficients = {name: coef_hist[:, i, :].copy() for i, name in enumerate(names)}
-    times = learning_times(eval_samples, coefficients, target_coefs)
+    eval_samples = grid * cfg.batch
+    loss = history.loss[:, :E]
+    coefficients = {name: history.coef[:, i, :E].copy() for i, name in enumerate(watched.names)}
+    times = learning_times(eval_samples, coefficients, watched.target_coefs)
+    seen = loop.samples_seen
     plateaus = tuple(
-        segment_loss_curve(
-            eval_samples[eval_samples <= state.samples_seen[r]],
-            loss_hist[r, eval_samples <= state.samples_seen[r]],
-        )
-        for r in range(replicas)
+        segment_loss_curve(eval_samples[eval_samples <= seen[r]], loss[r, eval_samples <= seen[r]])
+        for r in range(cfg.replicas)
+    )
+    hardest = hardest_stage(watched.stage_jumps)
+    ends = (
+        (None,) * cfg.replicas
+        if hardest is None
+        else stage_end(times, watched.stages[hardest], cfg.replicas)
     )
     return Run(
         target=str(tgt),
-        domain=dom,
+        domain=tgt.domain,
         settings=settings,
-        seed=seed,
+        seed=cfg.seed,
         backend=be.name,
-        status=tuple(state.status),
-        samples_seen=tuple(state.samples_seen),
-        diverged_at=tuple(state.diverged_at),
-        samples_to_learn=tuple(state.samples_to_learn),
+        status=tuple(loop.status),
+        samples_seen=tuple(seen),
+        diverged_at=tuple(loop.diverged_at),
+        samples_to_learn=tuple(loop.samples_to_learn),
         wall_time=time.perf_counter() - t_start,
-        eval_time=eval_time,
+        eval_time=history.eval_time,
         eval_samples=eval_samples,
-        test_points=test_points[:E],
-        loss=loss_hist,
-        var_f=var_f,
+        test_points=history.test_points[:E],
+        loss=loss,
+        var_f=history.var_f,
         coefficients=coefficients,
-        target_coefficients=target_coefs,
-        probes=tuple(str(p) for p in probe_monos),
+        target_coefficients=dict(watched.target_coefs),
+        probes=tuple(str(p) for p in watched.probes),
         learning_times=times,
         plateaus=plateaus,
-        predicted_stages=predicted,
-        leap=leap_value,
-        grid_ratio=10 ** (1 / evals_per_decade),
+        predicted_stages=watched.stages,
+        leap=watched.leap,
+        grid_ratio=10 ** (1 / cfg.evals_per_decade),
+        stage_jumps=watched.stage_jumps,
+        hardest_stage=hardest,
+        stage_end=ends,
+        loss_times={
+            f"{eps:g}": loss_crossings(eval_samples, loss, eps * history.var_f, seen)
+            for eps in LOSS_EPSILONS
+        },
     )
 
 
-def _evaluate_params(
-    params: Params,
-    live: np.ndarray,
-    X: Any,
-    y: Any,
-    phi: Any,
-    phi2y: Any,
-    activation: str,
-    be: Backend,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Test means for the replicas ``live``: MSE ``(R,)``, ``f phi``, ``f phi^2 y`` ``(R, M)``."""
+def _select(params: Params, live: np.ndarray, be: Backend) -> tuple[Any, Any, Any]:
+    """``W, b, a`` of the replicas ``live`` (the arrays themselves when all are live)."""
     xp = be.xp
     if live.size == params.replicas:
-        W, b, a = params.W, params.b, params.a
-    else:
-        idx = asarray(xp, live, xp.int64, device=be.device)
-        W = xp.take(params.W, idx, axis=0)
-        b = xp.take(params.b, idx, axis=0)
-        a = xp.take(params.a, idx, axis=0)
+        return params.W, params.b, params.a
+    idx = asarray(xp, live, xp.int64, device=be.device)
+    return (xp.take(params.W, idx, axis=0), xp.take(params.b, idx, axis=0),
+            xp.take(params.a, idx, axis=0))  # fmt: skip
+
+
+def _readout(W: Any, b: Any, X: Any, y: Any, activation: str, tests: _TestSet) -> Any:
+    """Phase two of the layer-wise schedule: the ridge-regression output layer on ``X, y``.
+
+    Per replica, ``a = argmin mean((Z a - y)^2) + lam |a|^2`` with ``Z`` the hidden
+    features; ``lam`` is :data:`READOUT_RIDGE` times the mean feature energy (a
+    numerical safeguard, not a regulariser that matters).
+    """
+    be = tests.be
+    xp = be.xp
+    T = int(X.shape[0])
+    Z = sigma(xp.matmul(X[None, :, :], W.mT) + b[:, None, :], activation, xp)
+    G = to_numpy(xp.matmul(Z.mT, Z)).astype(np.float64) / T
+    r = to_numpy(xp.matmul(Z.mT, y[None, :, None])).astype(np.float64)[..., 0] / T
+    N = G.shape[-1]
+    lam = READOUT_RIDGE * np.trace(G, axis1=1, axis2=2) / N + 1e-12
+    a = np.linalg.solve(G + lam[:, None, None] * np.eye(N)[None], r[..., None])[..., 0]
+    return be.asarray(a, tests.dtype)
+
+
+def _evaluate_params(
+    W: Any, b: Any, a: Any, X: Any, y: Any, phi: Any, phi2y: Any, activation: str, be: Backend
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test means for networks ``W, b, a``: MSE ``(R,)``, ``f phi``, ``f phi^2 y`` ``(R, M)``."""
+    xp = be.xp
     T = int(X.shape[0])
     R, N = int(W.shape[0]), int(W.shape[1])
     block = max(8, EVAL_BLOCK // (R * N))
