@@ -723,7 +723,7 @@ def _decide(
         thin=tuple(thin),
         notes=tuple(notes),
         resamples=resamples,
-        seed=seed if isinstance(seed, int) else None,
+        seed=None if isinstance(seed, np.random.Generator) else int(seed),
         agree_share=float(shares[0]),
         disagree_share=float(shares[1]),
     )
