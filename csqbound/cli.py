@@ -56,7 +56,32 @@ BatchOpt = Annotated[int, typer.Option(help="Fresh samples per step and replica.
 SamplesOpt = Annotated[int, typer.Option(help="Sample budget per replica.")]
 LrOpt = Annotated[
     float | None,
-    typer.Option(help="eta0 (step eta0/d); default 0.5 boolean, 0.1 gaussian.", show_default=False),
+    typer.Option(
+        help="eta0: first-layer step eta0*N/d, output step eta0/(N*d) x the output ratio; "
+        "default 0.5 boolean, 0.1 gaussian.",
+        show_default=False,
+    ),
+]
+ScheduleOpt = Annotated[
+    str,
+    typer.Option(
+        help="joint (both layers together) or layerwise (first layer with the second "
+        "fixed, then the second fitted)."
+    ),
+]
+OutputStepOpt = Annotated[
+    str,
+    typer.Option(
+        help="Output-layer step: mean-field (eta0/(N*d)), width (N times it) or a "
+        "positive multiple of it."
+    ),
+]
+StepRuleOpt = Annotated[
+    str,
+    typer.Option(
+        help="1/d, or exponent: both steps times d^(-(k-2)/2) for a predicted leap k >= 3 "
+        "(the regime of the proofs)."
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 WorkersOpt = Annotated[
@@ -270,9 +295,13 @@ def train(
     stop_loss: Annotated[
         str,
         typer.Option(
-            help="Stop a replica at test loss <= this * Var f; 'none' trains to the budget."
+            help="Stop a replica at test loss <= this * Var f (and its hardest stage "
+            "learned); 'none' trains to the budget."
         ),
     ] = "0.05",
+    schedule: ScheduleOpt = "joint",
+    output_step: OutputStepOpt = "mean-field",
+    step_rule: StepRuleOpt = "1/d",
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -302,6 +331,9 @@ def train(
         "dtype": dtype,
         "seed": seed,
         "stop_loss": _stop_loss(stop_loss),
+        "schedule": schedule,
+        "output_step": output_step,
+        "step_rule": step_rule,
     }
     if quiet or not sys.stderr.isatty():
         run = do_train(target, target.domain, **kwargs)  # type: ignore[arg-type]
@@ -426,6 +458,25 @@ def verify(
     batch: BatchOpt = 8,
     lr: LrOpt = None,
     stop_loss: Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")] = 0.05,
+    schedule: ScheduleOpt = "joint",
+    output_step: OutputStepOpt = "mean-field",
+    step_rule: StepRuleOpt = "1/d",
+    exponent: Annotated[
+        float | None,
+        typer.Option(
+            help="Test the conjecture n ~ d^K log^Q d with this K instead of the leap's "
+            "prediction.",
+            show_default=False,
+        ),
+    ] = None,
+    log_power: Annotated[
+        float | None,
+        typer.Option(
+            help="Q of the conjecture (reported against the fitted polylog power); default 1 "
+            "for a predicted d log d, else 0.",
+            show_default=False,
+        ),
+    ] = None,
     db: Annotated[
         Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
     ] = Path("csqbound.sqlite"),
@@ -437,7 +488,7 @@ def verify(
     fmt: FormatOpt = "table",
     quiet: QuietOpt = False,
 ) -> None:
-    """Run (or resume) a sweep of EXPR over d and seeds; fit the exponent against the prediction."""
+    """Run (or resume) a sweep of EXPR over d and seeds; judge the predicted (or given) exponent."""
     from csqbound.experiments.verify import verify as do_verify
     from csqbound.report.summary import verify_tables
     from csqbound.report.tables import check_format, render, to_json
@@ -452,6 +503,9 @@ def verify(
         "batch": batch,
         "lr": lr,
         "stop_loss": stop_loss,
+        "schedule": schedule,
+        "output_step": output_step,
+        "step_rule": step_rule,
     }
     with _sweep_progress("verify", quiet) as progress:
         result = do_verify(
@@ -464,11 +518,13 @@ def verify(
             workers=workers,
             dask=dask,
             progress=progress,
+            exponent=exponent,
+            log_power=log_power,
         )
     if plot is not None:
-        from csqbound.report.plots import plot_scaling
+        from csqbound.report.plots import plot_verification
 
-        plot_scaling(result.verdict, plot, title=str(target))
+        plot_verification(result, plot, title=str(target))
         typer.echo(f"csqbound: figure written to {plot}", err=True)
     if fmt == "json":
         _emit(to_json({"expression": str(target), **result.to_dict()}))

@@ -85,6 +85,7 @@ import numpy as np
 from csqbound.errors import ParameterError
 
 __all__ = [
+    "OBSERVABLES",
     "LocalSlope",
     "Points",
     "ScalingWarning",
@@ -927,8 +928,36 @@ def group_runs(runs: Iterable[Any]) -> dict[tuple[str, str, str, str], list[Any]
     return groups
 
 
-def points_from_runs(runs: Iterable[Any]) -> Points:
+#: The observables a fit can read from a stored run (see :func:`points_from_runs`).
+OBSERVABLES: tuple[str, ...] = ("stage_end", "loss_0.2", "loss_0.05", "samples_to_learn")
+
+
+def _observed(row: Any, observable: str) -> tuple[list[Any] | None, str | None]:
+    """Per replica the observable's values of one stored run, or ``None`` and why not."""
+    if observable == "samples_to_learn":
+        return list(row.samples_to_learn), None
+    run = getattr(row, "run", None) or {}
+    if observable == "stage_end":
+        values = run.get("stage_end")
+        why = "it was stored before csqbound recorded stage ends" if values is None else None
+        return (None if values is None else list(values)), why
+    eps = observable.removeprefix("loss_")
+    stop = dict(row.settings).get("stop_loss")
+    if stop is not None and float(stop) > float(eps):
+        return None, f"it stopped at {stop} Var f, before the loss reached {eps} Var f"
+    values = (run.get("loss_times") or {}).get(eps)
+    why = "it was stored before csqbound recorded loss times" if values is None else None
+    return (None if values is None else list(values)), why
+
+
+def points_from_runs(runs: Iterable[Any], observable: str = "samples_to_learn") -> Points:
     """The points of one group of stored runs (:class:`~csqbound.experiments.store.StoredRun`).
+
+    ``observable`` says what ``n`` is: ``"samples_to_learn"`` (the loss reaching
+    ``stop_loss Var f``), ``"stage_end"`` (the end of the hardest stage,
+    :attr:`csqbound.sgd.train.Run.stage_end`), ``"loss_0.2"`` or ``"loss_0.05"``
+    (the loss reaching that fraction of ``Var f``). A replica that trained on without
+    reaching it is censored (``+inf``); a run that does not hold it is excluded, with a note.
 
     Raises
     ------
@@ -949,6 +978,9 @@ def points_from_runs(runs: Iterable[Any]) -> Points:
     if not rows:
         msg = "no runs to fit: run a sweep first, or check the filters"
         raise ParameterError(msg)
+    if observable not in OBSERVABLES:
+        msg = f"unknown observable {observable!r}: use one of {', '.join(OBSERVABLES)}"
+        raise ParameterError(msg)
     groups = group_runs(rows)
     if len(groups) > 1:
         shown = "; ".join(f"{k[0]} ({k[1]}) {k[2]}" for k in list(groups)[:4])
@@ -963,18 +995,22 @@ def points_from_runs(runs: Iterable[Any]) -> Points:
     names = sorted({name for row in rows for name in row.learning_times})
     times: dict[str, list[float]] = {name: [] for name in names}
     for row in rows:
+        values, why = _observed(row, observable)
+        if values is None:
+            notes.append(f"d={row.d}, seed {row.seed}: no {observable} ({why}): excluded")
+        censor = observable != "samples_to_learn"
         for r, st in enumerate(row.status):
             d.append(int(row.d))
             seed.append(int(row.seed))
             replica.append(r)
             status.append(str(st))
-            learned = row.samples_to_learn[r] if r < len(row.samples_to_learn) else None
-            good = st in ("ok", "budget_exhausted")
+            learned = values[r] if values is not None and r < len(values) else None
+            good = st in ("ok", "budget_exhausted") and values is not None
             if not good:
                 n.append(math.nan)
             elif learned is not None:
                 n.append(float(learned))
-            elif st == "budget_exhausted":
+            elif st == "budget_exhausted" or censor:
                 n.append(math.inf)
             else:
                 n.append(math.nan)  # "ok" without samples_to_learn: trained with no threshold
@@ -985,7 +1021,7 @@ def points_from_runs(runs: Iterable[Any]) -> Points:
     n_arr = np.array(n)
     d_arr = np.array(d, dtype=np.int64)
     no_threshold = sum(1 for s, v in zip(status, n, strict=True) if s == "ok" and math.isnan(v))
-    if no_threshold:
+    if no_threshold and observable == "samples_to_learn":
         notes.append(f"{no_threshold} replica(s) ran without a stop threshold: excluded")
     for dv in np.unique(d_arr):
         sel = d_arr == dv
@@ -1017,7 +1053,11 @@ def points_from_runs(runs: Iterable[Any]) -> Points:
 
 
 def verdict_from_runs(
-    runs: Iterable[Any], *, predicted_exponent: float | None = None, **options: Any
+    runs: Iterable[Any],
+    *,
+    predicted_exponent: float | None = None,
+    observable: str = "samples_to_learn",
+    **options: Any,
 ) -> Verdict:
     """:func:`fit_scaling` on one group of stored runs, against ``max(L - 1, 1)`` by default.
 
@@ -1038,7 +1078,7 @@ def verdict_from_runs(
     >>> v.predicted_exponent, v.label, round(v.slope, 2), v.verdict
     (1.0, 'samples to learn / log d', 1.0, 'agree')
     """
-    points = points_from_runs(runs)
+    points = points_from_runs(runs, observable)
     if predicted_exponent is None:
         from csqbound.predict import predict
 

@@ -257,7 +257,6 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise ParameterError(msg)
     from csqbound.sgd.backend import check_dtype
     from csqbound.sgd.network import check_activation
-
     from csqbound.sgd.protocol import check_output_step, check_schedule, check_step_rule
 
     out["schedule"] = check_schedule(out["schedule"])

@@ -20,9 +20,14 @@ from csqbound.errors import CsqboundError
 
 if TYPE_CHECKING:
     from csqbound.experiments.scaling import Verdict
+    from csqbound.experiments.selection import Selection
+    from csqbound.experiments.verify import Verification
     from csqbound.sgd.train import Run
 
-__all__ = ["FORMATS", "plot_run", "plot_scaling"]
+#: Font size (points) of every text in the verification figure: readable at full width.
+FONT = 9
+
+__all__ = ["FORMATS", "plot_run", "plot_scaling", "plot_verification"]
 
 #: File suffixes :func:`plot_run` can write.
 FORMATS: tuple[str, ...] = (".png", ".pdf", ".svg")
@@ -298,3 +303,143 @@ def _draw_coefficients(ax: Any, run: Run, n: np.ndarray, shown: np.ndarray) -> N
     ax.set_title("coefficients; dot and line: median learning time")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper left", fontsize="small", ncol=1 if len(order) < 8 else 2)
+
+
+def _law_fit(sel: Selection, k: float) -> tuple[float, float] | None:
+    """``(c, q)`` of the weighted fit ``log n = c + k log d + q log log d`` over the usable d."""
+    q = sel.q_fits.get(k)
+    ds = [d for d in sel.usable if math.isfinite(sel.medians.get(d, math.nan))]
+    if q is None or not ds:
+        return None
+    w = np.array([sel.weights.get(d, 1.0) for d in ds])
+    ld = np.log(np.array(ds, dtype=np.float64))
+    resid = np.log([sel.medians[d] for d in ds]) - k * ld - q * np.log(ld)
+    return float(np.sum(w * resid) / np.sum(w)), float(q)
+
+
+def _draw_observable(ax: Any, sel: Selection, color: str, name: str, marker: str) -> None:
+    """Medians of one observable against d, with the winning law over its fitted range."""
+    med = [(d, sel.medians[d]) for d in sel.ds if math.isfinite(sel.medians.get(d, math.nan))]
+    if not med:
+        return
+    xs, ys = zip(*med, strict=True)
+    ax.plot(xs, ys, marker=marker, ls="none", color=color, ms=6, label=f"{name} (median)")
+    k = sel.best_k
+    fit = None if k is None else _law_fit(sel, k)
+    if fit is not None and sel.d_range is not None and k is not None:
+        lo, hi = sel.d_range
+        grid = np.geomspace(lo, hi, 40)
+        line = np.exp(fit[0] + k * np.log(grid) + fit[1] * np.log(np.log(grid)))
+        ax.plot(grid, line, color=color, lw=1.5, label=f"best law d^{k:g} log^{fit[1]:.2f} d")
+
+
+def _draw_slopes(ax: Any, result: Verification) -> None:
+    """Local slopes of the stage end (with intervals) against d, and the predicted slope."""
+    sel = result.selection
+    k0, q0 = result.conjecture.exponent, result.conjecture.log_power
+    for i, s in enumerate(sel.local_slopes):
+        x = math.sqrt(s.d_lo * s.d_hi)
+        lo, hi = s.ci
+        err = [[max(s.slope - lo, 0.0) if math.isfinite(lo) else 0.0],
+               [max(hi - s.slope, 0.0) if math.isfinite(hi) else 0.0]]  # fmt: skip
+        ax.errorbar([x], [s.slope], yerr=err, fmt="o", color="tab:blue", capsize=3,
+                    label="stage end, local slope (95% CI)" if i == 0 else None)  # fmt: skip
+    for i, s in enumerate(result.side["loss_0.2"].local_slopes):
+        ax.plot([math.sqrt(s.d_lo * s.d_hi) * 1.04], [s.slope], "s", color="tab:green", ms=5,
+                label="loss 0.2 Var f, local slope" if i == 0 else None)  # fmt: skip
+    if sel.ds:
+        grid = np.geomspace(min(sel.ds), max(sel.ds), 40)
+        ax.plot(grid, k0 + q0 / np.log(grid), "k--", lw=1.2,
+                label=f"predicted {result.conjecture.label}: {k0:g} + {q0:g}/log d")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("d", fontsize=FONT)
+    ax.set_ylabel("local slope d log n / d log d", fontsize=FONT)
+
+
+def _d_ticks(ax: Any, ds: tuple[int, ...]) -> None:
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.xaxis.set_major_locator(FixedLocator(list(ds)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticklabels([str(d) for d in ds])
+    ax.tick_params(labelsize=FONT)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def evidence(result: Verification) -> str:
+    """One sentence with the verdict and its evidence (for a title or a caption).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> sel = NS(verdict="agree", best_k=1.0, k0=1.0, shares={1.0: 0.99}, q_at_k0=1.2,
+    ...          resamples=2000, d_range=(64, 512), trend_away=False)
+    >>> text = evidence(NS(selection=sel, conjecture=NS(label="d log d", log_power=1.0),
+    ...                    robust=True))
+    >>> text[:60]
+    'd log d: agree; k = 1 wins 99% of 2000 seed resamples (best '
+    >>> text[60:]
+    'k 1), q = 1.20 vs 1, d = 64..512, robust'
+    """
+    sel = result.selection
+    share = sel.shares.get(sel.k0, 0.0)
+    best = "-" if sel.best_k is None else f"{sel.best_k:g}"
+    q = "-" if sel.q_at_k0 is None else f"{sel.q_at_k0:.2f}"
+    rng = "-" if sel.d_range is None else f"{sel.d_range[0]}..{sel.d_range[1]}"
+    extra = ["robust" if result.robust else "not robust (loss 0.2 differs)"]
+    if sel.trend_away:
+        extra.append("local slopes trend away")
+    return (
+        f"{result.conjecture.label}: {sel.verdict}; k = {sel.k0:g} wins {share:.0%} of "
+        f"{sel.resamples} seed resamples (best k {best}), q = {q} vs "
+        f"{result.conjecture.log_power:g}, d = {rng}, {', '.join(extra)}"
+    )
+
+
+def plot_verification(
+    result: Verification, path: str | Path, *, title: str = "", dpi: int = 150
+) -> Path:
+    """Draw a verification: the observables against d with their laws, and the local slopes.
+
+    Left: the medians of the end of the hardest stage and of the loss-threshold
+    times (0.2 and 0.05 Var f) against ``d`` on log-log axes, each with the law
+    that won its model selection drawn over its fitted range only. Right: the local
+    slopes of the stage end with their seed-bootstrap intervals (and those of the
+    loss at 0.2 Var f), against the finite-``d`` slope of the prediction,
+    ``k0 + q0 / log d``. The title says the verdict and its evidence; all text is
+    :data:`FONT` points at the figure's size (7 x 3.3 inches).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from csqbound.experiments.verify import verify
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> v = verify("x1", ds=[8, 16, 32, 64], seeds=4, settings={"replicas": 2,
+    ...            "samples": 20_000}, store=folder / "s.sqlite", workers=1, resamples=100)
+    >>> plot_verification(v, folder / "v.png").stat().st_size > 0
+    True
+    """
+    out = _check_path(path)
+    fig = _figure((7.0, 3.3))
+    left, right = fig.subplots(1, 2)
+    _draw_observable(left, result.selection, "tab:blue", "stage end", "o")
+    _draw_observable(left, result.side["loss_0.2"], "tab:green", "loss 0.2 Var f", "s")
+    _draw_observable(left, result.side["loss_0.05"], "tab:gray", "loss 0.05 Var f", "^")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("d", fontsize=FONT)
+    left.set_ylabel("samples per replica", fontsize=FONT)
+    left.legend(fontsize=FONT - 1, loc="upper left")
+    _d_ticks(left, result.ds)
+    _draw_slopes(right, result)
+    right.legend(fontsize=FONT - 1, loc="best")
+    _d_ticks(right, result.ds)
+    import textwrap
+
+    head = f"{title}: " if title else ""
+    text = "\n".join(textwrap.wrap(head + evidence(result), width=105))
+    fig.suptitle(text, fontsize=FONT, parse_math=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    return out

@@ -41,9 +41,15 @@ from csqbound.monomial import Domain, check_domain
 from csqbound.target import Target
 
 __all__ = [
+    "AUTO_D",
+    "BUDGET_CAP",
+    "BUDGET_FACTOR",
     "SETTINGS_KEYS",
     "Suite",
     "SuiteTarget",
+    "auto_ds",
+    "calibration_suite_path",
+    "calibration_targets",
     "default_suite_path",
     "load_suite",
     "parse_suite",
@@ -62,20 +68,61 @@ SETTINGS_KEYS: dict[str, tuple[type, ...]] = {
     "stop_loss": (int, float),
     "test_size": (int,),
     "evals_per_decade": (int,),
+    "schedule": (str,),
+    "output_step": (str, int, float),
+    "step_rule": (str,),
 }
-_REPORT_KEYS = {"title", "d", "seeds", "tau", "csq_d"}
-_TARGET_KEYS = {"name", "expression", "catalog", "domain", "d", "settings"}
+_REPORT_KEYS = {"title", "d", "seeds", "tau", "csq_d", "calibration"}
+_TARGET_KEYS = {
+    "name", "expression", "catalog", "domain", "d", "settings", "exponent", "log_power",
+    "known", "expect",
+}  # fmt: skip
+#: ``d = "auto"``: the dimensions of a target by its predicted exponent ``k0``. Leap <= 2
+#: (``k0 = 1``) reaches 512 and leap 3 (``k0 = 2``) 256 within the default report's time;
+#: each list spans 8x with four values, the least the verdict rule accepts.
+AUTO_D: Mapping[int, tuple[int, ...]] = {1: (64, 128, 256, 512), 2: (32, 64, 128, 256)}
+#: ... and beyond (``k0 >= 3``).
+AUTO_D_HIGH: tuple[int, ...] = (16, 32, 64, 128)
+#: ``samples = "auto"``: the budget at ``d`` is this many times the predicted law
+#: ``d^k0 log^q0 d`` (measured medians of the stage end at the default protocol were
+#: 19 to 120 times it, and replicas stop as soon as they have learned) ...
+BUDGET_FACTOR = 400
+#: ... capped here (a run of 8 replicas at this budget takes minutes, not hours).
+BUDGET_CAP = 8_000_000
 
 
 @dataclass(frozen=True)
 class SuiteTarget:
-    """One target of a suite, with its own ``d`` grid and SGD settings."""
+    """One target of a suite, with its own ``d`` grid and SGD settings.
+
+    ``exponent`` / ``log_power`` are a conjecture to test instead of the leap's
+    prediction; ``known`` names a proven law and its source (a calibration case), and
+    ``expect`` the verdict a calibration case must give (``"agree"``, or
+    ``"disagree"`` for a negative control).
+    """
 
     name: str
     expression: str
     domain: Domain
     ds: tuple[int, ...]
     settings: Mapping[str, Any] = field(hash=False)
+    exponent: float | None = None
+    log_power: float | None = None
+    known: str | None = None
+    expect: str | None = None
+
+    def budget(self, d: int) -> int:
+        """The sample budget at ``d``: the setting, or for ``"auto"`` from the leap's prediction."""
+        samples = self.settings.get("samples", "auto")
+        if samples != "auto":
+            return int(samples)
+        import math
+
+        from csqbound.experiments.verify import Conjecture
+
+        law = Conjecture.of(self.expression, self.domain, None, None)  # the leap's prediction
+        value = BUDGET_FACTOR * d**law.exponent * math.log(d) ** law.log_power
+        return int(min(BUDGET_CAP, max(50_000, round(value, -3))))
 
     @property
     def target(self) -> Target:
@@ -88,7 +135,7 @@ class Suite:
     """A validated report suite."""
 
     title: str
-    ds: tuple[int, ...]
+    ds: tuple[int, ...] | None
     seeds: int
     tau: Fraction
     csq_d: int
@@ -149,6 +196,9 @@ def _settings(value: Any, source: str, where: str) -> dict[str, Any]:
         if key not in SETTINGS_KEYS:
             known = ", ".join(sorted(SETTINGS_KEYS))
             raise _fail(source, f"{where}.{key}", f"unknown setting (known: {known})")
+        if key == "samples" and item == "auto":
+            out[key] = item
+            continue
         if isinstance(item, bool) or not isinstance(item, SETTINGS_KEYS[key]):
             raise _fail(source, f"{where}.{key}", f"wrong type {type(item).__name__}")
         if isinstance(item, int | float) and item <= 0:
@@ -195,8 +245,10 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
             source, "report", f"unknown key(s) {sorted(bad)} (known: {sorted(_REPORT_KEYS)})"
         )
     if "d" not in report:
-        raise _fail(source, "report.d", "missing: give the dimensions, e.g. d = [16, 32, 64]")
-    ds = _int_list(report["d"], source, "report.d")
+        raise _fail(
+            source, "report.d", 'missing: give the dimensions, e.g. d = [16, 32, 64], or "auto"'
+        )
+    ds = None if report["d"] == "auto" else _int_list(report["d"], source, "report.d")
     seeds = report.get("seeds", 4)
     if type(seeds) is not int or seeds < 1:
         raise _fail(source, "report.seeds", f"must be a positive integer, got {seeds!r}")
@@ -211,8 +263,13 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     if not isinstance(raw_targets, list) or not raw_targets:
         raise _fail(source, "target", "no targets: add [[target]] tables with an expression")
     targets = []
+    calibration = report.get("calibration", True)
+    if not isinstance(calibration, bool):
+        raise _fail(source, "report.calibration", f"must be true or false, got {calibration!r}")
     for i, raw in enumerate(raw_targets):
         targets.append(_target(raw, i, ds, settings, source))
+    if calibration and not any(t.known for t in targets):
+        targets.extend(calibration_targets(ds, settings, {t.name for t in targets}))
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise _fail(source, "target", f"duplicate target names in {names}")
@@ -235,7 +292,7 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
 
 
 def _target(
-    raw: Any, index: int, ds: tuple[int, ...], settings: Mapping[str, Any], source: str
+    raw: Any, index: int, ds: tuple[int, ...] | None, settings: Mapping[str, Any], source: str
 ) -> SuiteTarget:
     where = f"target #{index + 1}"
     if not isinstance(raw, dict):
@@ -261,7 +318,13 @@ def _target(
         target = Target.from_text(expression, dom)
     except CsqboundError as exc:
         raise _fail(source, where, str(exc)) from None
-    tds = _int_list(raw["d"], source, f"{where}.d") if "d" in raw else ds
+    extra = _conjecture_keys(raw, source, where)
+    if "d" in raw and raw["d"] != "auto":
+        tds = _int_list(raw["d"], source, f"{where}.d")
+    elif ds is not None and "d" not in raw:
+        tds = ds
+    else:
+        tds = auto_ds(expression, dom, extra.get("exponent"))
     for d in tds:
         if d < target.variables:
             raise _fail(source, where, f"d = {d} is smaller than its {target.variables} variables")
@@ -269,4 +332,70 @@ def _target(
     if target.variables == 0:
         msg = f"{source}: {where}: a constant target has nothing to learn"
         raise ParameterError(msg)
-    return SuiteTarget(name, expression, dom, tds, merged)
+    return SuiteTarget(name, expression, dom, tds, merged, **extra)
+
+
+def auto_ds(expression: str, domain: str, exponent: float | None = None) -> tuple[int, ...]:
+    """The dimensions of ``d = "auto"``: :data:`AUTO_D` by the predicted (or given) exponent.
+
+    Examples
+    --------
+    >>> auto_ds("x1*x2", "boolean"), auto_ds("x1*x2*x3", "boolean")
+    ((64, 128, 256, 512), (32, 64, 128, 256))
+    """
+    from csqbound.predict import predict
+
+    k = predict(expression, domain).samples_exponent
+    return AUTO_D.get(int(k), AUTO_D_HIGH)
+
+
+def _conjecture_keys(raw: Mapping[str, Any], source: str, where: str) -> dict[str, Any]:
+    """``exponent``, ``log_power``, ``known`` and ``expect`` of a target table, checked."""
+    out: dict[str, Any] = {}
+    for key in ("exponent", "log_power"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _fail(source, f"{where}.{key}", f"must be a number, got {value!r}")
+            if key == "exponent" and not 0 < value <= 100:
+                raise _fail(source, f"{where}.{key}", f"must be in (0, 100], got {value!r}")
+            out[key] = float(value)
+    if "known" in raw:
+        if not isinstance(raw["known"], str) or not raw["known"].strip():
+            raise _fail(source, f"{where}.known", "must name the proven law and its source")
+        out["known"] = raw["known"]
+    if "expect" in raw:
+        if raw["expect"] not in ("agree", "disagree"):
+            raise _fail(source, f"{where}.expect", "must be 'agree' or 'disagree'")
+        out["expect"] = raw["expect"]
+    return out
+
+
+def calibration_suite_path() -> Path:
+    """The built-in calibration suite, ``examples/calibration_suite.toml``."""
+    packaged = resources.files("csqbound") / "data" / "calibration_suite.toml"
+    path = Path(str(packaged))
+    if path.is_file():
+        return path
+    return Path(__file__).resolve().parents[2] / "examples" / "calibration_suite.toml"
+
+
+def calibration_targets(
+    ds: tuple[int, ...] | None, settings: Mapping[str, Any], taken: set[str]
+) -> list[SuiteTarget]:
+    """The built-in calibration cases, at a suite's settings (so at its protocol).
+
+    Their ``d`` grids are the suite's when it gives one, else ``"auto"``.
+    """
+    data = tomllib.loads(calibration_suite_path().read_text(encoding="utf-8"))
+    source = str(calibration_suite_path())
+    out = []
+    for i, raw in enumerate(data["target"]):
+        raw = dict(raw)
+        raw.pop("settings", None)
+        if ds is not None:
+            raw.pop("d", None)
+        target = _target(raw, i, ds, settings, source)
+        if target.name not in taken:
+            out.append(target)
+    return out
