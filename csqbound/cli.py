@@ -629,25 +629,58 @@ def report(
     quiet: QuietOpt = False,
 ) -> None:
     """Theory table, verification sweep and fits for a suite of targets: LaTeX, figures, JSON."""
-    from csqbound.report.pipeline import build_report, verification_table
     from csqbound.report.suite import load_suite
+
+    _run_report(load_suite(file), out, db, workers, dask, pdf, quiet, table="verification")
+
+
+@app.command()
+@guarded
+def calibrate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "csqbound-calibration"
+    ),
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
+    ] = None,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")
+    ] = True,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the built-in calibration suite (known SGD exponents and a negative control)."""
+    from csqbound.report.suite import calibration_suite_path, load_suite
+
+    suite = load_suite(calibration_suite_path())
+    _run_report(suite, out, db, workers, dask, pdf, quiet, table="calibration")
+
+
+def _run_report(
+    suite: Any, out: Path, db: Path | None, workers: int | None, dask: str | None,
+    pdf: bool, quiet: bool, *, table: str,
+) -> None:  # fmt: skip
+    """Build a report folder for ``suite`` and print its ``table`` and where things went."""
+    from csqbound.report.pipeline import build_report, calibration_table, verification_table
     from csqbound.report.tables import render
 
-    suite = load_suite(file)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         msg = f"cannot write the report to {out}: {exc.strerror or exc}"
         raise CsqboundError(msg) from exc
     typer.echo(
-        f"csqbound report: {len(suite.targets)} targets from {suite.source}; writing {out}/",
+        f"csqbound {table}: {len(suite.targets)} targets from {suite.source}; writing {out}/",
         err=True,
     )
     with _sweep_progress("report", quiet) as progress:
         result = build_report(
             suite, out, store=db, workers=workers, dask=dask, progress=progress, compile_pdf=pdf
         )
-    _emit(render(verification_table(result.data["targets"]), "table"))
+    maker = calibration_table if table == "calibration" else verification_table
+    _emit(render(maker(result.data["targets"]), "table"))
     sweep = result.data["sweep"]
     lines = [
         f"report:  {result.tex}"

@@ -224,3 +224,36 @@ def test_bad_paths_and_constant_targets_fail_before_any_work(capsys, tmp_path):
         assert len(err.strip().splitlines()) == 1
     assert empty.stat().st_size == 0  # listing never turns a file into a store
     assert not (tmp_path / "c.sqlite").exists() or (tmp_path / "c.sqlite").stat().st_size == 0
+
+
+def test_verify_tests_the_leap_and_rejects_a_wrong_conjecture(capsys, tmp_path):
+    """The same machinery judges the prediction (d log d for x1*x2) and a user's d^3: the
+    first agrees, the second is rejected; thin data (two d values) are inconclusive."""
+    db = tmp_path / "runs.sqlite"
+    base = ["verify", "x1*x2", "--d", "8,16,32,64", "--db", str(db), "--seeds", "4",
+            "--replicas", "2", "--samples", "30000", "--workers", "1", "-q", "--format", "json"]  # fmt: skip
+    code, out, err = run(capsys, *base)
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["predicted_exponent"], data["log_power"], data["conjecture"]) == (1, 1, "d log d")
+    assert data["observable"] == "stage_end"
+    assert data["verdict"] == "agree", data["reason"]
+    assert set(data["side"]) == {"loss_0.2", "loss_0.05"}
+    code, out, err = run(capsys, *base, "--exponent", "3", "--log-power", "0")
+    assert code == 0, err
+    wrong = json.loads(out)
+    assert (wrong["predicted_exponent"], wrong["conjecture_source"]) == (3, "user")
+    assert wrong["verdict"] == "disagree", wrong["reason"]
+    assert wrong["sweep"]["skipped"] == 16  # the same runs, judged again
+    thin = base.copy()
+    thin[3] = "16,32"
+    code, out, err = run(capsys, *thin)
+    assert code == 0, err
+    assert json.loads(out)["verdict"] == "inconclusive"
+
+
+def test_verify_refuses_a_bad_exponent(capsys, tmp_path):
+    code, _, err = run(capsys, "verify", "x1", "--d", "8,16", "--exponent", "-1",
+                       "--db", str(tmp_path / "s.sqlite"))  # fmt: skip
+    assert code == 2
+    assert "exponent must be a positive number" in err

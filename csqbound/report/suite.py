@@ -4,14 +4,16 @@ A suite names targets and the settings of the verification sweep::
 
     [report]
     title = "..."
-    d = [16, 32, 64]        # dimensions
+    d = [16, 32, 64]        # dimensions, or "auto" (AUTO_D by the predicted exponent)
     seeds = 4               # independent runs per (target, d)
     tau = "0.01"            # CSQ query tolerance (read exactly)
     csq_d = 64              # dimension of the CSQ bound (default: the largest d)
+    calibration = true      # add the built-in calibration cases (default false)
 
     [settings]              # keywords of csqbound.train shared by all targets
     replicas = 8
-    samples = 400000
+    samples = 400000        # or "auto": BUDGET_FACTOR x the predicted law at each d
+    output_step = "mean-field"
 
     [[target]]
     name = "parity3"        # optional; default: the expression
@@ -19,6 +21,10 @@ A suite names targets and the settings of the verification sweep::
     domain = "boolean"      # default boolean
     d = [8, 16, 32]         # optional override
     settings = { lr = 0.25 }  # optional override
+    exponent = 2            # optional: test d^exponent log^log_power d instead of the leap's
+    log_power = 0           #   prediction (the same rule, so a wrong one is rejected)
+    known = "d^2: source"   # optional: a calibration case (a proven law and its source)
+    expect = "agree"        # the verdict a calibration case must give ("disagree": control)
 
 Every key is checked: an unknown key, a wrong type, ``d < P``, an empty ``d``
 list or garbage TOML is one :class:`~csqbound.errors.CsqboundError` naming the
@@ -263,7 +269,7 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     if not isinstance(raw_targets, list) or not raw_targets:
         raise _fail(source, "target", "no targets: add [[target]] tables with an expression")
     targets = []
-    calibration = report.get("calibration", True)
+    calibration = report.get("calibration", False)
     if not isinstance(calibration, bool):
         raise _fail(source, "report.calibration", f"must be true or false, got {calibration!r}")
     for i, raw in enumerate(raw_targets):
