@@ -12,9 +12,52 @@ __all__ = [
     "CsqboundError",
     "DomainError",
     "ExpansionError",
+    "NotComputableError",
     "ParameterError",
     "ParseError",
+    "shorten",
 ]
+
+#: Most characters of user text quoted in one error message.
+SHOWN_CHARACTERS = 60
+
+
+def shorten(text: object, limit: int = SHOWN_CHARACTERS, around: int | None = None) -> str:
+    """User text as it may appear in a one-line error: printable, at most ``limit`` characters.
+
+    Control characters and other unprintable ones are written as escapes
+    (``repr`` style), and long text is cut to about ``limit`` characters, centred
+    on the 0-based offset ``around`` when given, with ``...`` marking the cuts.
+
+    Parameters
+    ----------
+    text
+        Anything; it is converted with ``str``.
+    limit
+        Largest number of characters kept (before the escapes and the dots).
+    around
+        Offset in ``text`` that must stay visible (the column of an error).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> shorten("x" * 100, limit=10)
+    'xxxxxxxxxx...'
+    >>> shorten("a" * 50 + "#" + "b" * 50, limit=10, around=50)
+    '...aaaaa#bbbb...'
+    >>> print(shorten("x1" + chr(27) + "[31m"))
+    x1\\x1b[31m
+    """
+    value = str(text)
+    if len(value) > limit:
+        start = 0 if around is None else max(0, min(around - limit // 2, len(value) - limit))
+        head = "..." if start > 0 else ""
+        tail = "..." if start + limit < len(value) else ""
+        value = head + value[start : start + limit] + tail
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 class CsqboundError(ValueError):
@@ -46,6 +89,20 @@ class DomainError(CsqboundError):
 
 class ExpansionError(CsqboundError):
     """A target cannot be expanded as asked (too many variables, not polynomial, ...)."""
+
+
+class NotComputableError(ExpansionError):
+    """A well-defined quantity that csqbound cannot compute exactly for this input.
+
+    Raised instead of returning a possibly wrong number, e.g. by the exact SQ
+    oracle when two values of the target on the cube agree to many digits but
+    cannot be proved equal. ``reason`` says why, for callers that report the
+    quantity as "not computable" and go on.
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        self.reason = reason if reason is not None else message
+        super().__init__(message)
 
 
 class ParameterError(CsqboundError):

@@ -21,9 +21,10 @@ import sympy
 from array_api_compat import array_namespace
 from array_api_compat import device as array_device
 
-from csqbound.errors import CsqboundError, ParameterError
+from csqbound import limits
+from csqbound.errors import CsqboundError, ParameterError, shorten
 from csqbound.monomial import Domain, check_domain
-from csqbound.parse import parse, symbol, variable_index
+from csqbound.parse import check_expression, parse, symbol, variable_index
 
 __all__ = ["Target"]
 
@@ -65,8 +66,9 @@ class Target:
     ------
     CsqboundError
         If the expression has foreign symbols, non-real constants or nodes that
-        cannot be evaluated numerically; :class:`~csqbound.errors.DomainError`
-        for an unknown domain.
+        cannot be evaluated numerically, or breaks a limit of
+        :mod:`csqbound.limits` (:func:`csqbound.parse.check_expression`);
+        :class:`~csqbound.errors.DomainError` for an unknown domain.
 
     Examples
     --------
@@ -97,6 +99,13 @@ class Target:
         if isinstance(self.variables, bool) or not isinstance(self.variables, int):
             msg = f"variables must be an integer, got {self.variables!r}"
             raise CsqboundError(msg)
+        if not 0 <= self.variables <= limits.MAX_COORDINATE:
+            msg = (
+                f"variables must be between 0 and {limits.MAX_COORDINATE:,} "
+                f"(MAX_COORDINATE in csqbound.limits), got {self.variables:,}"
+            )
+            raise CsqboundError(msg)
+        check_expression(self.expression)
         needed = _validate(self.expression)
         if self.variables < needed:
             msg = (
@@ -361,14 +370,14 @@ def _constant(node: sympy.Basic) -> float:
     try:
         return float(node)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError) as exc:
-        msg = f"the constant {sympy.sstr(node)} is not a real number ({exc})"
+        msg = f"the constant {shorten(sympy.sstr(node))} is not a real number ({shorten(exc)})"
         raise CsqboundError(msg) from None
 
 
 def _unsupported(node: sympy.Basic) -> CsqboundError:
     name = type(node).__name__
     msg = (
-        f"cannot evaluate {name} (in {sympy.sstr(node)[:60]}) numerically: supported are "
+        f"cannot evaluate {name} (in {shorten(sympy.sstr(node))}) numerically: supported are "
         f"{_SUPPORTED} of x1, x2, ..."
     )
     return CsqboundError(msg)

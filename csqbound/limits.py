@@ -1,0 +1,207 @@
+"""Every size and magnitude limit of csqbound, in one place.
+
+Each limit is checked *before* the work it protects starts, and the error that
+enforces it is a :class:`~csqbound.errors.CsqboundError` naming the limit (by its
+name in this module) and, where going past it is legitimate, how to do so. The
+values are chosen generous for research use and small enough that no input
+within them can exhaust memory (a 1 GiB address space) or run for minutes; each
+comment says why. ``docs/cli.md`` ("Limits and errors") lists them for users.
+
+The limits are plain module constants so that tests and documentation can read
+them; changing one at run time is not supported (modules copy some of them at
+import).
+
+Examples
+--------
+>>> from csqbound import limits
+>>> limits.MAX_VARIABLES, limits.MAX_TABLE_VARIABLES
+(1000, 20)
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+__all__ = [
+    "MAX_COEFFICIENT_BITS",
+    "MAX_COORDINATE",
+    "MAX_CSQ_WORK",
+    "MAX_DECIMAL_DIGITS",
+    "MAX_DECIMAL_EXPONENT",
+    "MAX_DEGREE",
+    "MAX_DIMENSION",
+    "MAX_EXACT_ISO_VARIABLES",
+    "MAX_EXPANDED_TERMS",
+    "MAX_EXPONENT",
+    "MAX_EXPRESSION_LENGTH",
+    "MAX_EXP_ARGUMENT",
+    "MAX_FUNCTION_ARGUMENTS",
+    "MAX_HERMITE_INDEX",
+    "MAX_ISO_WORK",
+    "MAX_MAGNITUDE",
+    "MAX_NESTING",
+    "MAX_NORM2",
+    "MAX_NUMBER_BITS",
+    "MAX_NUMERIC_ISO_VARIABLES",
+    "MAX_QUADRATURE_DEGREE",
+    "MAX_SQ_POINTWISE_VARIABLES",
+    "MAX_SQ_VARIABLES",
+    "MAX_TABLE_VARIABLES",
+    "MAX_TAU",
+    "MAX_TEXT_NUMBER_LENGTH",
+    "MAX_TREE_SIZE",
+    "MAX_VARIABLES",
+    "MIN_NORM2",
+    "MIN_TAU",
+    "QUADRATURE_BUDGET",
+]
+
+# -- the text of an expression ---------------------------------------------------------------
+
+#: Longest expression, in characters. A target of research interest is a few hundred
+#: characters; 10^4 leaves room for generated sums over hundreds of variables while
+#: keeping the parse itself (Python's ``ast``) in milliseconds.
+MAX_EXPRESSION_LENGTH = 10_000
+
+#: Deepest nesting of the syntax tree (sums and products of many terms are flat and
+#: do not count). sympy's own algorithms recurse a few frames per level, so 200
+#: levels stay far below Python's recursion limit of 1000.
+MAX_NESTING = 200
+
+#: Most digits in the mantissa of a decimal literal (``0.1234...``); more is noise.
+MAX_DECIMAL_DIGITS = 1_000
+
+#: Largest ``|e|`` in a decimal literal ``1.5e{e}``: the range of a float64 (1e-308 ..
+#: 1e308). Every number csqbound reports is eventually a float, and ``1e-4000`` would
+#: make exact arithmetic on 13,000-bit numbers (and their 4,300-digit strings) necessary.
+MAX_DECIMAL_EXPONENT = 308
+
+#: Largest number of characters of a number given as text outside an expression
+#: (``--tau``); ``1/3`` or ``1e-12`` need a handful.
+MAX_TEXT_NUMBER_LENGTH = 100
+
+# -- variables -------------------------------------------------------------------------------
+
+#: Largest coordinate index ``i`` of a variable ``x_i``; the target then has
+#: ``P >= i`` variables and everything sized by ``P`` (the variables, ``d >= P``) is
+#: cheap up to here. ``x99999999999`` would ask for 10^11 symbols.
+MAX_COORDINATE = 10_000
+
+#: Most distinct variables in one target. The leap, the CSQ bound and the exact
+#: expansions are polynomial in ``P``; at 1000 variables a sum of all of them is
+#: expanded and analysed in about a second.
+MAX_VARIABLES = 1_000
+
+#: Most variables of a target expanded from its truth table on ``{-1,1}^P``
+#: (non-polynomial boolean targets: sign, max, tanh, ...): ``2^20`` values take
+#: about 10 MB and a second; each further variable doubles both. Write the target as
+#: a polynomial to go past it (polynomials are reduced exactly, without a table).
+MAX_TABLE_VARIABLES = 20
+
+# -- size of the expanded polynomial ---------------------------------------------------------
+
+#: Largest literal exponent ``k`` in ``a ** k``.
+MAX_EXPONENT = 64
+
+#: Largest index ``k`` of a Hermite polynomial ``He_k`` / ``He(k, .)``.
+MAX_HERMITE_INDEX = 12
+
+#: Largest polynomial degree after composition (powers of powers, Hermite
+#: polynomials of Hermite polynomials), bounded on the expression tree before
+#: anything is expanded. Leaps of interest are below 10; the exact Hermite
+#: coefficients of degree ``n`` have about ``n log2 n`` bits, so 256 keeps them small.
+MAX_DEGREE = 256
+
+#: Largest number of monomials of the expanded polynomial, *estimated before
+#: expanding* by a multinomial count on the tree (``(m terms) ** k`` has at most
+#: ``C(m + k - 1, k)`` monomials, never more than ``C(n + D, D)`` in ``n`` variables of
+#: degree ``D``). ``(x1 + ... + x30)**4`` (40,920 monomials) expands in seconds;
+#: ``(x1 + ... + x40)**8`` would have 3 * 10^8.
+MAX_EXPANDED_TERMS = 50_000
+
+#: Largest size (nodes, counted as a tree) of the expression as built.
+MAX_TREE_SIZE = 200_000
+
+#: Most arguments of ``max`` / ``min`` (after nesting is flattened). sympy compares
+#: arguments pairwise when it builds ``Max``: 20 arguments take well under a second,
+#: 50 take seconds, 200 a minute. Beyond 20 distinct variables the truth table would
+#: be refused anyway (:data:`MAX_TABLE_VARIABLES`).
+MAX_FUNCTION_ARGUMENTS = 20
+
+# -- magnitudes ------------------------------------------------------------------------------
+
+#: Largest bit length of an exact number anywhere in the expression as built (about
+#: 1,233 decimal digits), far below Python's 4,300-digit limit on int-to-string
+#: conversions.
+MAX_NUMBER_BITS = 4_096
+
+#: Largest bit length of an exact expansion coefficient (numerator or denominator,
+#: about 2,466 digits): larger ones could not even be printed.
+MAX_COEFFICIENT_BITS = 8_192
+
+#: Largest bound on ``|g|`` for any sub-expression ``g`` over ``|x_i| <= 1``, bounded
+#: on the tree without evaluating anything. Beyond the float range nothing numeric
+#: works, and sympy would spend unbounded time on towers like ``exp(exp(exp(100)))``.
+MAX_MAGNITUDE = 1e300
+
+#: Largest bound on ``|a|`` in ``exp(a)`` over ``|x_i| <= 1``: ``exp(690)`` is about
+#: 1e300, the largest value a float holds with room to spare.
+MAX_EXP_ARGUMENT = 690.0
+
+#: Largest ``E[f^2]`` of a target. Every downstream computation squares or multiplies
+#: values (variances, ``tau^2 / ||r||^2``, losses) in floats, which overflow at 1e308;
+#: ``1e155*x1`` has ``E[f^2] = 1e310``. Leaps, supports and CSQ exponents do not
+#: depend on the scale: divide the target by a constant to go past it.
+MAX_NORM2 = 1e200
+
+#: Smallest non-zero ``E[f^2]`` of a target (multiply it by a constant to go past it);
+#: below it relative tolerances underflow in floats.
+MIN_NORM2 = 1e-200
+
+# -- algorithms ------------------------------------------------------------------------------
+
+#: Most variables of the exact SQ oracle when the values on the cube are exact
+#: rationals or come from a polynomial: it transforms ``2^P``-entry tables per value.
+MAX_SQ_VARIABLES = 16
+
+#: Most variables of the exact SQ oracle of a non-polynomial target with irrational
+#: values (``tanh(x1 + x2)``): every point of ``{-1,1}^P`` is evaluated exactly, about
+#: ``2^P`` sympy evaluations (4096 take well under a second).
+MAX_SQ_POINTWISE_VARIABLES = 12
+
+#: Largest ``max_degree`` of the Gauss-Hermite quadrature of a non-polynomial
+#: gaussian target.
+MAX_QUADRATURE_DEGREE = 40
+
+#: Largest number of tensor quadrature points (``points_per_dim ** P``) chosen by
+#: default: 2 * 10^6 evaluations of the target, 16 MB of floats.
+QUADRATURE_BUDGET = 2_000_000
+
+#: Most variables of the exact rotation-free leap (``iso_leap``) of a polynomial: its
+#: exact linear algebra grows fast with ``P``.
+MAX_EXACT_ISO_VARIABLES = 8
+
+#: Most variables of ``iso_leap`` of a non-polynomial target (numeric surrogate from
+#: quadrature).
+MAX_NUMERIC_ISO_VARIABLES = 3
+
+#: Largest estimated work (coefficient products) of one step of the exact
+#: ``iso_leap``: composing the target with the linear change of variables of that
+#: step. 2 * 10^7 products take about ten seconds; ``(x1 + x2)**64`` would need 10^9.
+MAX_ISO_WORK = 20_000_000
+
+#: Largest work (monomials visited) of the CSQ bound's exploration of tied greedy
+#: runs; past it the bound follows one run and says so in its notes.
+MAX_CSQ_WORK = 2_000_000
+
+#: Largest ambient dimension ``d``. Binomials ``C(d, k)`` stay exact big integers of
+#: a few thousand digits at most; research sweeps use ``d`` up to about 10^6.
+MAX_DIMENSION = 10**12
+
+#: Smallest query tolerance ``tau`` (exactly ``10^-300``): ``tau^2`` must still be a
+#: float-sized, printable exact number.
+MIN_TAU = Fraction(1, 10**300)
+
+#: Largest query tolerance ``tau`` (``10^300``); any ``tau`` above ``||f||`` already
+#: makes every query answerable by 0.
+MAX_TAU = Fraction(10**300)
