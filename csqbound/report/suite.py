@@ -165,8 +165,10 @@ def load_suite(path: str | Path | None = None) -> Suite:
     Examples
     --------
     >>> suite = load_suite()
-    >>> [t.name for t in suite.targets][:3]
-    ['staircase3', 'parity2', 'staircase_leap2']
+    >>> [t.name for t in suite.targets][:4]
+    ['staircase_leap2', 'parity3', 'gaussian_staircase', 'x1_boolean']
+    >>> sum(t.known is not None for t in suite.targets)       # the calibration cases
+    7
     """
     file = Path(path) if path is not None else default_suite_path()
     try:
