@@ -89,12 +89,20 @@ RATIO = 1.5
 ALPHA = 0.01
 
 
+#: These small-d cross-checks were calibrated with the output layer at N times the
+#: mean-field step (csqbound's protocol before it was a setting). At the mean-field default
+#: and d <= 36 the leap-3 / leap-1 gap widened only from 1.83 (d = 12) to 2.16 (d = 36), so
+#: they pin that protocol rather than loosen their thresholds; the default protocol is
+#: judged at d = 64..512 by the calibration suite (docs/theory.md section 7).
+PROTOCOL = {"output_step": "width"}
+
+
 def run_medians(target: Target, d: int, seeds: Sequence[int]) -> list[float]:
     """Per seed, the median over replicas of samples-to-learn (a replica that never learns: inf)."""
     out = []
     for seed in seeds:
         run = csqbound.train(
-            target, target.domain, d=d, replicas=REPLICAS, samples=BUDGET, seed=seed
+            target, target.domain, d=d, replicas=REPLICAS, samples=BUDGET, seed=seed, **PROTOCOL
         )
         assert "diverged" not in run.status, f"{target} diverged at d={d}, seed {seed}"
         times = [math.inf if n is None else float(n) for n in run.samples_to_learn]
@@ -186,7 +194,7 @@ SEVERAL_STAGES = st.one_of(
 @settings(FEW, max_examples=4)
 @given(SEVERAL_STAGES)
 def test_monomials_are_learned_stage_by_stage(target) -> None:
-    run = csqbound.train(target, d=24, replicas=REPLICAS, samples=BUDGET, seed=0)
+    run = csqbound.train(target, d=24, replicas=REPLICAS, samples=BUDGET, seed=0, **PROTOCOL)
     check = assert_learns_in_order(run)  # default: the stages of the leap's witness
     assert check.stages == tuple(
         tuple(str(m) for m in stage) for stage in csqbound.leap(target).stages
@@ -194,7 +202,9 @@ def test_monomials_are_learned_stage_by_stage(target) -> None:
 
 
 def test_gaussian_staircase_with_a_he2_jump_is_learned_in_order() -> None:
-    run = csqbound.train("x1 + x1*He2(x2)", "gaussian", d=16, replicas=REPLICAS, samples=BUDGET)
+    run = csqbound.train(
+        "x1 + x1*He2(x2)", "gaussian", d=16, replicas=REPLICAS, samples=BUDGET, **PROTOCOL
+    )
     assert run.predicted_stages == (("x1",), ("x1*He2(x2)",))
     assert_learns_in_order(run)
 
