@@ -29,6 +29,7 @@ import numpy as np
 import sympy
 from scipy.special import roots_hermitenorm
 
+from csqbound import limits
 from csqbound.errors import ExpansionError, ParameterError
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
@@ -53,11 +54,13 @@ __all__ = [
     "polynomial_to_hermite",
 ]
 
-#: Largest ``max_degree`` accepted by the quadrature.
-MAX_QUADRATURE_DEGREE = 40
+#: Largest ``max_degree`` accepted by the quadrature
+#: (:data:`csqbound.limits.MAX_QUADRATURE_DEGREE`).
+MAX_QUADRATURE_DEGREE = limits.MAX_QUADRATURE_DEGREE
 
-#: Largest number of tensor quadrature points (``points_per_dim ** P``) chosen by default.
-QUADRATURE_BUDGET = 2_000_000
+#: Largest number of tensor quadrature points (``points_per_dim ** P``) chosen by default
+#: (:data:`csqbound.limits.QUADRATURE_BUDGET`).
+QUADRATURE_BUDGET = limits.QUADRATURE_BUDGET
 
 #: Points of the one-dimensional rule (``P = 1``); ``scipy.special.roots_hermitenorm``
 #: computes them in O(n) and most of them carry a weight that underflows to 0.
@@ -145,13 +148,13 @@ def polynomial_to_hermite(
     >>> polynomial_to_hermite(u**2 - 1, (x1, x2))  # He2 of a unit direction
     {Monomial(x1*x2): -1, Monomial(He2(x1)): 1/2, Monomial(He2(x2)): 1/2}
     """
-    expr, constant, poly, coords = _polynomial_input(expr, symbols, "polynomial_to_hermite")
-    if constant is not None:
-        return constant
-    domain = poly.domain
+    expr, constant, poly = _polynomial_input(expr, symbols, "polynomial_to_hermite")
+    if constant is not None or poly is None:
+        return constant or {}
+    domain, coords = poly.domain, poly.coordinates
     tables: dict[int, list[tuple[int, int]]] = {}
     acc: dict[tuple[tuple[int, int], ...], Any] = {}
-    for exps, coef in poly.as_dict(native=True).items():
+    for exps, coef in poly.terms.items():
         factors = []
         for i, e in enumerate(exps):
             if e:

@@ -15,7 +15,7 @@ Examples
 --------
 >>> from csqbound import limits
 >>> limits.MAX_VARIABLES, limits.MAX_TABLE_VARIABLES
-(1000, 20)
+(500, 20)
 """
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ MAX_TEXT_NUMBER_LENGTH = 100
 MAX_COORDINATE = 10_000
 
 #: Most distinct variables in one target. The leap, the CSQ bound and the exact
-#: expansions are polynomial in ``P``; at 1000 variables a sum of all of them is
-#: expanded and analysed in about a second.
-MAX_VARIABLES = 1_000
+#: expansions are polynomial in ``P`` (some quadratic); at 500 variables a sum of all
+#: of them is expanded and analysed in a few seconds.
+MAX_VARIABLES = 500
 
 #: Most variables of a target expanded from its truth table on ``{-1,1}^P``
 #: (non-polynomial boolean targets: sign, max, tanh, ...): ``2^20`` values take

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import sympy
 from sympy.polys.polyerrors import PolynomialError
+from sympy.polys.rings import PolyRing
 
-from csqbound.errors import ExpansionError, ParameterError
+from csqbound import limits
+from csqbound.errors import ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
 
@@ -45,8 +47,14 @@ __all__ = [
     "truth_table",
 ]
 
-#: Largest ``P`` whose truth table (``2^P`` entries) csqbound builds.
-MAX_TABLE_VARIABLES = 24
+#: Largest ``P`` whose truth table (``2^P`` entries) csqbound builds
+#: (:data:`csqbound.limits.MAX_TABLE_VARIABLES`).
+MAX_TABLE_VARIABLES = limits.MAX_TABLE_VARIABLES
+
+#: Up to this many variables polynomials use sympy's dense ``Poly`` (fastest for dense
+#: powers); beyond it a sparse ring (a dense Poly costs ``O(P)`` per term and recurses
+#: once per variable).
+_DENSE_VARIABLES = 32
 
 #: At most this many distinct values are converted to exact rationals.
 _MAX_EXACT_VALUES = 4096
@@ -92,30 +100,59 @@ def _check_coefficient(value: sympy.Expr, expr: sympy.Expr) -> None:
         raise ExpansionError(msg)
 
 
-def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> tuple[sympy.Poly, list[int]]:
-    """``expr`` as a Poly in the symbols it uses, with their 1-based coordinates.
+class _Terms(NamedTuple):
+    """A polynomial as ``{exponents: coefficient}`` in the coefficients' own domain."""
+
+    domain: Any  # a sympy Domain (ZZ, QQ, EX, an algebraic field, ...)
+    terms: dict[tuple[int, ...], Any]
+    coordinates: list[int]  # the 1-based coordinate of each exponent position
+
+
+def _sparse_terms(expr: sympy.Expr, gens: list[sympy.Symbol]) -> tuple[Any, dict[Any, Any]]:
+    """``expr`` expanded in a sparse polynomial ring: rationals when they suffice, else EX."""
+    for domain in (sympy.QQ, sympy.EX):
+        ring = PolyRing(gens, domain)
+        try:
+            return domain, dict(ring.from_expr(expr))
+        except ValueError:  # an irrational constant does not convert to QQ
+            continue
+    msg = f"{shorten(expr)} has coefficients sympy cannot represent"  # pragma: no cover
+    raise ExpansionError(msg)  # pragma: no cover
+
+
+def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Terms:
+    """``expr`` as a polynomial in the symbols it uses, with their 1-based coordinates.
 
     Only the symbols that occur are generators: ``x1000*x1`` is a polynomial in two
-    variables, not in a thousand (sympy recurses once per generator).
+    variables, not in a thousand. Up to 32 of them sympy's dense ``Poly`` is used,
+    beyond that a sparse ring (same coefficients, no recursion per variable).
     """
     present = expr.free_symbols
     used = [(i + 1, s) for i, s in enumerate(symbols) if s in present]
     if not used:  # a constant in these symbols: a polynomial in a dummy variable
         used = [(1, symbols[0])]
-    try:
-        return sympy.Poly(expr, *(s for _, s in used)), [i for i, _ in used]
-    except PolynomialError as exc:
-        msg = (
-            f"{expr} is not a polynomial in {', '.join(map(str, symbols))}; "
-            "expand it from its truth table instead (boolean_expansion does this)"
-        )
-        raise ExpansionError(msg) from exc
+    gens = [s for _, s in used]
+    coords = [i for i, _ in used]
+    not_polynomial = (
+        f"{shorten(expr)} is not a polynomial in x1..x{len(symbols)}; "
+        "expand it from its truth table instead (boolean_expansion does this)"
+    )
+    if len(gens) <= _DENSE_VARIABLES:
+        try:
+            poly = sympy.Poly(expr, *gens)
+        except PolynomialError as exc:
+            raise ExpansionError(not_polynomial) from exc
+        return _Terms(poly.domain, poly.as_dict(native=True), coords)
+    if not expr.is_polynomial(*gens):
+        raise ExpansionError(not_polynomial)
+    domain, terms = _sparse_terms(expr, gens)
+    return _Terms(domain, terms, coords)
 
 
 def _polynomial_input(
     expr: object, symbols: Sequence[sympy.Symbol], caller: str
-) -> tuple[sympy.Expr, dict[Monomial, sympy.Expr] | None, Any, list[int]]:
-    """Validate a kernel's input: ``(expr, constant expansion or None, poly, coordinates)``.
+) -> tuple[sympy.Expr, dict[Monomial, sympy.Expr] | None, _Terms | None]:
+    """Validate a kernel's input: ``(expr, constant expansion or None, polynomial terms)``.
 
     Text is refused (it would be parsed by sympify, never by csqbound's safe parser);
     with no symbols the expression is a constant and its expansion is returned at once.
@@ -130,9 +167,8 @@ def _polynomial_input(
     if not symbols:
         number = _exact_simplify(value)
         _check_coefficient(number, value)
-        return value, ({} if number == 0 else {Monomial(()): number}), None, []
-    poly, coords = _poly(value, symbols)
-    return value, None, poly, coords
+        return value, ({} if number == 0 else {Monomial(()): number}), None
+    return value, None, _poly(value, symbols)
 
 
 def _has_float(expr: sympy.Expr) -> bool:
@@ -179,12 +215,12 @@ def multilinear_reduce(
     >>> multilinear_reduce(sympy.sqrt(2) * x1 * x2**2, (x1, x2))
     {Monomial(x1): sqrt(2)}
     """
-    expr, constant, poly, coords = _polynomial_input(expr, symbols, "multilinear_reduce")
-    if constant is not None:
-        return constant
-    domain = poly.domain
+    expr, constant, poly = _polynomial_input(expr, symbols, "multilinear_reduce")
+    if constant is not None or poly is None:
+        return constant or {}
+    domain, coords = poly.domain, poly.coordinates
     acc: dict[tuple[int, ...], Any] = {}
-    for exps, coef in poly.as_dict(native=True).items():
+    for exps, coef in poly.terms.items():
         key = tuple(e & 1 for e in exps)
         acc[key] = acc[key] + coef if key in acc else coef
     exact_domain = domain.is_ZZ or domain.is_QQ
