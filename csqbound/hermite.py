@@ -136,8 +136,9 @@ def polynomial_to_hermite(
     Raises
     ------
     ExpansionError
-        If ``expr`` is not a polynomial in ``symbols`` or has symbolic or
-        non-real coefficients.
+        If ``expr`` is not a polynomial in ``symbols``, has symbolic or
+        non-real coefficients, or its conversion would exceed
+        :data:`csqbound.limits.MAX_EXPANDED_TERMS` products of terms.
 
     Examples
     --------
@@ -152,6 +153,15 @@ def polynomial_to_hermite(
     if constant is not None or poly is None:
         return constant or {}
     domain, coords = poly.domain, poly.coordinates
+    # x^e has e//2 + 1 Hermite terms: count the products before making them
+    size = sum(math.prod(e // 2 + 1 for e in exps) for exps in poly.terms)
+    if size > limits.MAX_EXPANDED_TERMS:
+        msg = (
+            f"the Hermite expansion would take {size:,} products of terms; the limit is "
+            f"{limits.MAX_EXPANDED_TERMS:,} (MAX_EXPANDED_TERMS in csqbound.limits): use "
+            "lower powers of each variable"
+        )
+        raise ExpansionError(msg)
     tables: dict[int, list[tuple[int, int]]] = {}
     acc: dict[tuple[tuple[int, int], ...], Any] = {}
     for exps, coef in poly.terms.items():

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import sympy
-from sympy.polys.polyerrors import PolynomialError
 from sympy.polys.rings import PolyRing
 
 from csqbound import limits
@@ -51,10 +50,6 @@ __all__ = [
 #: (:data:`csqbound.limits.MAX_TABLE_VARIABLES`).
 MAX_TABLE_VARIABLES = limits.MAX_TABLE_VARIABLES
 
-#: Up to this many variables polynomials use sympy's dense ``Poly`` (fastest for dense
-#: powers); beyond it a sparse ring (a dense Poly costs ``O(P)`` per term and recurses
-#: once per variable).
-_DENSE_VARIABLES = 32
 
 #: At most this many distinct values are converted to exact rationals.
 _MAX_EXACT_VALUES = 4096
@@ -124,29 +119,23 @@ def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Terms:
     """``expr`` as a polynomial in the symbols it uses, with their 1-based coordinates.
 
     Only the symbols that occur are generators: ``x1000*x1`` is a polynomial in two
-    variables, not in a thousand. Up to 32 of them sympy's dense ``Poly`` is used,
-    beyond that a sparse ring (same coefficients, no recursion per variable).
+    variables, not in a thousand. The expansion is done in a sparse polynomial ring
+    (sympy's ``Poly`` would first expand symbolically, 20 s for
+    ``(x1 + ... + x20)**4``, and its dense form recurses once per variable).
     """
     present = expr.free_symbols
     used = [(i + 1, s) for i, s in enumerate(symbols) if s in present]
     if not used:  # a constant in these symbols: a polynomial in a dummy variable
         used = [(1, symbols[0])]
     gens = [s for _, s in used]
-    coords = [i for i, _ in used]
-    not_polynomial = (
-        f"{shorten(expr)} is not a polynomial in x1..x{len(symbols)}; "
-        "expand it from its truth table instead (boolean_expansion does this)"
-    )
-    if len(gens) <= _DENSE_VARIABLES:
-        try:
-            poly = sympy.Poly(expr, *gens)
-        except PolynomialError as exc:
-            raise ExpansionError(not_polynomial) from exc
-        return _Terms(poly.domain, poly.as_dict(native=True), coords)
     if not expr.is_polynomial(*gens):
-        raise ExpansionError(not_polynomial)
+        msg = (
+            f"{shorten(expr)} is not a polynomial in x1..x{len(symbols)}; "
+            "expand it from its truth table instead (boolean_expansion does this)"
+        )
+        raise ExpansionError(msg)
     domain, terms = _sparse_terms(expr, gens)
-    return _Terms(domain, terms, coords)
+    return _Terms(domain, terms, [i for i, _ in used])
 
 
 def _polynomial_input(
