@@ -187,10 +187,11 @@ MAX_EXACT_ISO_VARIABLES = 8
 #: quadrature).
 MAX_NUMERIC_ISO_VARIABLES = 3
 
-#: Largest estimated work (coefficient products) of one step of the exact
-#: ``iso_leap``: composing the target with the linear change of variables of that
-#: step. 2 * 10^7 products take about ten seconds; ``(x1 + x2)**64`` would need 10^9.
-MAX_ISO_WORK = 20_000_000
+#: Largest work (exact coefficient products, estimated beforehand) of one step of the
+#: exact ``iso_leap``: composing the target with that step's linear change of
+#: variables. 10^6 products take about ten seconds; ``(x1 + x2)**64`` needs 2 * 10^7
+#: (minutes), ``He4(x1 + x2 - x3)*He3(x2 + x4)`` 1.4 * 10^6.
+MAX_ISO_WORK = 1_000_000
 
 #: Largest work (monomials visited, about 4 microseconds each) of the CSQ bound's
 #: exploration of tied greedy runs; past it the bound follows the lexicographic run
