@@ -557,6 +557,19 @@ def _stages(
         return [make_stage(u) for u in greedy.covered_sets()[:-1]], [note]
 
 
+def _monomials(expansion: Expansion, d: int) -> list[Monomial]:
+    """The non-constant support, after checking there is one and that ``d >= P``."""
+    monos = [m for m in expansion.support if m.powers]
+    if not monos:
+        msg = "the target is constant: there is nothing to learn, so no CSQ bound"
+        raise ParameterError(msg)
+    p = expansion.variables
+    if d < p:
+        msg = f"d={d} is smaller than the number of variables P={p}: give d >= {p}"
+        raise ParameterError(msg)
+    return monos
+
+
 def _predictions(expansion: Expansion, dom: Domain) -> tuple[Any, list[str]]:
     """The SGD prediction of :func:`csqbound.predict.predict`, or ``None`` and a note."""
     try:
@@ -616,13 +629,7 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     expansion = _expansion(x, dom)
     dom = expansion.domain
     p = expansion.variables
-    monos = [m for m in expansion.support if m.powers]
-    if not monos:
-        msg = "the target is constant: there is nothing to learn, so no CSQ bound"
-        raise ParameterError(msg)
-    if d < p:
-        msg = f"d={d} is smaller than the number of variables P={p}: give d >= {p}"
-        raise ParameterError(msg)
+    monos = _monomials(expansion, d)
     weighed = [_weight(expansion, m) for m in monos]
     exact = expansion.exact and all(ok for _, ok in weighed)
     stages, notes = _stages(
