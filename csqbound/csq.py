@@ -87,6 +87,7 @@ __all__ = [
     "ROTATION_LABEL",
     "CSQBound",
     "CSQStage",
+    "check_dimension",
     "csq_bound",
     "gamma",
     "stage_queries",
@@ -482,8 +483,24 @@ def _rotation_reference(expansion: Expansion, d: int) -> tuple[dict[str, Any] | 
     }, None
 
 
-def _check_d(d: object) -> int:
-    """``d`` as an int in ``1..MAX_DIMENSION``."""
+def check_dimension(d: object) -> int:
+    """The ambient dimension ``d`` as an int, checked to lie in ``1..MAX_DIMENSION``.
+
+    Raises
+    ------
+    ParameterError
+        For a non-integer, ``d < 1`` or ``d > 10^1000``
+        (:data:`csqbound.limits.MAX_DIMENSION`).
+
+    Examples
+    --------
+    >>> check_dimension(64)
+    64
+    >>> check_dimension(-1)
+    Traceback (most recent call last):
+    ...
+    csqbound.errors.ParameterError: d must be between 1 and 10^1000 ...
+    """
     if isinstance(d, bool) or not isinstance(d, numbers.Integral):
         msg = f"d must be an integer, got {shorten(repr(d))}"
         raise ParameterError(msg)
@@ -624,7 +641,7 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     (1, 2, 1.5)
     """
     dom = check_domain(domain)
-    d = _check_d(d)
+    d = check_dimension(d)
     t = _tau(tau)
     expansion = _expansion(x, dom)
     dom = expansion.domain

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from csqbound.errors import CsqboundError, DomainError
+from csqbound.errors import CsqboundError, DomainError, shorten
 
 __all__ = ["Domain", "Monomial", "check_domain"]
 
@@ -33,7 +33,7 @@ def check_domain(domain: str) -> Domain:
         case "gaussian":
             return "gaussian"
         case _:
-            msg = f"unknown domain {domain!r}: use 'boolean' or 'gaussian'"
+            msg = f"unknown domain {shorten(repr(domain))}: use 'boolean' or 'gaussian'"
             raise DomainError(msg)
 
 
