@@ -299,12 +299,12 @@ def check_scale(expansion: Expansion) -> None:
     if isinstance(norm2, sympy.Rational):
         big = norm2 > sympy.Rational(limits.MAX_NORM2)
         small = 0 < norm2 < sympy.Rational(limits.MIN_NORM2)
-        shown = str(sympy.Float(norm2, 3))
+        shown = f"about {sympy.Float(norm2, 3)}"
     else:
         value = _as_float(norm2)
         big = not value <= limits.MAX_NORM2
         small = 0 < value < limits.MIN_NORM2
-        shown = f"{value:.3g}" if math.isfinite(value) else "beyond 1e308"
+        shown = f"about {value:.3g}" if math.isfinite(value) else "beyond 1e308"
     if big or small:
         bound, how = (
             ("above the limit 1e+200 (MAX_NORM2", "divide")
@@ -312,7 +312,7 @@ def check_scale(expansion: Expansion) -> None:
             else ("below the limit 1e-200 (MIN_NORM2", "multiply")
         )
         msg = (
-            f"E[f^2] of the target is about {shown}, {bound} in csqbound.limits): {how} it by "
+            f"E[f^2] of the target is {shown}, {bound} in csqbound.limits): {how} it by "
             "a constant (leaps, supports and CSQ exponents do not depend on its scale)"
         )
         raise ExpansionError(msg)

@@ -351,7 +351,8 @@ def truth_table(target: Target) -> np.ndarray:
     if p > MAX_TABLE_VARIABLES:
         msg = (
             f"the target depends on P={p} variables; a truth table needs P <= "
-            f"{MAX_TABLE_VARIABLES}. Write it as a polynomial if you can (reduced exactly)"
+            f"{MAX_TABLE_VARIABLES} (MAX_TABLE_VARIABLES in csqbound.limits). Write it as a "
+            "polynomial if you can (reduced exactly)"
         )
         raise ExpansionError(msg)
     n = 1 << p
