@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sympy
 
-from csqbound.errors import CsqboundError, ExpansionError
+from csqbound.errors import CsqboundError, ExpansionError, shorten
 from csqbound.monomial import Domain, Monomial, check_domain
 
 if TYPE_CHECKING:
@@ -190,13 +190,16 @@ def _coefficient(value: object) -> Coefficient:
     if isinstance(value, str):
         number = parse(value)
         if number.free_symbols:
-            msg = f"a coefficient must be a number, got {value!r}"
+            msg = f"a coefficient must be a number, got {shorten(value, quote=True)}"
             raise CsqboundError(msg)
         return number
     try:
         return sympy.sympify(value, strict=True)
     except sympy.SympifyError:
-        msg = f"cannot read {value!r} as a coefficient: give a number or a string like '1/2'"
+        msg = (
+            f"cannot read {shorten(value, quote=True)} as a coefficient: give a number or a "
+            "string like '1/2'"
+        )
         raise CsqboundError(msg) from None
 
 

@@ -30,7 +30,7 @@ import sympy
 from scipy.special import roots_hermitenorm
 
 from csqbound import limits
-from csqbound.errors import ExpansionError, ParameterError
+from csqbound.errors import ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
 from csqbound.walsh import (
@@ -274,7 +274,7 @@ def _quadrature(
 
 def _check_max_degree(max_degree: int) -> int:
     if isinstance(max_degree, bool) or int(max_degree) != max_degree:
-        msg = f"max_degree must be an integer, got {max_degree!r}"
+        msg = f"max_degree must be an integer, got {shorten(max_degree, quote=True)}"
         raise ParameterError(msg)
     degree = int(max_degree)
     if not 0 <= degree <= MAX_QUADRATURE_DEGREE:
@@ -367,7 +367,7 @@ def gauss_hermite_coefficients(
         if n != points_per_dim or (P and n < needed):
             msg = (
                 f"points_per_dim must be an integer >= 2 (max_degree + 1) = {needed}, "
-                f"got {points_per_dim!r}"
+                f"got {shorten(points_per_dim, quote=True)}"
             )
             raise ParameterError(msg)
         if P and n**P > _MAX_POINTS:

@@ -72,7 +72,7 @@ import numpy as np
 import sympy
 
 from csqbound import limits
-from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError
+from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
 from csqbound.target import Target
@@ -689,10 +689,10 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     if tol is not None and (
         isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
     ):
-        msg = f"tol must be a finite number >= 0 or None, got {tol!r}"
+        msg = f"tol must be a finite number >= 0 or None, got {shorten(tol, quote=True)}"
         raise ParameterError(msg)
     if tol is not None and tol < 0:
-        msg = f"tol must be a finite number >= 0, got {tol!r}"
+        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
         raise ParameterError(msg)
     expansion = _gaussian_expansion(x, max_degree, tol)
     p = expansion.variables

@@ -213,7 +213,7 @@ def oracle_leap(
     """
     p = variables if variables is not None else getattr(oracle, "variables", None)
     if p is None or isinstance(p, bool) or not isinstance(p, int) or p < 0:
-        msg = f"oracle_leap needs the number of variables P >= 0, got {p!r}"
+        msg = f"oracle_leap needs the number of variables P >= 0, got {shorten(p, quote=True)}"
         raise ParameterError(msg)
     covered: frozenset[int] = frozenset()
     order: list[frozenset[int]] = []

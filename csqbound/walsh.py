@@ -373,7 +373,7 @@ def _check_tol(tol: float | None) -> float:
         return _DEFAULT_TOL
     value = float(tol)
     if not math.isfinite(value) or value < 0:
-        msg = f"tol must be a finite number >= 0, got {tol!r}"
+        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
         raise ParameterError(msg)
     return value
 
