@@ -325,6 +325,8 @@ def _canonical_symbols(expression: sympy.Expr) -> sympy.Expr:
         name = getattr(s, "name", str(s))
         try:
             index = variable_index(s)  # type: ignore[arg-type]
+        except ParameterError:  # a variable, but beyond MAX_COORDINATE
+            raise
         except CsqboundError:
             msg = (
                 f"symbol {shorten(name, quote=True)} is not a csqbound variable: use x1, x2, ... "
