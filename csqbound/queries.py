@@ -616,7 +616,7 @@ def _partition(values: list[dict[sympy.Expr, Fraction]]) -> list[int]:
     Values with equal dicts are equal. Others are compared at 70 digits; pairs closer
     than 1e-40 (relative) are decided symbolically by :func:`_provably_equal`.
     """
-    atoms = sorted({a for v in values for a in v}, key=sympy.default_sort_key)
+    atoms = list(dict.fromkeys(a for v in values for a in v))
     with mpmath.workdps(70):
         numeric = {a: mpmath.mpf(str(sympy.N(a, 75))) for a in atoms}
         points = [
@@ -688,9 +688,7 @@ def _pointwise_labels(target: Target, p: int) -> np.ndarray:
 
     exact = _exact_values(target.expression, target.symbols, range(1 << p))
     values = [_atoms(v) for v in exact]
-    keys = [
-        tuple(sorted(v.items(), key=lambda item: sympy.default_sort_key(item[0]))) for v in values
-    ]
+    keys = [tuple([frozenset(v.items())]) for v in values]
     return _labels_of(keys, values)  # type: ignore[arg-type]
 
 

@@ -27,7 +27,7 @@ from csqbound.queries import sq_leap
 
 #: Each example is bounded; the whole module stays well under 30 s.
 FUZZ = settings(
-    max_examples=int(os.environ.get("CSQBOUND_FUZZ_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("CSQBOUND_FUZZ_EXAMPLES", "60")),
     deadline=5000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -60,7 +60,10 @@ EXPRESSIONS = st.recursive(
     ),
     max_leaves=10,
 )
-TEXT = st.one_of(EXPRESSIONS, st.text(max_size=40))
+DEEP = st.tuples(FUNCTIONS, st.integers(1, 210), EXPRESSIONS).map(
+    lambda t: f"{t[0]}(" * t[1] + t[2] + ")" * t[1]
+)
+TEXT = st.one_of(EXPRESSIONS, DEEP, st.text(max_size=40))
 DOMAINS = st.sampled_from(["boolean", "gaussian", "", "Boolean", "b" * 300])
 DIMENSIONS = st.one_of(
     st.integers(-5, 200), st.sampled_from([10**40, 10**1000, 10**1001, 10**5000, True, 2.5])
@@ -95,13 +98,13 @@ def test_expand_contract(text: str, domain: str, max_degree: int) -> None:
 
 
 @FUZZ
-@given(EXPRESSIONS, DOMAINS)
+@given(st.one_of(EXPRESSIONS, DEEP), DOMAINS)
 def test_leap_contract(text: str, domain: str) -> None:
     _contract(leap, text, domain)
 
 
 @FUZZ
-@given(EXPRESSIONS)
+@given(st.one_of(EXPRESSIONS, DEEP))
 def test_sq_leap_contract(text: str) -> None:
     _contract(sq_leap, text)
 
