@@ -645,7 +645,6 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     t = _tau(tau)
     expansion = _expansion(x, dom)
     dom = expansion.domain
-    p = expansion.variables
     monos = _monomials(expansion, d)
     weighed = [_weight(expansion, m) for m in monos]
     exact = expansion.exact and all(ok for _, ok in weighed)
@@ -656,10 +655,8 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     bound = max((s.queries for s in stages), default=Fraction(0))
     prediction, why = _predictions(expansion, dom)
     notes.extend(why)
-    rotation: dict[str, Any] | None = None
-    if dom == "gaussian":
-        rotation, note = _rotation_reference(expansion, d)
-        notes.extend([note] if note else [])
+    rotation, note = _rotation_reference(expansion, d) if dom == "gaussian" else (None, None)
+    notes.extend([note] if note else [])
     labels = None if prediction is None else (prediction.samples_label, prediction.time_label)
     notes.extend(_explain(dom, exponent, None if prediction is None else prediction.leap, labels))
     notes.extend(_notes(expansion, stages, exact, d))
@@ -667,7 +664,7 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
         d=d,
         tau=t,
         domain=dom,
-        variables=p,
+        variables=expansion.variables,
         stages=tuple(stages),
         bound=bound,
         log10_bound=_log10(bound),
