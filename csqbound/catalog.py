@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csqbound.errors import CsqboundError
+from csqbound.errors import CsqboundError, shorten
 from csqbound.monomial import Domain
 
 __all__ = ["CATALOG", "CatalogEntry", "catalog_entry", "catalog_names"]
@@ -206,5 +206,5 @@ def catalog_entry(name: str) -> CatalogEntry:
     for entry in CATALOG:
         if entry.name == name:
             return entry
-    msg = f"no catalog entry {name!r}; known: {', '.join(catalog_names())}"
+    msg = f"no catalog entry {shorten(name, quote=True)}; known: {', '.join(catalog_names())}"
     raise CsqboundError(msg)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from csqbound.errors import CsqboundError
+from csqbound.errors import CsqboundError, shorten
 
 __all__ = ["app", "main"]
 
@@ -109,9 +109,30 @@ def _check_plot(plot: Path | None) -> None:
         raise CsqboundError(msg)
 
 
+#: Longest error line on stderr (the prefix included).
+ERROR_LINE_LIMIT = 300
+_PREFIX = "csqbound: error: "
+
+
+def _error_line(message: object) -> str:
+    """One printable line of at most :data:`ERROR_LINE_LIMIT` characters."""
+    room = ERROR_LINE_LIMIT - len(_PREFIX)
+    text = shorten(" ".join(str(message).split()) or "unknown error", room - 3)
+    return _PREFIX + (text if len(text) <= room else text[: room - 3] + "...")
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"csqbound: error: {message}", err=True)
+    typer.echo(_error_line(message), err=True)
     raise typer.Exit(code)
+
+
+def _closed_stdout() -> int:
+    """The reader of stdout went away (``csqbound ... | head``): stop quietly, like cat."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so that the final flush does not fail again
+    return 141  # 128 + SIGPIPE, what a shell reports for a process killed by it
 
 
 def guarded(func: F) -> F:
@@ -124,12 +145,14 @@ def guarded(func: F) -> F:
         except typer.Exit:
             raise
         except CsqboundError as err:
-            _fail(str(err).splitlines()[0] if str(err) else type(err).__name__, 2)
+            _fail(str(err) or type(err).__name__, 2)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            raise typer.Exit(_closed_stdout()) from None
         except Exception as err:  # noqa: BLE001 - the CLI must never show a traceback
             first = str(err).splitlines()[0] if str(err) else ""
-            _fail(f"internal error ({type(err).__name__}: {first}); please report it", 1)
+            _fail(f"internal error ({type(err).__name__}: {shorten(first)}); please report it", 1)
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -145,13 +168,14 @@ def _target(expr: str, domain: str | None) -> Any:
     from csqbound.monomial import check_domain
     from csqbound.target import Target
 
+    chosen = None if domain is None else check_domain(domain)  # '' is an error, not boolean
     if expr.strip() in catalog_names():
         entry = catalog_entry(expr.strip())
-        if domain is not None and check_domain(domain) != entry.domain:
-            msg = f"catalog entry {entry.name!r} is a {entry.domain} target, not {domain}"
+        if chosen is not None and chosen != entry.domain:
+            msg = f"catalog entry {entry.name!r} is a {entry.domain} target, not {chosen}"
             raise CsqboundError(msg)
         return Target.from_text(entry.expression, entry.domain)
-    return Target.from_text(expr, check_domain(domain or "boolean"))
+    return Target.from_text(expr, chosen or "boolean")
 
 
 @app.command()
@@ -259,11 +283,12 @@ def zoo(
     ] = 64,
 ) -> None:
     """The catalog of named targets with their leaps, CSQ exponent and predicted SGD exponent."""
+    from csqbound.csq import check_dimension
     from csqbound.report.summary import zoo_records, zoo_table
     from csqbound.report.tables import check_format, render, to_json
 
     fmt = check_format(fmt)
-    records = zoo_records(d=d)
+    records = zoo_records(d=check_dimension(d))
     _emit(to_json(records) if fmt == "json" else render(zoo_table(records), fmt))
 
 
@@ -740,14 +765,16 @@ def _run(argv: list[str] | None) -> int:
         result = app(args=argv, standalone_mode=False, prog_name="csqbound")
     except (typer.Exit, typer.Abort) as done:
         return int(getattr(done, "exit_code", 130) or 0)
+    except BrokenPipeError:
+        return _closed_stdout()
     except Exception as err:  # noqa: BLE001 - click's (or typer's vendored click's) usage errors
         if hasattr(err, "format_message"):
-            typer.echo(f"csqbound: error: {err.format_message()}", err=True)
+            typer.echo(_error_line(err.format_message()), err=True)
             return int(getattr(err, "exit_code", 2) or 2)
         exit_code = getattr(err, "exit_code", None)
         if isinstance(exit_code, int):
             return exit_code
-        typer.echo(f"csqbound: error: internal error ({type(err).__name__}: {err})", err=True)
+        typer.echo(_error_line(f"internal error ({type(err).__name__}: {err})"), err=True)
         return 1
     return result if isinstance(result, int) else 0
 

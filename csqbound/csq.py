@@ -67,7 +67,8 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, TypeAlias
@@ -75,15 +76,18 @@ from typing import Any, TypeAlias
 import mpmath
 import sympy
 
-from csqbound.errors import CsqboundError, ExpansionError, ParameterError
+from csqbound import limits
+from csqbound.errors import CsqboundError, ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Domain, Monomial, check_domain
+from csqbound.parse import exact_number
 
 __all__ = [
     "CLASS_LABEL",
     "ROTATION_LABEL",
     "CSQBound",
     "CSQStage",
+    "check_dimension",
     "csq_bound",
     "gamma",
     "stage_queries",
@@ -98,7 +102,8 @@ ROTATION_LABEL = (
     "for single-index class {f∘U}; not computed by csqbound"
 )
 
-#: Largest number of covered sets visited when exploring tied greedy runs.
+#: Largest number of covered sets visited when exploring tied greedy runs (and, for
+#: large supports, :data:`csqbound.limits.MAX_CSQ_WORK` monomials visited in all).
 _MAX_RUN_STATES = 2000
 #: ... or runs longer than this many steps (the search recurses once per step).
 _MAX_RUN_DEPTH = 200
@@ -244,7 +249,7 @@ class CSQBound:
             "class": self.class_label,
             "exponent": self.exponent,
             "bound": _show(self.bound),
-            "bound_ceiling": str(self.bound_ceiling),
+            "bound_ceiling": _show(Fraction(self.bound_ceiling)),
             "bound_float": _to_float(self.bound),
             "log10_bound": self.log10_bound,
             "exact": self.exact,
@@ -259,8 +264,16 @@ class CSQBound:
 # ---------------------------------------------------------------------------
 # number helpers
 # ---------------------------------------------------------------------------
+#: Exact numbers with more bits than this print as 30-digit decimals (a 300-digit
+#: fraction is already unreadable, and Python refuses to print ints over 4300 digits).
+_EXACT_PRINT_BITS = 1000
+
+
 def _show(value: Number) -> str:
     if isinstance(value, Fraction):
+        if max(abs(value.numerator), value.denominator).bit_length() > _EXACT_PRINT_BITS:
+            with mpmath.workdps(_DIGITS):
+                return mpmath.nstr(mpmath.mpf(value.numerator) / value.denominator, 30)
         return (
             str(value.numerator)
             if value.denominator == 1
@@ -294,14 +307,14 @@ def _tau(tau: object) -> Fraction:
         msg = "tau must be a number, got a boolean"
         raise ParameterError(msg)
     try:
-        if isinstance(tau, str):
-            value = Fraction(tau.strip())
+        if isinstance(tau, str | decimal.Decimal):
+            value = exact_number(str(tau), "tau")
         elif isinstance(tau, sympy.Basic):
             if not tau.is_Rational:
                 value = Fraction(str(sympy.Float(tau, 30)))
             else:
                 value = Fraction(int(tau.p), int(tau.q))  # type: ignore[attr-defined]
-        elif isinstance(tau, numbers.Rational | decimal.Decimal):
+        elif isinstance(tau, numbers.Rational):
             value = Fraction(tau)  # type: ignore[arg-type]
         elif isinstance(tau, numbers.Real):
             number = float(tau)
@@ -312,11 +325,22 @@ def _tau(tau: object) -> Fraction:
         else:
             msg = f"tau must be a number or a string such as '0.01' or '1/100', got {tau!r}"
             raise ParameterError(msg)
+    except CsqboundError as exc:  # exact_number's message says what and how
+        raise ParameterError(str(exc)) from exc
     except (ValueError, ZeroDivisionError, TypeError, OverflowError) as exc:
-        msg = f"cannot read tau={tau!r} as a number ({exc}); give e.g. '0.01' or '1/100'"
+        msg = (
+            f"cannot read tau={shorten(repr(tau))} as a number ({shorten(exc)}); "
+            "give e.g. '0.01' or '1/100'"
+        )
         raise ParameterError(msg) from exc
     if value <= 0:
-        msg = f"tau must be > 0, got {tau!r}"
+        msg = f"tau must be > 0, got {shorten(repr(tau))}"
+        raise ParameterError(msg)
+    if not limits.MIN_TAU <= value <= limits.MAX_TAU:
+        msg = (
+            f"tau={shorten(repr(tau))} is outside 1e-300..1e300 (MIN_TAU and MAX_TAU in "
+            "csqbound.limits)"
+        )
         raise ParameterError(msg)
     return value
 
@@ -351,11 +375,11 @@ def gamma(new_sizes: list[int], d: int, u: int) -> Fraction:
     """
     n = d - u
     total = Fraction(0)
-    for s in new_sizes:
+    for s, count in Counter(new_sizes).items():
         if s < 1 or s > n:
             msg = f"a new-coordinate count must be in 1..d-u={n}, got {s}"
             raise ParameterError(msg)
-        total += Fraction(1, math.comb(n, s))
+        total += Fraction(count, math.comb(n, s))
     return total
 
 
@@ -387,7 +411,9 @@ class _TooManyTies(Exception):
 
 
 def _best_run(
-    supports: list[frozenset[int]], make_stage: Callable[[frozenset[int]], CSQStage]
+    supports: list[frozenset[int]],
+    make_stage: Callable[[frozenset[int]], CSQStage],
+    cost: int,
 ) -> list[CSQStage]:
     """The greedy run over the CSQ oracle with the largest bound, over every tie.
 
@@ -396,14 +422,17 @@ def _best_run(
     largest stage bound is greatest is returned (ties: lexicographic ``T``).
     Every run has the same largest jump (the cardinality leap), and every stage
     bound is valid on its own, so this only picks the strongest witness and
-    makes the result independent of how coordinates are labelled.
+    makes the result independent of how coordinates are labelled. Each covered
+    set costs ``cost`` (monomials visited); past :data:`_MAX_RUN_STATES` sets or
+    :data:`csqbound.limits.MAX_CSQ_WORK` in all, ``_TooManyTies`` is raised.
     """
     memo: dict[frozenset[int], tuple[Number | None, list[CSQStage]]] = {}
+    budget = max(1, limits.MAX_CSQ_WORK // max(cost, 1))
 
     def best(covered: frozenset[int], depth: int = 0) -> tuple[Number | None, list[CSQStage]]:
         if covered in memo:
             return memo[covered]
-        if len(memo) >= _MAX_RUN_STATES or depth >= _MAX_RUN_DEPTH:
+        if len(memo) >= min(_MAX_RUN_STATES, budget) or depth >= _MAX_RUN_DEPTH:
             raise _TooManyTies
         new = [s - covered for s in supports if not s <= covered]
         if not new:
@@ -454,6 +483,120 @@ def _rotation_reference(expansion: Expansion, d: int) -> tuple[dict[str, Any] | 
     }, None
 
 
+def check_dimension(d: object) -> int:
+    """The ambient dimension ``d`` as an int, checked to lie in ``1..MAX_DIMENSION``.
+
+    Raises
+    ------
+    ParameterError
+        For a non-integer, ``d < 1`` or ``d > 10^1000``
+        (:data:`csqbound.limits.MAX_DIMENSION`).
+
+    Examples
+    --------
+    >>> check_dimension(64)
+    64
+    >>> check_dimension(-1)
+    Traceback (most recent call last):
+    ...
+    csqbound.errors.ParameterError: d must be between 1 and 10^1000 ...
+    """
+    if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+        msg = f"d must be an integer, got {shorten(repr(d))}"
+        raise ParameterError(msg)
+    value = int(d)
+    if not 1 <= value <= limits.MAX_DIMENSION:
+        shown = str(value) if value.bit_length() < 300 else f"a {value.bit_length():,}-bit integer"
+        msg = f"d must be between 1 and 10^1000 (MAX_DIMENSION in csqbound.limits), got {shown}"
+        raise ParameterError(msg)
+    return value
+
+
+def _stage_maker(
+    monos: Sequence[Monomial], weights: Sequence[Number], exact: bool, d: int, tau: Fraction
+) -> Callable[[frozenset[int]], CSQStage]:
+    """The stage bound of every covered set ``U`` (THEORY section 5) for this support.
+
+    The supports are computed once, and exact weights are put on one common
+    denominator, so a stage costs one pass of integer additions over the support.
+    """
+    supports = [m.support for m in monos]
+    denominator = math.lcm(*(w.denominator for w in weights)) if exact else 1
+    scaled = [w.numerator * (denominator // w.denominator) for w in weights] if exact else []
+
+    def make_stage(covered: frozenset[int]) -> CSQStage:
+        rest = [i for i, s in enumerate(supports) if not s <= covered]
+        sizes = [len(supports[i] - covered) for i in rest]
+        g = gamma(sizes, d, len(covered))
+        if exact:
+            r2: Number = Fraction(sum(scaled[i] for i in rest), denominator)
+        else:
+            with mpmath.workdps(_DIGITS):
+                r2 = mpmath.fsum(
+                    mpmath.mpf(w.numerator) / w.denominator if isinstance(w, Fraction) else w
+                    for w in (weights[i] for i in rest)
+                )
+        if r2 <= 0:  # pragma: no cover - non-zero coefficients have positive weight
+            msg = "internal error: the remainder has zero norm"
+            raise CsqboundError(msg)
+        q, vacuous = stage_queries(r2, g, tau)
+        return CSQStage(
+            covered=covered,
+            jump=min(sizes),
+            m=len(rest),
+            r_norm2=r2,
+            gamma=g,
+            queries=q,
+            vacuous=vacuous,
+            log10_queries=None if vacuous else _log10(q),
+        )
+
+    return make_stage
+
+
+def _stages(
+    expansion: Expansion, monos: Sequence[Monomial], make_stage: Callable[..., CSQStage]
+) -> tuple[list[CSQStage], list[str]]:
+    """The stages of the strongest tied greedy run, or of the lexicographic one (with a note)."""
+    supports = sorted({m.support for m in monos}, key=lambda s: (len(s), sorted(s)))
+    try:
+        return _best_run(supports, make_stage, len(monos)), []
+    except _TooManyTies:
+        from csqbound.queries import csq_oracle, oracle_leap
+
+        greedy = oracle_leap(csq_oracle(expansion))
+        note = (
+            f"The greedy has too many tied runs to explore (over {_MAX_RUN_STATES} covered "
+            f"sets, {_MAX_RUN_DEPTH} steps or {limits.MAX_CSQ_WORK:,} monomials visited, "
+            "MAX_CSQ_WORK in csqbound.limits): the stages follow the lexicographic run, so "
+            "the bound may depend on how the coordinates are labelled."
+        )
+        return [make_stage(u) for u in greedy.covered_sets()[:-1]], [note]
+
+
+def _monomials(expansion: Expansion, d: int) -> list[Monomial]:
+    """The non-constant support, after checking there is one and that ``d >= P``."""
+    monos = [m for m in expansion.support if m.powers]
+    if not monos:
+        msg = "the target is constant: there is nothing to learn, so no CSQ bound"
+        raise ParameterError(msg)
+    p = expansion.variables
+    if d < p:
+        msg = f"d={d} is smaller than the number of variables P={p}: give d >= {p}"
+        raise ParameterError(msg)
+    return monos
+
+
+def _predictions(expansion: Expansion, dom: Domain) -> tuple[Any, list[str]]:
+    """The SGD prediction of :func:`csqbound.predict.predict`, or ``None`` and a note."""
+    try:
+        from csqbound.predict import predict
+
+        return predict(expansion, dom), []
+    except ExpansionError as exc:
+        return None, [f"No SGD prediction: {exc}."]
+
+
 def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBound:
     """The stage-wise CSQ lower bound of THEORY section 5 at dimension ``d`` and tolerance ``tau``.
 
@@ -463,11 +606,11 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
         An expression (text or sympy), a :class:`~csqbound.target.Target` or an
         :class:`~csqbound.expansion.Expansion` (their domain wins).
     d
-        The ambient dimension, ``d >= P``.
+        The ambient dimension, ``P <= d <= 10^1000``.
     tau
-        The oracle tolerance, ``> 0``: a string (``"0.01"``, ``"1/100"``), an
-        int, a ``Fraction``, a sympy rational or a ``Decimal`` is read exactly; a
-        float is read as its shortest decimal representation
+        The oracle tolerance, ``1e-300 <= tau <= 1e300``: a string (``"0.01"``,
+        ``"1/100"``), an int, a ``Fraction``, a sympy rational or a ``Decimal`` is
+        read exactly; a float is read as its shortest decimal representation
         (``Fraction(str(tau))``, so ``0.01`` is exactly ``1/100``).
     domain
         ``"boolean"`` or ``"gaussian"``.
@@ -479,7 +622,8 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     Raises
     ------
     ParameterError
-        If ``d < P``, ``tau <= 0`` (or unreadable), or the target is constant.
+        If ``d < P`` or beyond the limits, ``tau`` is unreadable or outside
+        them (:mod:`csqbound.limits`), or the target is constant.
 
     Examples
     --------
@@ -497,92 +641,46 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     (1, 2, 1.5)
     """
     dom = check_domain(domain)
-    if isinstance(d, bool) or not isinstance(d, numbers.Integral):
-        msg = f"d must be an integer, got {d!r}"
-        raise ParameterError(msg)
-    d = int(d)
+    d = check_dimension(d)
     t = _tau(tau)
     expansion = _expansion(x, dom)
     dom = expansion.domain
-    p = expansion.variables
-    monos = [m for m in expansion.support if m.powers]
-    if not monos:
-        msg = "the target is constant: there is nothing to learn, so no CSQ bound"
-        raise ParameterError(msg)
-    if d < p:
-        msg = f"d={d} is smaller than the number of variables P={p}: give d >= {p}"
-        raise ParameterError(msg)
-    weights: dict[Monomial, Number] = {}
-    exact = expansion.exact
-    for m in monos:
-        w, ok = _weight(expansion, m)
-        weights[m] = w
-        exact = exact and ok
-
-    def make_stage(covered: frozenset[int]) -> CSQStage:
-        rest = [m for m in monos if not m.support <= covered]
-        sizes = [len(m.support - covered) for m in rest]
-        g = gamma(sizes, d, len(covered))
-        if exact:
-            r2: Number = sum((weights[m] for m in rest), Fraction(0))
-        else:
-            with mpmath.workdps(_DIGITS):
-                r2 = mpmath.fsum(
-                    mpmath.mpf(w.numerator) / w.denominator if isinstance(w, Fraction) else w
-                    for w in (weights[m] for m in rest)
-                )
-        if r2 <= 0:  # pragma: no cover - non-zero coefficients have positive weight
-            msg = "internal error: the remainder has zero norm"
-            raise CsqboundError(msg)
-        q, vacuous = stage_queries(r2, g, t)
-        return CSQStage(
-            covered=covered,
-            jump=min(sizes),
-            m=len(rest),
-            r_norm2=r2,
-            gamma=g,
-            queries=q,
-            vacuous=vacuous,
-            log10_queries=None if vacuous else _log10(q),
-        )
-
-    supports = sorted({m.support for m in monos}, key=lambda s: (len(s), sorted(s)))
-    notes: list[str] = []
-    try:
-        stages = _best_run(supports, make_stage)
-    except _TooManyTies:
-        from csqbound.queries import csq_oracle, oracle_leap
-
-        greedy = oracle_leap(csq_oracle(expansion))
-        stages = [make_stage(u) for u in greedy.covered_sets()[:-1]]
-        notes.append(
-            f"The greedy has too many tied runs to explore (over {_MAX_RUN_STATES} covered "
-            f"sets, or over {_MAX_RUN_DEPTH} steps): the stages follow the lexicographic run, "
-            "so the bound may depend on how the coordinates are labelled."
-        )
+    monos = _monomials(expansion, d)
+    weighed = [_weight(expansion, m) for m in monos]
+    exact = expansion.exact and all(ok for _, ok in weighed)
+    stages, notes = _stages(
+        expansion, monos, _stage_maker(monos, [w for w, _ in weighed], exact, d, t)
+    )
     exponent = max(s.jump for s in stages)
     bound = max((s.queries for s in stages), default=Fraction(0))
-    # predictions
-    samples_exp: int | None = None
-    time_exp: int | None = None
-    leap_value: int | None = None
-    prediction_labels: tuple[str, str] | None = None
-    try:
-        from csqbound.predict import predict
+    prediction, why = _predictions(expansion, dom)
+    notes.extend(why)
+    rotation, note = _rotation_reference(expansion, d) if dom == "gaussian" else (None, None)
+    notes.extend([note] if note else [])
+    labels = None if prediction is None else (prediction.samples_label, prediction.time_label)
+    notes.extend(_explain(dom, exponent, None if prediction is None else prediction.leap, labels))
+    notes.extend(_notes(expansion, stages, exact, d))
+    return CSQBound(
+        d=d,
+        tau=t,
+        domain=dom,
+        variables=expansion.variables,
+        stages=tuple(stages),
+        bound=bound,
+        log10_bound=_log10(bound),
+        exponent=exponent,
+        exact=exact,
+        predicted_sgd_samples_exponent=None if prediction is None else prediction.samples_exponent,
+        predicted_sgd_time_exponent=None if prediction is None else prediction.time_exponent,
+        class_label=CLASS_LABEL,
+        rotation_reference=rotation,
+        notes=tuple(notes),
+    )
 
-        prediction = predict(expansion, dom)
-        samples_exp = prediction.samples_exponent
-        time_exp = prediction.time_exponent
-        leap_value = prediction.leap
-        prediction_labels = (prediction.samples_label, prediction.time_label)
-    except ExpansionError as exc:
-        notes.append(f"No SGD prediction: {exc}.")
-    rotation: dict[str, Any] | None = None
-    if dom == "gaussian":
-        rotation, why = _rotation_reference(expansion, d)
-        if why:
-            notes.append(why)
-    notes.extend(_explain(dom, exponent, leap_value, prediction_labels))
+
+def _notes(expansion: Expansion, stages: Sequence[CSQStage], exact: bool, d: int) -> list[str]:
+    """Sentences on vacuous stages, inexact arithmetic and truncated expansions."""
+    notes: list[str] = []
     vacuous = [s for s in stages if s.vacuous]
     if vacuous:
         which = ", ".join("{" + ", ".join(map(str, sorted(s.covered))) + "}" for s in vacuous)
@@ -603,22 +701,7 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
             "Gamma_U runs over infinitely many monomials and this stage-wise bound does not apply "
             "as stated."
         )
-    return CSQBound(
-        d=d,
-        tau=t,
-        domain=dom,
-        variables=p,
-        stages=tuple(stages),
-        bound=bound,
-        log10_bound=_log10(bound),
-        exponent=exponent,
-        exact=exact,
-        predicted_sgd_samples_exponent=samples_exp,
-        predicted_sgd_time_exponent=time_exp,
-        class_label=CLASS_LABEL,
-        rotation_reference=rotation,
-        notes=tuple(notes),
-    )
+    return notes
 
 
 def _explain(

@@ -22,7 +22,9 @@ __all__ = [
 SHOWN_CHARACTERS = 60
 
 
-def shorten(text: object, limit: int = SHOWN_CHARACTERS, around: int | None = None) -> str:
+def shorten(
+    text: object, limit: int = SHOWN_CHARACTERS, around: int | None = None, quote: bool = False
+) -> str:
     """User text as it may appear in a one-line error: printable, at most ``limit`` characters.
 
     Control characters and other unprintable ones are written as escapes
@@ -32,11 +34,14 @@ def shorten(text: object, limit: int = SHOWN_CHARACTERS, around: int | None = No
     Parameters
     ----------
     text
-        Anything; it is converted with ``str``.
+        Anything; it is converted with ``str`` (``repr`` with ``quote``). An int
+        too large for Python to print is described instead.
     limit
         Largest number of characters kept (before the escapes and the dots).
     around
         Offset in ``text`` that must stay visible (the column of an error).
+    quote
+        Use ``repr`` (quotes around strings).
 
     Returns
     -------
@@ -48,10 +53,15 @@ def shorten(text: object, limit: int = SHOWN_CHARACTERS, around: int | None = No
     'xxxxxxxxxx...'
     >>> shorten("a" * 50 + "#" + "b" * 50, limit=10, around=50)
     '...aaaaa#bbbb...'
+    >>> shorten(10**5000, quote=True)
+    '<a int too large to print>'
     >>> print(shorten("x1" + chr(27) + "[31m"))
     x1\\x1b[31m
     """
-    value = str(text)
+    try:
+        value = repr(text) if quote else str(text)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits()
+        value = f"<a {type(text).__name__} too large to print>"
     if len(value) > limit:
         start = 0 if around is None else max(0, min(around - limit // 2, len(value) - limit))
         head = "..." if start > 0 else ""

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sympy
 
-from csqbound.errors import CsqboundError
+from csqbound.errors import CsqboundError, ExpansionError, shorten
 from csqbound.monomial import Domain, Monomial, check_domain
 
 if TYPE_CHECKING:
     from csqbound.target import Target
 
-__all__ = ["Coefficient", "Expansion", "expand", "format_coefficient"]
+__all__ = ["Coefficient", "Expansion", "check_scale", "expand", "format_coefficient"]
 
 #: An exact coefficient is a sympy number (rational or algebraic, e.g. ``sqrt(2)/2``);
 #: a numeric one is a float.
@@ -190,13 +190,16 @@ def _coefficient(value: object) -> Coefficient:
     if isinstance(value, str):
         number = parse(value)
         if number.free_symbols:
-            msg = f"a coefficient must be a number, got {value!r}"
+            msg = f"a coefficient must be a number, got {shorten(value, quote=True)}"
             raise CsqboundError(msg)
         return number
     try:
         return sympy.sympify(value, strict=True)
     except sympy.SympifyError:
-        msg = f"cannot read {value!r} as a coefficient: give a number or a string like '1/2'"
+        msg = (
+            f"cannot read {shorten(value, quote=True)} as a coefficient: give a number or a "
+            "string like '1/2'"
+        )
         raise CsqboundError(msg) from None
 
 
@@ -242,11 +245,77 @@ def expand(
         case "boolean":
             from csqbound.walsh import boolean_expansion
 
-            return boolean_expansion(tgt, tol=tol)
+            result = boolean_expansion(tgt, tol=tol)
         case "gaussian":
             from csqbound.hermite import gaussian_expansion
 
-            return gaussian_expansion(tgt, max_degree=max_degree, tol=tol)
+            result = gaussian_expansion(tgt, max_degree=max_degree, tol=tol)
         case _:  # pragma: no cover - Target validates its domain
             msg = f"unknown domain {tgt.domain!r}"
             raise CsqboundError(msg)
+    check_scale(result)
+    return result
+
+
+def _as_float(value: Coefficient) -> float:
+    """A coefficient or norm as a float (``inf`` when it overflows)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+    except TypeError:  # an exact irrational number: its size is bounded by the parser
+        return float(sympy.N(value, 20))
+
+
+def check_scale(expansion: Expansion) -> None:
+    """Refuse an expansion whose size would break the float arithmetic downstream.
+
+    ``E[f^2]`` must lie in ``[MIN_NORM2, MAX_NORM2]`` (or be 0) and every exact
+    coefficient must have at most ``MAX_COEFFICIENT_BITS`` bits
+    (:mod:`csqbound.limits`): variances, ``tau^2 / ||r||^2`` and losses are floats.
+
+    Raises
+    ------
+    ExpansionError
+        Saying how to rescale the target.
+
+    Examples
+    --------
+    >>> check_scale(expand("x1/2"))
+    >>> check_scale(expand("1e155*x1"))
+    Traceback (most recent call last):
+    ...
+    csqbound.errors.ExpansionError: E[f^2] of the target is about 1.00E+310, above the limit ...
+    """
+    from csqbound import limits
+
+    for mono, c in expansion.coefficients.items():
+        if isinstance(c, sympy.Rational) and max(abs(int(c.p)), int(c.q)).bit_length() > (
+            limits.MAX_COEFFICIENT_BITS
+        ):
+            msg = (
+                f"the exact coefficient of {mono} has more than {limits.MAX_COEFFICIENT_BITS:,} "
+                "bits (MAX_COEFFICIENT_BITS in csqbound.limits); use smaller numbers"
+            )
+            raise ExpansionError(msg)
+    norm2 = expansion.norm2
+    if isinstance(norm2, sympy.Rational):
+        big = norm2 > sympy.Rational(limits.MAX_NORM2)
+        small = 0 < norm2 < sympy.Rational(limits.MIN_NORM2)
+        shown = f"about {sympy.Float(norm2, 3)}"
+    else:
+        value = _as_float(norm2)
+        big = not value <= limits.MAX_NORM2
+        small = 0 < value < limits.MIN_NORM2
+        shown = f"about {value:.3g}" if math.isfinite(value) else "beyond 1e308"
+    if big or small:
+        bound, how = (
+            ("above the limit 1e+200 (MAX_NORM2", "divide")
+            if big
+            else ("below the limit 1e-200 (MIN_NORM2", "multiply")
+        )
+        msg = (
+            f"E[f^2] of the target is {shown}, {bound} in csqbound.limits): {how} it by "
+            "a constant (leaps, supports and CSQ exponents do not depend on its scale)"
+        )
+        raise ExpansionError(msg)

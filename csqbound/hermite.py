@@ -29,7 +29,8 @@ import numpy as np
 import sympy
 from scipy.special import roots_hermitenorm
 
-from csqbound.errors import ExpansionError, ParameterError
+from csqbound import limits
+from csqbound.errors import ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
 from csqbound.walsh import (
@@ -53,11 +54,13 @@ __all__ = [
     "polynomial_to_hermite",
 ]
 
-#: Largest ``max_degree`` accepted by the quadrature.
-MAX_QUADRATURE_DEGREE = 40
+#: Largest ``max_degree`` accepted by the quadrature
+#: (:data:`csqbound.limits.MAX_QUADRATURE_DEGREE`).
+MAX_QUADRATURE_DEGREE = limits.MAX_QUADRATURE_DEGREE
 
-#: Largest number of tensor quadrature points (``points_per_dim ** P``) chosen by default.
-QUADRATURE_BUDGET = 2_000_000
+#: Largest number of tensor quadrature points (``points_per_dim ** P``) chosen by default
+#: (:data:`csqbound.limits.QUADRATURE_BUDGET`).
+QUADRATURE_BUDGET = limits.QUADRATURE_BUDGET
 
 #: Points of the one-dimensional rule (``P = 1``); ``scipy.special.roots_hermitenorm``
 #: computes them in O(n) and most of them carry a weight that underflows to 0.
@@ -133,8 +136,9 @@ def polynomial_to_hermite(
     Raises
     ------
     ExpansionError
-        If ``expr`` is not a polynomial in ``symbols`` or has symbolic or
-        non-real coefficients.
+        If ``expr`` is not a polynomial in ``symbols``, has symbolic or
+        non-real coefficients, or its conversion would exceed
+        :data:`csqbound.limits.MAX_EXPANDED_TERMS` products of terms.
 
     Examples
     --------
@@ -145,13 +149,22 @@ def polynomial_to_hermite(
     >>> polynomial_to_hermite(u**2 - 1, (x1, x2))  # He2 of a unit direction
     {Monomial(x1*x2): -1, Monomial(He2(x1)): 1/2, Monomial(He2(x2)): 1/2}
     """
-    expr, constant, poly, coords = _polynomial_input(expr, symbols, "polynomial_to_hermite")
-    if constant is not None:
-        return constant
-    domain = poly.domain
+    expr, constant, poly = _polynomial_input(expr, symbols, "polynomial_to_hermite")
+    if constant is not None or poly is None:
+        return constant or {}
+    domain, coords = poly.domain, poly.coordinates
+    # x^e has e//2 + 1 Hermite terms: count the products before making them
+    size = sum(math.prod(e // 2 + 1 for e in exps) for exps in poly.terms)
+    if size > limits.MAX_EXPANDED_TERMS:
+        msg = (
+            f"the Hermite expansion would take {size:,} products of terms; the limit is "
+            f"{limits.MAX_EXPANDED_TERMS:,} (MAX_EXPANDED_TERMS in csqbound.limits): use "
+            "lower powers of each variable"
+        )
+        raise ExpansionError(msg)
     tables: dict[int, list[tuple[int, int]]] = {}
     acc: dict[tuple[tuple[int, int], ...], Any] = {}
-    for exps, coef in poly.as_dict(native=True).items():
+    for exps, coef in poly.terms.items():
         factors = []
         for i, e in enumerate(exps):
             if e:
@@ -261,7 +274,7 @@ def _quadrature(
 
 def _check_max_degree(max_degree: int) -> int:
     if isinstance(max_degree, bool) or int(max_degree) != max_degree:
-        msg = f"max_degree must be an integer, got {max_degree!r}"
+        msg = f"max_degree must be an integer, got {shorten(max_degree, quote=True)}"
         raise ParameterError(msg)
     degree = int(max_degree)
     if not 0 <= degree <= MAX_QUADRATURE_DEGREE:
@@ -354,7 +367,7 @@ def gauss_hermite_coefficients(
         if n != points_per_dim or (P and n < needed):
             msg = (
                 f"points_per_dim must be an integer >= 2 (max_degree + 1) = {needed}, "
-                f"got {points_per_dim!r}"
+                f"got {shorten(points_per_dim, quote=True)}"
             )
             raise ParameterError(msg)
         if P and n**P > _MAX_POINTS:

@@ -61,6 +61,7 @@ non-convex losses from high-dimensional inference. JMLR 2021.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -70,7 +71,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError
+from csqbound import limits
+from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
 from csqbound.target import Target
@@ -84,11 +86,13 @@ __all__ = [
     "subspace_greedy",
 ]
 
-#: Largest ``P`` of an exact (polynomial) target; the exact algebra grows fast beyond.
-MAX_EXACT_VARIABLES = 8
+#: Largest ``P`` of an exact (polynomial) target; the exact algebra grows fast beyond
+#: (:data:`csqbound.limits.MAX_EXACT_ISO_VARIABLES`).
+MAX_EXACT_VARIABLES = limits.MAX_EXACT_ISO_VARIABLES
 
-#: Largest ``P`` of a non-polynomial target (numeric surrogate from quadrature).
-MAX_NUMERIC_VARIABLES = 3
+#: Largest ``P`` of a non-polynomial target (numeric surrogate from quadrature)
+#: (:data:`csqbound.limits.MAX_NUMERIC_ISO_VARIABLES`).
+MAX_NUMERIC_VARIABLES = limits.MAX_NUMERIC_ISO_VARIABLES
 
 #: Default relative tolerance of the numeric greedy when the expansion has none.
 _DEFAULT_TOL = 1e-9
@@ -184,6 +188,7 @@ def _double_factorial_odd(n: int) -> int:
     return math.prod(range(n - 1, 0, -2))
 
 
+@functools.lru_cache(maxsize=256)
 def _hermite_monomial_coefficients(n: int) -> dict[int, int]:
     """``He_n(x) = sum_j (-1)^j n! / (j! 2^j (n-2j)!) x^(n-2j)`` as ``{power: coefficient}``."""
     return {
@@ -194,24 +199,41 @@ def _hermite_monomial_coefficients(n: int) -> dict[int, int]:
     }
 
 
+def _power_terms(mono: Monomial, p: int) -> list[tuple[tuple[int, ...], int]]:
+    """``He_alpha`` in the power basis: ``[(exponents, integer coefficient)]``."""
+    terms: list[tuple[tuple[int, ...], int]] = [((0,) * p, 1)]
+    for coordinate, degree in mono.powers:
+        table = _hermite_monomial_coefficients(degree)
+        new_terms = []
+        for exps, c in terms:
+            for power, h in table.items():
+                e = list(exps)
+                e[coordinate - 1] = power
+                new_terms.append((tuple(e), c * h))
+        terms = new_terms
+    return terms
+
+
 def _hermite_to_power_basis(
     coefficients: Mapping[Monomial, Any], p: int, lift: Callable[[Any], Any], zero: Any
 ) -> _Poly:
-    """Convert ``sum_alpha c_alpha He_alpha`` to ``{exponents: coefficient}`` in ``x1..xP``."""
+    """Convert ``sum_alpha c_alpha He_alpha`` to ``{exponents: coefficient}`` in ``x1..xP``.
+
+    Rational coefficients are put on one denominator and summed as Python ints
+    (ten times faster than field arithmetic per term); other fields term by term.
+    """
+    lifted = {mono: lift(coef) for mono, coef in coefficients.items()}
+    if all(isinstance(getattr(c, "denominator", None), int) for c in lifted.values()):
+        denominator = math.lcm(*(c.denominator for c in lifted.values()))
+        acc: dict[tuple[int, ...], int] = {}
+        for mono, c0 in lifted.items():
+            scale = int(c0.numerator) * (denominator // c0.denominator)
+            for exps, c in _power_terms(mono, p):
+                acc[exps] = acc.get(exps, 0) + scale * c
+        return {e: lift(sympy.Rational(v, denominator)) for e, v in acc.items() if v}
     out: _Poly = {}
-    for mono, coef in coefficients.items():
-        terms: list[tuple[tuple[int, ...], int]] = [((0,) * p, 1)]
-        for coordinate, degree in mono.powers:
-            table = _hermite_monomial_coefficients(degree)
-            new_terms = []
-            for exps, c in terms:
-                for power, h in table.items():
-                    e = list(exps)
-                    e[coordinate - 1] = power
-                    new_terms.append((tuple(e), c * h))
-            terms = new_terms
-        c0 = lift(coef)
-        for exps, c in terms:
+    for mono, c0 in lifted.items():
+        for exps, c in _power_terms(mono, p):
             out[exps] = out.get(exps, zero) + c0 * c
     return {e: c for e, c in out.items() if c}
 
@@ -226,6 +248,24 @@ def _mul(left: _Poly, right: _Poly) -> _Poly:
             else:
                 out[e] = c1 * c2
     return {e: c for e, c in out.items() if c}
+
+
+def _compose_cost(f: _Poly, forms: Sequence[_Poly], budget: int) -> int:
+    """Coefficient products :func:`_compose` would make, estimated (stops past ``budget``).
+
+    Term ``prod_i x_i^(n_i)`` of ``f`` costs the product of the sizes of the powers
+    ``L_i^(n_i)``; a power of a form with ``s`` terms has at most ``C(s + n - 1, n)``.
+    """
+    total = 0
+    for exps in f:
+        cost = 1
+        for i, n in enumerate(exps):
+            if n:
+                cost *= math.comb(len(forms[i]) + n - 1, n)
+        total += cost
+        if total > budget:
+            break
+    return total
 
 
 def _compose(f: _Poly, forms: Sequence[_Poly], nvars: int, one: Any) -> _Poly:
@@ -353,7 +393,6 @@ def subspace_greedy(
     ([2], [[[1, 0], [0, 1]]])
     """
     from sympy.polys.constructor import construct_domain
-    from sympy.polys.matrices import DomainMatrix
 
     p = variables
     items = [sympy.sympify(c, strict=True) for c in coefficients.values()]
@@ -364,65 +403,87 @@ def subspace_greedy(
         field = field.get_field()
         converted = [field.convert(c) for c in converted]
     table = dict(zip(coefficients.keys(), converted, strict=True))
-    zero, one = field.zero, field.one
-
-    def lift(value: Any) -> Any:
-        return field.convert(value)
-
-    f = _hermite_to_power_basis(table, p, lift, zero)
+    f = _hermite_to_power_basis(table, p, field.convert, field.zero)
     basis: list[list[Any]] = []
     jumps: list[int] = []
     blocks: list[list[list[Any]]] = []
     while len(basis) < p:
-        v = len(basis)
-        nvars = v + p
-        # x_i = sum_j B_ij a_j + sum_j (P_perp)_ij z_j
-        if v == 0:
-            perp = [[one if i == j else zero for j in range(p)] for i in range(p)]
-        else:
-            bm = DomainMatrix([list(col) for col in basis], (v, p), field).transpose()
-            proj = bm * (bm.transpose() * bm).inv() * bm.transpose()
-            ident = DomainMatrix.eye(p, field)
-            perp = (ident - proj).to_list()
-        forms: list[_Poly] = []
-        for i in range(p):
-            form: _Poly = {}
-            for j in range(v):
-                if basis[j][i]:
-                    e = [0] * nvars
-                    e[j] = 1
-                    form[tuple(e)] = basis[j][i]
-            for j in range(p):
-                if perp[i][j]:
-                    e = [0] * nvars
-                    e[v + j] = 1
-                    form[tuple(e)] = perp[i][j]
-            forms.append(form)
-        g = _compose(f, forms, nvars, one)
-        top = _max_z_degree(g, v)
-        if top == 0:
+        step = _greedy_step(f, basis, p, field, len(jumps) + 1)
+        if step is None:
             break
-        found = None
-        for k in range(1, top + 1):
-            tensor = _hermite_tensor(g, v, k, lift, zero)
-            if tensor:
-                found = (k, tensor)
-                break
-        if found is None:  # pragma: no cover - impossible: a z-dependent g has some tensor
-            msg = "internal error: the subspace greedy found no Hermite tensor"
-            raise CsqboundError(msg)
-        k, tensor = found
-        cols = _flattening_columns(tensor, p, zero)
-        mat = DomainMatrix(cols, (len(cols), p), field)
-        reduced, pivots = mat.rref()
-        rows = reduced.to_list()[: len(pivots)]
-        if not rows:  # pragma: no cover - a non-zero tensor has a non-zero column
-            msg = "internal error: empty span of a non-zero tensor"
-            raise CsqboundError(msg)
+        k, rows = step
         basis.extend(rows)
         jumps.append(k)
         blocks.append([[field.to_sympy(c) for c in row] for row in rows])
     return jumps, blocks
+
+
+def _change_of_variables(basis: list[list[Any]], p: int, field: Any) -> list[_Poly]:
+    """The forms ``x_i = sum_j B_ij a_j + sum_j (P_perp)_ij z_j`` in ``v + P`` variables."""
+    from sympy.polys.matrices import DomainMatrix
+
+    v = len(basis)
+    nvars = v + p
+    if v == 0:
+        perp = [[field.one if i == j else field.zero for j in range(p)] for i in range(p)]
+    else:
+        bm = DomainMatrix([list(col) for col in basis], (v, p), field).transpose()
+        proj = bm * (bm.transpose() * bm).inv() * bm.transpose()
+        perp = (DomainMatrix.eye(p, field) - proj).to_list()
+    forms: list[_Poly] = []
+    for i in range(p):
+        form: _Poly = {}
+        for j in range(v):
+            if basis[j][i]:
+                e = [0] * nvars
+                e[j] = 1
+                form[tuple(e)] = basis[j][i]
+        for j in range(p):
+            if perp[i][j]:
+                e = [0] * nvars
+                e[v + j] = 1
+                form[tuple(e)] = perp[i][j]
+        forms.append(form)
+    return forms
+
+
+def _greedy_step(
+    f: _Poly, basis: list[list[Any]], p: int, field: Any, step: int
+) -> tuple[int, list[list[Any]]] | None:
+    """One step of the exact greedy after ``V = span(basis)``: ``(k, new rows)``, or ``None``.
+
+    Raises ``ExpansionError`` when composing ``f`` with the change of variables
+    would exceed :data:`csqbound.limits.MAX_ISO_WORK` coefficient products.
+    """
+    from sympy.polys.matrices import DomainMatrix
+
+    v = len(basis)
+    forms = _change_of_variables(basis, p, field)
+    if _compose_cost(f, forms, limits.MAX_ISO_WORK) > limits.MAX_ISO_WORK:
+        msg = (
+            f"the exact iso_leap would need more than {limits.MAX_ISO_WORK:,} coefficient "
+            f"products at step {step} (MAX_ISO_WORK in csqbound.limits): the target's "
+            "degree is too high for the exact subspace greedy"
+        )
+        raise ExpansionError(msg)
+    g = _compose(f, forms, v + p, field.one)
+    top = _max_z_degree(g, v)
+    if top == 0:
+        return None
+    for k in range(1, top + 1):
+        tensor = _hermite_tensor(g, v, k, field.convert, field.zero)
+        if tensor:
+            break
+    else:  # pragma: no cover - impossible: a z-dependent g has some tensor
+        msg = "internal error: the subspace greedy found no Hermite tensor"
+        raise CsqboundError(msg)
+    cols = _flattening_columns(tensor, p, field.zero)
+    reduced, pivots = DomainMatrix(cols, (len(cols), p), field).rref()
+    rows = reduced.to_list()[: len(pivots)]
+    if not rows:  # pragma: no cover - a non-zero tensor has a non-zero column
+        msg = "internal error: empty span of a non-zero tensor"
+        raise CsqboundError(msg)
+    return k, rows
 
 
 # ---------------------------------------------------------------------------
@@ -628,10 +689,10 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     if tol is not None and (
         isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
     ):
-        msg = f"tol must be a finite number >= 0 or None, got {tol!r}"
+        msg = f"tol must be a finite number >= 0 or None, got {shorten(tol, quote=True)}"
         raise ParameterError(msg)
     if tol is not None and tol < 0:
-        msg = f"tol must be a finite number >= 0, got {tol!r}"
+        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
         raise ParameterError(msg)
     expansion = _gaussian_expansion(x, max_degree, tol)
     p = expansion.variables

@@ -55,7 +55,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
 
-from csqbound.errors import CsqboundError, ParameterError
+from csqbound.errors import CsqboundError, ParameterError, shorten
 from csqbound.monomial import Domain, Monomial, check_domain
 
 __all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce"]
@@ -252,7 +252,8 @@ def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
             Target = None  # type: ignore[assignment,misc]  # noqa: N806
         if Target is None or not isinstance(x, Target):
             msg = (
-                f"cannot read a support from {type(x).__name__} {x!r}: give an expression, "
+                f"cannot read a support from {type(x).__name__} {shorten(x, quote=True)}: give "
+                "an expression, "
                 "a Target, an Expansion, or an iterable of monomials (sets of coordinates "
                 "or mappings coordinate -> degree)"
             )
@@ -275,7 +276,8 @@ def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
                 raise
             except (TypeError, ValueError) as exc:
                 msg = (
-                    f"cannot read {item!r} as a monomial ({exc}): coordinates must be "
+                    f"cannot read {shorten(item, quote=True)} as a monomial ({shorten(exc)}): "
+                    "coordinates must be "
                     "1-based integers and degrees non-negative integers"
                 )
                 raise CsqboundError(msg) from exc

@@ -15,7 +15,7 @@ Examples
 --------
 >>> from csqbound import limits
 >>> limits.MAX_VARIABLES, limits.MAX_TABLE_VARIABLES
-(1000, 20)
+(500, 20)
 """
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ MAX_TEXT_NUMBER_LENGTH = 100
 MAX_COORDINATE = 10_000
 
 #: Most distinct variables in one target. The leap, the CSQ bound and the exact
-#: expansions are polynomial in ``P``; at 1000 variables a sum of all of them is
-#: expanded and analysed in about a second.
-MAX_VARIABLES = 1_000
+#: expansions are polynomial in ``P`` (some quadratic); at 500 variables a sum of all
+#: of them is expanded and analysed in a few seconds.
+MAX_VARIABLES = 500
 
 #: Most variables of a target expanded from its truth table on ``{-1,1}^P``
 #: (non-polynomial boolean targets: sign, max, tanh, ...): ``2^20`` values take
@@ -106,16 +106,18 @@ MAX_EXPONENT = 64
 #: Largest index ``k`` of a Hermite polynomial ``He_k`` / ``He(k, .)``.
 MAX_HERMITE_INDEX = 12
 
-#: Largest polynomial degree after composition (powers of powers, Hermite
+#: Largest total polynomial degree after composition (powers of powers, Hermite
 #: polynomials of Hermite polynomials), bounded on the expression tree before
-#: anything is expanded. Leaps of interest are below 10; the exact Hermite
-#: coefficients of degree ``n`` have about ``n log2 n`` bits, so 256 keeps them small.
-MAX_DEGREE = 256
+#: anything is expanded. A parity of MAX_VARIABLES variables has degree 500; the exact
+#: Hermite coefficients of ``x^n`` have about ``n log2 n`` bits (4,000 at n = 512).
+MAX_DEGREE = 512
 
 #: Largest number of monomials of the expanded polynomial, *estimated before
 #: expanding* by a multinomial count on the tree (``(m terms) ** k`` has at most
 #: ``C(m + k - 1, k)`` monomials, never more than ``C(n + D, D)`` in ``n`` variables of
-#: degree ``D``). ``(x1 + ... + x30)**4`` (40,920 monomials) expands in seconds;
+#: degree ``D``); on the gaussian domain also the number of Hermite products
+#: (``x^e`` has ``e // 2 + 1`` Hermite terms), counted before they are made.
+#: ``(x1 + ... + x30)**4`` (40,920 monomials) expands in seconds;
 #: ``(x1 + ... + x40)**8`` would have 3 * 10^8.
 MAX_EXPANDED_TERMS = 50_000
 
@@ -185,18 +187,22 @@ MAX_EXACT_ISO_VARIABLES = 8
 #: quadrature).
 MAX_NUMERIC_ISO_VARIABLES = 3
 
-#: Largest estimated work (coefficient products) of one step of the exact
-#: ``iso_leap``: composing the target with the linear change of variables of that
-#: step. 2 * 10^7 products take about ten seconds; ``(x1 + x2)**64`` would need 10^9.
-MAX_ISO_WORK = 20_000_000
+#: Largest work (exact coefficient products, estimated beforehand) of one step of the
+#: exact ``iso_leap``: composing the target with that step's linear change of
+#: variables. 10^6 products take about ten seconds; ``(x1 + x2)**64`` needs 2 * 10^7
+#: (minutes), ``He4(x1 + x2 - x3)*He3(x2 + x4)`` 1.4 * 10^6.
+MAX_ISO_WORK = 1_000_000
 
-#: Largest work (monomials visited) of the CSQ bound's exploration of tied greedy
-#: runs; past it the bound follows one run and says so in its notes.
-MAX_CSQ_WORK = 2_000_000
+#: Largest work (monomials visited, about 4 microseconds each) of the CSQ bound's
+#: exploration of tied greedy runs; past it the bound follows the lexicographic run
+#: and says so in its notes. ``(x1 + ... + x20)**4`` took 125 s before this budget.
+MAX_CSQ_WORK = 500_000
 
-#: Largest ambient dimension ``d``. Binomials ``C(d, k)`` stay exact big integers of
-#: a few thousand digits at most; research sweeps use ``d`` up to about 10^6.
-MAX_DIMENSION = 10**12
+#: Largest ambient dimension ``d`` (10^1000). The CSQ bound is exact: binomials
+#: ``C(d, k)`` for ``k <= MAX_VARIABLES`` stay below a million digits, well under a
+#: second of big-integer arithmetic; research sweeps use ``d`` up to about 10^6 and
+#: asymptotic checks 10^400.
+MAX_DIMENSION = 10**1000
 
 #: Smallest query tolerance ``tau`` (exactly ``10^-300``): ``tau^2`` must still be a
 #: float-sized, printable exact number.

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from csqbound.errors import CsqboundError, DomainError
+from csqbound.errors import CsqboundError, DomainError, shorten
 
 __all__ = ["Domain", "Monomial", "check_domain"]
 
@@ -33,7 +33,7 @@ def check_domain(domain: str) -> Domain:
         case "gaussian":
             return "gaussian"
         case _:
-            msg = f"unknown domain {domain!r}: use 'boolean' or 'gaussian'"
+            msg = f"unknown domain {shorten(repr(domain))}: use 'boolean' or 'gaussian'"
             raise DomainError(msg)
 
 
@@ -63,16 +63,17 @@ class Monomial:
         previous = 0
         for coordinate, degree in self.powers:
             if not isinstance(coordinate, int) or not isinstance(degree, int):
-                msg = f"monomial entries must be integers, got {self.powers!r}"
+                msg = f"monomial entries must be integers, got {shorten(self.powers, quote=True)}"
                 raise CsqboundError(msg)
             if coordinate <= previous:
                 msg = (
                     "monomial coordinates must be 1-based and strictly increasing, "
-                    f"got {self.powers!r}"
+                    f"got {shorten(self.powers, quote=True)}"
                 )
                 raise CsqboundError(msg)
             if degree < 1:
-                msg = f"monomial degrees must be >= 1 (drop zero degrees), got {self.powers!r}"
+                shown = shorten(self.powers, quote=True)
+                msg = f"monomial degrees must be >= 1 (drop zero degrees), got {shown}"
                 raise CsqboundError(msg)
             previous = coordinate
 
@@ -106,10 +107,10 @@ class Monomial:
             except (TypeError, ValueError, OverflowError):
                 c, k = -1, -1
             if c != coordinate or k != degree or isinstance(coordinate, bool):
-                msg = f"monomial entries must be integers, got {dict(mapping)!r}"
+                msg = f"monomial entries must be integers, got {shorten(dict(mapping), quote=True)}"
                 raise CsqboundError(msg)
             if k < 0:
-                msg = f"monomial degrees must be >= 0, got {dict(mapping)!r}"
+                msg = f"monomial degrees must be >= 0, got {shorten(dict(mapping), quote=True)}"
                 raise CsqboundError(msg)
             if k:
                 items.append((c, k))
@@ -125,7 +126,8 @@ class Monomial:
             if not ordered or ordered[0] >= 1:
                 return cls._unchecked(tuple(zip(ordered, [1] * len(ordered), strict=True)))
         if len(set(coords)) != len(coords):
-            msg = f"a boolean monomial is a set of coordinates; got repeats in {coords!r}"
+            shown = shorten(coords, quote=True)
+            msg = f"a boolean monomial is a set of coordinates; got repeats in {shown}"
             raise CsqboundError(msg)
         return cls.from_mapping(dict.fromkeys(coords, 1))
 
@@ -150,7 +152,8 @@ class Monomial:
             mono = cls.from_set(value)  # type: ignore[arg-type]
         else:
             msg = (
-                f"cannot read {value!r} as a monomial: give a set of 1-based coordinates "
+                f"cannot read {shorten(value, quote=True)} as a monomial: give a set of 1-based "
+                "coordinates "
                 "(boolean) or a mapping coordinate -> degree (gaussian)"
             )
             raise CsqboundError(msg)

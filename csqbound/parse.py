@@ -39,7 +39,7 @@ from typing import NamedTuple
 import sympy
 
 from csqbound import limits
-from csqbound.errors import CsqboundError, ParseError, shorten
+from csqbound.errors import CsqboundError, ParameterError, ParseError, shorten
 
 __all__ = [
     "FUNCTIONS",
@@ -215,7 +215,9 @@ def variable_index(s: sympy.Symbol) -> int:
     Raises
     ------
     CsqboundError
-        If ``s`` is not a symbol named ``xN`` with ``N >= 1``.
+        If ``s`` is not a symbol named ``xN`` with ``N >= 1``
+        (:class:`~csqbound.errors.ParameterError` when ``N`` is beyond
+        :data:`csqbound.limits.MAX_COORDINATE`).
 
     Examples
     --------
@@ -234,7 +236,7 @@ def variable_index(s: sympy.Symbol) -> int:
                 msg = f"variable {shorten(s.name)} has too large an index: " + _limit(
                     "MAX_COORDINATE"
                 )
-                raise CsqboundError(msg)
+                raise ParameterError(msg)
             return int(digits)
     msg = f"{shorten(repr(str(s)))} is not a csqbound variable: variables are x1, x2, ..."
     raise CsqboundError(msg)
@@ -896,7 +898,9 @@ class _Builder:
             if isinstance(value, int) and not isinstance(value, bool):
                 if value > MAX_EXPONENT:
                     raise self._error(
-                        exponent, "huge power", f"exponents are limited to {MAX_EXPONENT}"
+                        exponent,
+                        "huge power",
+                        f"exponents are limited to {MAX_EXPONENT}; " + _limit("MAX_EXPONENT"),
                     )
                 return value
             if isinstance(value, float):

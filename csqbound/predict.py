@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from csqbound.errors import ParameterError
+from csqbound.errors import ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Domain, check_domain
 from csqbound.target import Target
@@ -53,10 +53,10 @@ def _as_float(d: Any) -> Any:
     try:
         arr = np.asarray(d, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        msg = f"d must be a positive number or an array of them, got {d!r}"
+        msg = f"d must be a positive number or an array of them, got {shorten(d, quote=True)}"
         raise ParameterError(msg) from exc
     if not np.isfinite(arr).all() or (arr <= 0).any():
-        msg = f"d must be positive and finite, got {d!r}"
+        msg = f"d must be positive and finite, got {shorten(d, quote=True)}"
         raise ParameterError(msg)
     return arr
 

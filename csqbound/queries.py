@@ -54,10 +54,20 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
+import mpmath
 import numpy as np
 import sympy
+from sympy.core.evalf import PrecisionExhausted
 
-from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError
+from csqbound import limits
+from csqbound.errors import (
+    CsqboundError,
+    DomainError,
+    ExpansionError,
+    NotComputableError,
+    ParameterError,
+    shorten,
+)
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial, check_domain
 from csqbound.target import Target
@@ -76,8 +86,9 @@ __all__ = [
     "sq_oracle",
 ]
 
-#: Largest ``P`` for the exact SQ oracle (it enumerates ``{-1,1}^P``).
-MAX_SQ_VARIABLES = 16
+#: Largest ``P`` for the exact SQ oracle (it enumerates ``{-1,1}^P``;
+#: :data:`csqbound.limits.MAX_SQ_VARIABLES`).
+MAX_SQ_VARIABLES = limits.MAX_SQ_VARIABLES
 
 #: Entries of the chunk of indicator tables transformed at once (bounds memory).
 _CHUNK_ENTRIES = 1 << 22
@@ -202,7 +213,7 @@ def oracle_leap(
     """
     p = variables if variables is not None else getattr(oracle, "variables", None)
     if p is None or isinstance(p, bool) or not isinstance(p, int) or p < 0:
-        msg = f"oracle_leap needs the number of variables P >= 0, got {p!r}"
+        msg = f"oracle_leap needs the number of variables P >= 0, got {shorten(p, quote=True)}"
         raise ParameterError(msg)
     covered: frozenset[int] = frozenset()
     order: list[frozenset[int]] = []
@@ -507,72 +518,196 @@ class SQOracle:
         return frozenset(best)
 
 
-def _exact_table(expansion: Expansion) -> np.ndarray:
-    """``D * f`` on ``{-1,1}^P`` (``D`` the common denominator), exactly: int64 or Python ints."""
-    if expansion.domain != "boolean":
-        msg = "the SQ oracle is defined on the boolean domain only"
-        raise DomainError(msg)
-    if not expansion.exact:
-        msg = (
-            "the exact SQ oracle needs exact (rational) Walsh coefficients; this expansion is "
-            "numeric. Give a target with rational values on the cube"
-        )
-        raise ExpansionError(msg)
-    p = expansion.variables
-    if p > MAX_SQ_VARIABLES:
-        msg = (
-            f"the exact SQ oracle enumerates {{-1,1}}^P and supports P <= {MAX_SQ_VARIABLES}, "
-            f"got P={p}"
-        )
-        raise ExpansionError(msg)
-    coefs: dict[int, Fraction] = {}
-    for mono, c in expansion.coefficients.items():
-        value = sympy.nsimplify(c) if not isinstance(c, sympy.Rational) else c
-        if not isinstance(value, sympy.Rational):
-            msg = (
-                f"the exact SQ oracle needs rational Walsh coefficients, got {c} for {mono}; "
-                "irrational values on the cube are not supported"
-            )
-            raise ExpansionError(msg)
-        coefs[sum(1 << (i - 1) for i in mono.support)] = Fraction(int(value.p), int(value.q))
-    denominator = math.lcm(*(c.denominator for c in coefs.values())) if coefs else 1
+def _cube_values(ints: dict[int, int], p: int) -> np.ndarray:
+    """``sum_S c_S chi_S`` on every point of ``{-1,1}^P`` for integer ``c_S`` (key: set bits).
+
+    The Sylvester-Hadamard transform, exact: int64 when ``sum |c| < 2^62`` bounds every
+    value, Python ints otherwise.
+    """
     n = 1 << p
-    ints = {k: int(c * denominator) for k, c in coefs.items()}
-    biggest = sum(abs(v) for v in ints.values())
-    if biggest < 2**62:
+    if sum(abs(v) for v in ints.values()) < 2**62:
         vec = np.zeros(n, dtype=np.int64)
-        for k, v in ints.items():
-            vec[k] = v
-        # Sylvester-Hadamard transform: |values| <= sum |c| < 2^62, exact in int64.
-        h = 1
-        while h < n:
-            view = vec.reshape(-1, 2, h)
-            upper = view[:, 1, :].copy()
-            view[:, 1, :] = view[:, 0, :] - upper
-            view[:, 0, :] += upper
-            h *= 2
-        return vec
-    obj = np.zeros(n, dtype=object)
-    for k in range(n):
-        obj[k] = ints.get(k, 0)
+    else:
+        vec = np.zeros(n, dtype=object)
+        vec[:] = 0
+    for k, v in ints.items():
+        vec[k] = v
     h = 1
     while h < n:
-        view = obj.reshape(-1, 2, h)
+        view = vec.reshape(-1, 2, h)
         upper = view[:, 1, :].copy()
         view[:, 1, :] = view[:, 0, :] - upper
         view[:, 0, :] = view[:, 0, :] + upper
         h *= 2
-    return obj
+    return vec
+
+
+def _check_sq_input(expansion: Expansion) -> int:
+    """The number of variables, after the domain and size checks of the exact SQ oracle."""
+    if expansion.domain != "boolean":
+        msg = "the SQ oracle is defined on the boolean domain only"
+        raise DomainError(msg)
+    p = expansion.variables
+    if p > MAX_SQ_VARIABLES:
+        msg = (
+            f"the exact SQ oracle enumerates {{-1,1}}^P and supports P <= {MAX_SQ_VARIABLES} "
+            f"(MAX_SQ_VARIABLES in csqbound.limits), got P={p}"
+        )
+        raise ExpansionError(msg)
+    return p
+
+
+def _exact_table(expansion: Expansion) -> np.ndarray:
+    """``D * f`` on ``{-1,1}^P`` (``D`` the common denominator) of a rational expansion."""
+    p = _check_sq_input(expansion)
+    coefs: dict[int, Fraction] = {}
+    for mono, c in expansion.coefficients.items():
+        if not isinstance(c, sympy.Rational):
+            msg = f"_exact_table needs rational Walsh coefficients, got {shorten(c)} for {mono}"
+            raise ExpansionError(msg)
+        coefs[sum(1 << (i - 1) for i in mono.support)] = Fraction(int(c.p), int(c.q))
+    denominator = math.lcm(*(c.denominator for c in coefs.values())) if coefs else 1
+    return _cube_values({k: int(c * denominator) for k, c in coefs.items()}, p)
+
+
+def _not_computable(reason: str) -> NotComputableError:
+    return NotComputableError(f"the SQ leap is not computable: {reason}", reason)
+
+
+def _atoms(value: sympy.Expr) -> dict[sympy.Expr, Fraction]:
+    """An exact real number as ``{atom: rational}``, ``value = sum rational * atom``.
+
+    The atom ``1`` carries the rational part; other atoms are sympy's irrational terms
+    (``sqrt(2)``, ``tanh(2)``, ``E*sin(1)``). Different dicts may still be equal
+    numbers when atoms are dependent; :func:`_partition` decides.
+    """
+    if value.free_symbols or value.has(sympy.Float) or value.is_real is False:
+        msg = f"the exact SQ oracle needs exact real values, got {shorten(value)}"
+        raise ExpansionError(msg)
+    out: dict[sympy.Expr, Fraction] = {}
+    for atom, q in value.as_coefficients_dict().items():
+        if not isinstance(q, sympy.Rational):  # pragma: no cover - sympy's own numbers
+            why = f"the value {shorten(value)} has a non-rational factor"
+            raise _not_computable(why)
+        if q:
+            out[atom] = Fraction(int(q.p), int(q.q))
+    return out
+
+
+def _provably_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether two exact numbers that agree to 40 digits are equal; raises if undecided."""
+    difference = sympy.expand(a - b)
+    if difference == 0 or sympy.simplify(difference) == 0 or difference.equals(0) is True:
+        return True
+    try:
+        sympy.N(difference, 15, maxn=2000, strict=True)
+    except PrecisionExhausted:
+        reason = (
+            f"two values of the target on the cube, {shorten(a, 40)} and {shorten(b, 40)}, "
+            "agree to hundreds of digits but cannot be proved equal"
+        )
+        raise _not_computable(reason) from None
+    return False  # certified non-zero at 15 significant digits
+
+
+def _partition(values: list[dict[sympy.Expr, Fraction]]) -> list[int]:
+    """Label distinct exact values (``{atom: rational}`` each): equal labels iff equal numbers.
+
+    Values with equal dicts are equal. Others are compared at 70 digits; pairs closer
+    than 1e-40 (relative) are decided symbolically by :func:`_provably_equal`.
+    """
+    atoms = list(dict.fromkeys(a for v in values for a in v))
+    with mpmath.workdps(70):
+        numeric = {a: mpmath.mpf(str(sympy.N(a, 75))) for a in atoms}
+        points = [
+            mpmath.fsum(
+                numeric[a] * (mpmath.mpf(q.numerator) / q.denominator) for a, q in v.items()
+            )
+            for v in values
+        ]
+        order = sorted(range(len(values)), key=lambda i: points[i])
+        labels = list(range(len(values)))
+        for left, right in zip(order, order[1:], strict=False):
+            scale = max(1, abs(points[left]), abs(points[right]))
+            if abs(points[right] - points[left]) > mpmath.mpf(10) ** -40 * scale:
+                continue
+            exact = [
+                sympy.Add(
+                    *(sympy.Rational(q.numerator, q.denominator) * a for a, q in values[i].items())
+                )
+                for i in (left, right)
+            ]
+            if _provably_equal(*exact):
+                labels[right] = labels[left]
+    return labels
+
+
+def _labels_of(keys: list[tuple[Any, ...]], values: list[dict[sympy.Expr, Fraction]]) -> np.ndarray:
+    """Final labels of points from their keys (points with one key share one value)."""
+    distinct: dict[tuple[Any, ...], int] = {}
+    representative: list[dict[sympy.Expr, Fraction]] = []
+    first = []
+    for key, value in zip(keys, values, strict=True):
+        if key not in distinct:
+            distinct[key] = len(distinct)
+            representative.append(value)
+        first.append(distinct[key])
+    merged = _partition(representative)
+    return np.array([merged[i] for i in first], dtype=np.int64)
+
+
+def _polynomial_labels(expansion: Expansion, p: int) -> np.ndarray:
+    """Labels from exact (possibly irrational) Walsh coefficients, atom by atom."""
+    per_atom: dict[sympy.Expr, dict[int, Fraction]] = {}
+    for mono, c in expansion.coefficients.items():
+        k = sum(1 << (i - 1) for i in mono.support)
+        for atom, q in _atoms(sympy.sympify(c, strict=True)).items():
+            per_atom.setdefault(atom, {})[k] = q
+    atoms = list(per_atom)
+    columns = []
+    for atom in atoms:
+        coefs = per_atom[atom]
+        denominator = math.lcm(*(q.denominator for q in coefs.values()))
+        ints = {k: int(q * denominator) for k, q in coefs.items()}
+        columns.append([Fraction(int(v), denominator) for v in _cube_values(ints, p).tolist()])
+    keys = list(zip(*columns, strict=True)) if columns else [()] * (1 << p)
+    values = [{a: q for a, q in zip(atoms, key, strict=True) if q} for key in keys]
+    return _labels_of(keys, values)  # type: ignore[arg-type]
+
+
+def _pointwise_labels(target: Target, p: int) -> np.ndarray:
+    """Labels from the exact value of a non-polynomial target at every point of the cube."""
+    if p > limits.MAX_SQ_POINTWISE_VARIABLES:
+        msg = (
+            f"its values on the cube are not all rational, and evaluating all 2^{p} points "
+            f"exactly is limited to P <= {limits.MAX_SQ_POINTWISE_VARIABLES} "
+            "(MAX_SQ_POINTWISE_VARIABLES in csqbound.limits)"
+        )
+        raise _not_computable(msg)
+    from csqbound.walsh import _exact_values
+
+    exact = _exact_values(target.expression, target.symbols, range(1 << p))
+    values = [_atoms(v) for v in exact]
+    keys = [tuple([frozenset(v.items())]) for v in values]
+    return _labels_of(keys, values)  # type: ignore[arg-type]
 
 
 def sq_oracle(x: object) -> SQOracle:
     """The exact SQ oracle of a boolean target.
 
+    The oracle needs which points of ``{-1,1}^P`` share a value of the target.
+    Rational values come from the exact Walsh expansion (``P <= 16``); irrational
+    exact coefficients (``sqrt(2)*x1*x2``) are transformed atom by atom
+    (``P <= 16``); a non-polynomial target with irrational values
+    (``tanh(x1 + x2)``) is evaluated exactly at every point (``P <= 12``). Values
+    are told apart at 70 digits, and values closer than that must be proved
+    equal by sympy, or the oracle is not computable (never guessed).
+
     Parameters
     ----------
     x
         An expression (text or sympy), a boolean :class:`~csqbound.target.Target`
-        or a boolean :class:`~csqbound.expansion.Expansion` with rational
+        or a boolean :class:`~csqbound.expansion.Expansion` with exact
         coefficients, on ``P <= 16`` variables.
 
     Returns
@@ -584,30 +719,58 @@ def sq_oracle(x: object) -> SQOracle:
     DomainError
         For a gaussian target.
     ExpansionError
-        For ``P > 16`` or values that are not exactly rational.
+        For ``P > 16``.
+    NotComputableError
+        When the partition of the cube by value cannot be computed exactly: a
+        numeric expansion without its target, irrational values of a
+        non-polynomial target on ``P > 12`` variables, or two values that cannot
+        be proved equal or different. Its ``reason`` says which.
 
     Examples
     --------
     >>> o = sq_oracle("x1*x2*x3 - x1*x2*x4")
     >>> o(frozenset(), frozenset({3, 4})), o(frozenset(), frozenset({1, 2}))
     (True, False)
+    >>> sq_oracle("tanh(x1 + x2)").labels.tolist()  # tanh(2), 0, 0, -tanh(2)
+    [0, 1, 1, 2]
     """
+    target: Target | None = None
     if isinstance(x, Expansion):
         expansion = x
     else:
         if isinstance(x, Target) and x.domain != "boolean":
             msg = "the SQ oracle is defined on the boolean domain only; got a gaussian target"
             raise DomainError(msg)
-        expansion = _expansion(x, "boolean")
-    return SQOracle.from_table(_exact_table(expansion))
+        if isinstance(x, Target | str | sympy.Basic):
+            target = Target.coerce(x, "boolean")  # type: ignore[arg-type]
+        expansion = _expansion(target if target is not None else x, "boolean")
+    p = _check_sq_input(expansion)
+    if expansion.exact and all(
+        isinstance(c, sympy.Rational) for c in expansion.coefficients.values()
+    ):
+        return SQOracle.from_table(_exact_table(expansion))
+    if expansion.exact:
+        return SQOracle(_polynomial_labels(expansion, p), p)
+    if target is None or target.expression.has(sympy.Float):
+        why = (
+            "the expansion is numeric (floating point); give the target itself, with exact "
+            "numbers, so that its values on the cube can be compared exactly"
+        )
+        raise _not_computable(why)
+    return SQOracle(_pointwise_labels(target, p), p)
 
 
 def sq_leap(x: object) -> int:
     """``Leap_SQ`` of a boolean target (exact, ``P <= 16``); always ``<= csq_leap(x)``.
 
+    Raises :class:`~csqbound.errors.NotComputableError` (with a ``reason``) where
+    :func:`sq_oracle` cannot decide exactly which points share a value.
+
     Examples
     --------
     >>> sq_leap("x1*x2*x3"), sq_leap("x1*x2*x3 - x1*x2*x4")
     (3, 2)
+    >>> sq_leap("tanh(x1 + x2)"), sq_leap("sqrt(2)*x1*x2"), sq_leap("sin(x1)*x2")
+    (1, 2, 2)
     """
     return oracle_leap(sq_oracle(x)).leap

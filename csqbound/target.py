@@ -97,7 +97,7 @@ class Target:
             )
             raise CsqboundError(msg)
         if isinstance(self.variables, bool) or not isinstance(self.variables, int):
-            msg = f"variables must be an integer, got {self.variables!r}"
+            msg = f"variables must be an integer, got {shorten(self.variables, quote=True)}"
             raise CsqboundError(msg)
         if not 0 <= self.variables <= limits.MAX_COORDINATE:
             msg = (
@@ -325,9 +325,11 @@ def _canonical_symbols(expression: sympy.Expr) -> sympy.Expr:
         name = getattr(s, "name", str(s))
         try:
             index = variable_index(s)  # type: ignore[arg-type]
+        except ParameterError:  # a variable, but beyond MAX_COORDINATE
+            raise
         except CsqboundError:
             msg = (
-                f"symbol {name!r} is not a csqbound variable: use x1, x2, ... "
+                f"symbol {shorten(name, quote=True)} is not a csqbound variable: use x1, x2, ... "
                 "(csqbound.parse.symbol(i))"
             )
             raise CsqboundError(msg) from None
@@ -338,8 +340,8 @@ def _canonical_symbols(expression: sympy.Expr) -> sympy.Expr:
             replacements[s] = canonical
             continue
         msg = (
-            f"symbol {name!r} has assumptions other than real=True: use "
-            f"csqbound.parse.symbol({index}) or a plain sympy.Symbol({name!r})"
+            f"symbol {shorten(name, quote=True)} has assumptions other than real=True: use "
+            f"csqbound.parse.symbol({index}) or a plain sympy.Symbol({shorten(name, quote=True)})"
         )
         raise CsqboundError(msg)
     if not replacements:
@@ -398,7 +400,8 @@ def _validate(expression: sympy.Expr) -> int:
             index = variable_index(node)
             if node != symbol(index):
                 msg = (
-                    f"symbol {node.name!r} is not csqbound.parse.symbol({index}) (a real "
+                    f"symbol {shorten(node.name, quote=True)} is not "
+                    f"csqbound.parse.symbol({index}) (a real "
                     "symbol); use Target.coerce to re-map plain symbols"
                 )
                 raise CsqboundError(msg)

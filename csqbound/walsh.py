@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import sympy
-from sympy.polys.polyerrors import PolynomialError
+from sympy.polys.rings import PolyRing
 
-from csqbound.errors import ExpansionError, ParameterError
+from csqbound import limits
+from csqbound.errors import ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
 
@@ -45,8 +46,10 @@ __all__ = [
     "truth_table",
 ]
 
-#: Largest ``P`` whose truth table (``2^P`` entries) csqbound builds.
-MAX_TABLE_VARIABLES = 24
+#: Largest ``P`` whose truth table (``2^P`` entries) csqbound builds
+#: (:data:`csqbound.limits.MAX_TABLE_VARIABLES`).
+MAX_TABLE_VARIABLES = limits.MAX_TABLE_VARIABLES
+
 
 #: At most this many distinct values are converted to exact rationals.
 _MAX_EXACT_VALUES = 4096
@@ -92,30 +95,53 @@ def _check_coefficient(value: sympy.Expr, expr: sympy.Expr) -> None:
         raise ExpansionError(msg)
 
 
-def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> tuple[sympy.Poly, list[int]]:
-    """``expr`` as a Poly in the symbols it uses, with their 1-based coordinates.
+class _Terms(NamedTuple):
+    """A polynomial as ``{exponents: coefficient}`` in the coefficients' own domain."""
+
+    domain: Any  # a sympy Domain (ZZ, QQ, EX, an algebraic field, ...)
+    terms: dict[tuple[int, ...], Any]
+    coordinates: list[int]  # the 1-based coordinate of each exponent position
+
+
+def _sparse_terms(expr: sympy.Expr, gens: list[sympy.Symbol]) -> tuple[Any, dict[Any, Any]]:
+    """``expr`` expanded in a sparse polynomial ring: rationals when they suffice, else EX."""
+    for domain in (sympy.QQ, sympy.EX):
+        ring = PolyRing(gens, domain)
+        try:
+            return domain, dict(ring.from_expr(expr))
+        except ValueError:  # an irrational constant does not convert to QQ
+            continue
+    msg = f"{shorten(expr)} has coefficients sympy cannot represent"  # pragma: no cover
+    raise ExpansionError(msg)  # pragma: no cover
+
+
+def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Terms:
+    """``expr`` as a polynomial in the symbols it uses, with their 1-based coordinates.
 
     Only the symbols that occur are generators: ``x1000*x1`` is a polynomial in two
-    variables, not in a thousand (sympy recurses once per generator).
+    variables, not in a thousand. The expansion is done in a sparse polynomial ring
+    (sympy's ``Poly`` would first expand symbolically, 20 s for
+    ``(x1 + ... + x20)**4``, and its dense form recurses once per variable).
     """
     present = expr.free_symbols
     used = [(i + 1, s) for i, s in enumerate(symbols) if s in present]
     if not used:  # a constant in these symbols: a polynomial in a dummy variable
         used = [(1, symbols[0])]
-    try:
-        return sympy.Poly(expr, *(s for _, s in used)), [i for i, _ in used]
-    except PolynomialError as exc:
+    gens = [s for _, s in used]
+    if not expr.is_polynomial(*gens):
         msg = (
-            f"{expr} is not a polynomial in {', '.join(map(str, symbols))}; "
+            f"{shorten(expr)} is not a polynomial in x1..x{len(symbols)}; "
             "expand it from its truth table instead (boolean_expansion does this)"
         )
-        raise ExpansionError(msg) from exc
+        raise ExpansionError(msg)
+    domain, terms = _sparse_terms(expr, gens)
+    return _Terms(domain, terms, [i for i, _ in used])
 
 
 def _polynomial_input(
     expr: object, symbols: Sequence[sympy.Symbol], caller: str
-) -> tuple[sympy.Expr, dict[Monomial, sympy.Expr] | None, Any, list[int]]:
-    """Validate a kernel's input: ``(expr, constant expansion or None, poly, coordinates)``.
+) -> tuple[sympy.Expr, dict[Monomial, sympy.Expr] | None, _Terms | None]:
+    """Validate a kernel's input: ``(expr, constant expansion or None, polynomial terms)``.
 
     Text is refused (it would be parsed by sympify, never by csqbound's safe parser);
     with no symbols the expression is a constant and its expansion is returned at once.
@@ -130,9 +156,8 @@ def _polynomial_input(
     if not symbols:
         number = _exact_simplify(value)
         _check_coefficient(number, value)
-        return value, ({} if number == 0 else {Monomial(()): number}), None, []
-    poly, coords = _poly(value, symbols)
-    return value, None, poly, coords
+        return value, ({} if number == 0 else {Monomial(()): number}), None
+    return value, None, _poly(value, symbols)
 
 
 def _has_float(expr: sympy.Expr) -> bool:
@@ -179,12 +204,12 @@ def multilinear_reduce(
     >>> multilinear_reduce(sympy.sqrt(2) * x1 * x2**2, (x1, x2))
     {Monomial(x1): sqrt(2)}
     """
-    expr, constant, poly, coords = _polynomial_input(expr, symbols, "multilinear_reduce")
-    if constant is not None:
-        return constant
-    domain = poly.domain
+    expr, constant, poly = _polynomial_input(expr, symbols, "multilinear_reduce")
+    if constant is not None or poly is None:
+        return constant or {}
+    domain, coords = poly.domain, poly.coordinates
     acc: dict[tuple[int, ...], Any] = {}
-    for exps, coef in poly.as_dict(native=True).items():
+    for exps, coef in poly.terms.items():
         key = tuple(e & 1 for e in exps)
         acc[key] = acc[key] + coef if key in acc else coef
     exact_domain = domain.is_ZZ or domain.is_QQ
@@ -326,7 +351,8 @@ def truth_table(target: Target) -> np.ndarray:
     if p > MAX_TABLE_VARIABLES:
         msg = (
             f"the target depends on P={p} variables; a truth table needs P <= "
-            f"{MAX_TABLE_VARIABLES}. Write it as a polynomial if you can (reduced exactly)"
+            f"{MAX_TABLE_VARIABLES} (MAX_TABLE_VARIABLES in csqbound.limits). Write it as a "
+            "polynomial if you can (reduced exactly)"
         )
         raise ExpansionError(msg)
     n = 1 << p
@@ -347,7 +373,7 @@ def _check_tol(tol: float | None) -> float:
         return _DEFAULT_TOL
     value = float(tol)
     if not math.isfinite(value) or value < 0:
-        msg = f"tol must be a finite number >= 0, got {tol!r}"
+        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
         raise ParameterError(msg)
     return value
 

@@ -44,6 +44,7 @@ import json
 import math
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,7 +53,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from csqbound.errors import CsqboundError, ParameterError
+from csqbound.errors import CsqboundError, ParameterError, shorten
 
 __all__ = [
     "APPLICATION_ID",
@@ -436,6 +437,82 @@ def normalize_run_dict(run: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _json_field(rec: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    """Column ``name`` decoded from JSON and checked to be of ``kind``; else ``ValueError``."""
+    text = rec[name]
+    if not isinstance(text, str):
+        msg = f"{name} is a {type(text).__name__}, not JSON text"
+        raise ValueError(msg)
+    value = json.loads(text)
+    if not isinstance(value, kind):
+        msg = f"{name} is a JSON {type(value).__name__}"
+        raise ValueError(msg)
+    return value
+
+
+def _counts(values: list[Any], name: str, replicas: int) -> tuple[int | None, ...]:
+    """Per-replica whole numbers (or ``None``), one per replica."""
+    if len(values) != replicas:
+        msg = f"{name} has {len(values)} entries for {replicas} replicas"
+        raise ValueError(msg)
+    return tuple(_int_or_none(v, name) for v in values)
+
+
+def _text(rec: Mapping[str, Any], name: str, optional: bool = False) -> str | None:
+    value = rec[name]
+    if (value is None and optional) or isinstance(value, str):
+        return value  # type: ignore[no-any-return]
+    msg = f"{name} is a {type(value).__name__}, not text"
+    raise ValueError(msg)
+
+
+def _whole(rec: Mapping[str, Any], name: str) -> int:
+    value = rec[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{name} is {shorten(repr(value), 30)}, not an integer"
+        raise ValueError(msg)
+    return value
+
+
+def _stored_run(rec: Mapping[str, Any]) -> StoredRun:
+    """A :class:`StoredRun` from a row, every column checked for its type.
+
+    Raises ``ValueError`` (or ``TypeError``) naming the first damaged column.
+    """
+    status = _json_field(rec, "status", list)
+    if not all(isinstance(s, str) for s in status):
+        msg = "status holds non-text entries"
+        raise ValueError(msg)
+    replicas = len(status)
+    times = _json_field(rec, "learning_times", dict)
+    wall = rec["wall_time"]
+    if wall is not None and (isinstance(wall, bool) or not isinstance(wall, int | float)):
+        msg = f"wall_time is {shorten(repr(wall), 30)}, not a number"
+        raise ValueError(msg)
+    return StoredRun(
+        key=str(_text(rec, "key")),
+        target=str(_text(rec, "target")),
+        domain=str(_text(rec, "domain")),
+        d=_whole(rec, "d"),
+        seed=_whole(rec, "seed"),
+        settings=_json_field(rec, "settings", dict),
+        code_version=str(_text(rec, "code_version")),
+        status=tuple(status),
+        samples_to_learn=_counts(
+            _json_field(rec, "samples_to_learn", list), "samples_to_learn", replicas
+        ),
+        samples_seen=_counts(_json_field(rec, "samples_seen", list), "samples_seen", replicas),  # type: ignore[arg-type]
+        wall_time=None if wall is None else float(wall),
+        learning_times={
+            str(k): _counts(v if isinstance(v, list) else [v], f"learning times of {k}", replicas)
+            for k, v in times.items()
+        },
+        run=_json_field(rec, "run", dict),
+        error=_text(rec, "error", optional=True),
+        created=str(_text(rec, "created")),
+    )
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
@@ -496,9 +573,7 @@ class Store:
 
     def _check_file(self, create: bool) -> None:
         p = self.path
-        if p.is_dir():
-            msg = "is a directory; give the path of a store file, e.g. csqbound.sqlite"
-            raise self._fail(msg)
+        self._check_kind()
         if not p.exists():
             if not create:
                 msg = "no such results store; run a sweep first or check the path"
@@ -526,6 +601,37 @@ class Store:
             raise self._fail(msg)
         if len(head) < 100:
             msg = "is a truncated SQLite file (shorter than its header); restore it or remove it"
+            raise self._fail(msg)
+
+    def _check_kind(self) -> None:
+        """Refuse anything but a regular file (or nothing yet), before any open().
+
+        Opening a FIFO blocks until a writer appears, and SQLite would put a
+        journal beside a device (``/dev/null-journal``): both are checked with
+        ``os.stat`` first.
+        """
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            msg = f"cannot inspect the store ({exc.strerror or exc})"
+            raise self._fail(msg) from exc
+        if stat.S_ISDIR(mode):
+            msg = "is a directory; give the path of a store file, e.g. csqbound.sqlite"
+            raise self._fail(msg)
+        if not stat.S_ISREG(mode):
+            kinds = (
+                (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"),
+                (stat.S_ISSOCK, "a socket"),
+            )
+            kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+            msg = (
+                f"is {kind}; a results store must be a regular file (give a path such as "
+                "csqbound.sqlite)"
+            )
             raise self._fail(msg)
 
     def _open(self, *, create: bool, timeout: float) -> sqlite3.Connection:
@@ -758,28 +864,16 @@ class Store:
         return [self._row(r) for r in rows]
 
     def _row(self, row: Sequence[Any]) -> StoredRun:
+        rec = dict(zip(_COLUMNS, row, strict=True))
         try:
-            rec = dict(zip(_COLUMNS, row, strict=True))
-            times = json.loads(rec["learning_times"])
-            return StoredRun(
-                key=str(rec["key"]),
-                target=str(rec["target"]),
-                domain=str(rec["domain"]),
-                d=int(rec["d"]),
-                seed=int(rec["seed"]),
-                settings=json.loads(rec["settings"]),
-                code_version=str(rec["code_version"]),
-                status=tuple(json.loads(rec["status"])),
-                samples_to_learn=tuple(json.loads(rec["samples_to_learn"])),
-                samples_seen=tuple(json.loads(rec["samples_seen"])),
-                wall_time=None if rec["wall_time"] is None else float(rec["wall_time"]),
-                learning_times={str(k): tuple(v) for k, v in times.items()},
-                run=json.loads(rec["run"]),
-                error=None if rec["error"] is None else str(rec["error"]),
-                created=str(rec["created"]),
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            msg = f"a row is damaged ({exc}); remove the store or the row"
+            return _stored_run(rec)
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            key = rec.get("key")
+            if isinstance(key, str) and key.isalnum() and len(key) <= 64:
+                fix = f"sqlite3 {shorten(self.path, 40)} \"DELETE FROM runs WHERE key = '{key}'\""
+            else:
+                fix = "delete that row with sqlite3"
+            msg = f"a row is damaged ({shorten(exc, 100)}); fix: {fix} (or remove the store)"
             raise self._fail(msg) from exc
 
     def integrity_check(self) -> str:
