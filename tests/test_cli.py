@@ -217,3 +217,18 @@ def test_zoo_has_twenty_sourced_entries(capsys):
     assert by_name["hermite3"]["csq_exponent"] == 1
     assert by_name["hermite3"]["sgd_samples_exponent"] == 2
     assert by_name["sq_csq_gap"]["sq_leap"] == 2
+
+
+def test_leap_prints_the_leap_when_the_sq_leap_is_not_computable(capsys):
+    """P = 18 is beyond the exact SQ oracle: the leap and CSQ leap are still printed, the SQ
+    leap is null with a note saying why (it used to fail the whole command)."""
+    import json
+
+    from csqbound.cli import main
+
+    expr = "+".join(f"x{i}*x{i + 1}" for i in range(1, 18))
+    assert main(["leap", expr, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["leap"], data["csq_leap"], data["sq_leap"]) == (2, 2, None)
+    assert data["sq_leap_note"].startswith("not computable: ")
+    assert "MAX_SQ_VARIABLES" in data["sq_leap_note"]

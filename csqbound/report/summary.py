@@ -136,24 +136,40 @@ def leap_summary(target: Target, expansion: Expansion | None = None) -> dict[str
 
 
 def _query_leaps(target: Target, exp: Expansion) -> dict[str, Any]:
-    """The rotation-free and query leaps, where the modules providing them are present."""
-    extra: dict[str, Any] = {}
-    try:
-        if exp.domain == "gaussian":
-            from csqbound.isoleap import iso_leap
+    """The rotation-free and query leaps; one that cannot be computed is reported as such.
 
-            iso = iso_leap(target)
+    A leap csqbound cannot compute for this input (``NotComputableError`` from the exact
+    SQ oracle, ``ExpansionError`` from ``iso_leap`` beyond its limits) is ``None``, with
+    ``"<name>_note": "not computable: <why>"``, so the other leaps are still printed.
+    """
+    from csqbound.errors import ExpansionError, NotComputableError
+
+    extra: dict[str, Any] = {}
+
+    def attempt(name: str, compute: Any) -> Any:
+        try:
+            return compute()
+        except (NotComputableError, ExpansionError) as exc:
+            extra[name] = None
+            extra[f"{name}_note"] = f"not computable: {getattr(exc, 'reason', None) or exc}"
+            return None
+
+    if exp.domain == "gaussian":
+        from csqbound.isoleap import iso_leap
+
+        iso = attempt("iso_leap", lambda: iso_leap(target))
+        if iso is not None:
             extra["iso_leap"] = iso.iso_leap
             extra["information_exponent"] = iso.information_exponent
             extra["iso_jumps"] = list(iso.jumps)
             extra["iso_exact"] = iso.exact
         else:
-            from csqbound.queries import csq_leap, sq_leap
+            extra["information_exponent"] = None
+    else:
+        from csqbound.queries import csq_leap, sq_leap
 
-            extra["csq_leap"] = csq_leap(exp)
-            extra["sq_leap"] = sq_leap(target) if target.variables <= 16 else None
-    except ImportError:
-        pass
+        extra["csq_leap"] = csq_leap(exp)
+        extra["sq_leap"] = attempt("sq_leap", lambda: sq_leap(target))
     return extra
 
 
@@ -177,7 +193,15 @@ def leap_tables(summary: dict[str, Any]) -> list[Table]:
     witness = Table(
         ("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order"
     )
+    notes = tuple((k.removesuffix("_note"), summary[k]) for k in keys_with_notes(summary))
+    if notes:
+        return [head, witness, Table(("leap", "note"), notes, title="Not computed")]
     return [head, witness]
+
+
+def keys_with_notes(summary: dict[str, Any]) -> list[str]:
+    """The ``<name>_note`` keys of a leap summary (leaps that could not be computed)."""
+    return sorted(k for k in summary if k.endswith("_note"))
 
 
 def csq_tables(data: dict[str, Any]) -> list[Table]:
