@@ -79,6 +79,16 @@ Determinism
     All random numbers come from host numpy generators with fixed spawn keys
     (:func:`csqbound.sgd.backend.seed_sequences`), drawn in chunks of many
     steps; the same seed and backend give the same numbers, bitwise on numpy.
+
+Blocks of steps
+    Steps go in blocks of :data:`BLOCK_ROWS` samples per replica
+    (:func:`csqbound.sgd.network.sgd_block`: the first layer is read and
+    updated once per block, through the block's Gram matrix), cut at the end
+    of a chunk of inputs and at every evaluation, so a block never straddles
+    an observation. It is the same SGD as one
+    :func:`~csqbound.sgd.network.sgd_step` per step up to rounding, and each
+    path is deterministic; ``BLOCK_ROWS = 1`` is the step-by-step reference
+    (the tests check that the two agree).
 """
 
 from __future__ import annotations
@@ -108,6 +118,7 @@ from csqbound.sgd.network import (
     Params,
     check_activation,
     init_params,
+    sgd_block,
     sgd_step,
     sigma,
 )
@@ -165,10 +176,15 @@ MIN_WEIGHT = 0.02
 #: ``eta0`` when ``lr`` is not given, per domain. Gaussian data are heavy-tailed
 #: (``He3(x1)`` reaches 50 at ``x1 = 4``) and diverge at the boolean value.
 DEFAULT_LR: Mapping[str, float] = {"boolean": 0.5, "gaussian": 0.1}
-#: Evaluation works on blocks of about this many hidden activations (cache-sized).
-EVAL_BLOCK = 1 << 16
+#: Evaluation works on blocks of about this many hidden activations (a few MB: large enough
+#: that the products, not the per-block calls, take the time; small enough for the cache).
+EVAL_BLOCK = 1 << 19
 #: Host chunks of inputs hold about this many numbers.
 CHUNK_NUMBERS = 1 << 19
+#: Steps go in blocks of about this many samples per replica
+#: (:func:`~csqbound.sgd.network.sgd_block`, the first layer updated once per block);
+#: 1 is the step-by-step reference path (:func:`~csqbound.sgd.network.sgd_step`).
+BLOCK_ROWS = 64
 #: The loss thresholds (fractions of ``Var f``) whose first crossings every run reports.
 LOSS_EPSILONS: tuple[float, ...] = (0.2, 0.05)
 #: A layer-wise readout fits its output layer on at least this many points per hidden unit.
@@ -800,7 +816,9 @@ class _Loop:
         self.samples_to_learn: list[int | None] = [None] * R
         self.step = 0
         self.chunk = max(8, min(1024, CHUNK_NUMBERS // (R * cfg.batch * cfg.d)))
-        self.k_chunk = self.chunk
+        self.block = max(1, BLOCK_ROWS // cfg.batch)
+        self.chunk_steps = 0
+        self.k_chunk = 0
         self.X_chunk: Any = None
         self.y_chunk: Any = None
         self.scale = self._scale()
@@ -819,22 +837,36 @@ class _Loop:
             self.check_divergence()
         cfg, xp = self.cfg, self.be.xp
         size = min(self.chunk, self.steps_total - self.step)
-        host = sample_inputs(self.plan.data, size, cfg.batch, cfg.d, self.tgt.domain, cfg.dtype)
-        self.X_chunk = self.be.asarray(host, cfg.dtype)
-        flat = xp.reshape(self.X_chunk, (size * cfg.replicas * cfg.batch, cfg.d))
-        self.y_chunk = xp.reshape(self.tgt.evaluate(flat, xp), (size, cfg.replicas, cfg.batch))
+        host = sample_inputs(
+            self.plan.data, size, cfg.batch, cfg.d, self.tgt.domain, cfg.dtype, order="replica"
+        )
+        rows = size * cfg.batch
+        X = self.be.asarray(host, cfg.dtype, copy=False)
+        self.X_chunk = xp.reshape(X, (cfg.replicas, rows, cfg.d))
+        flat = xp.reshape(self.X_chunk, (cfg.replicas * rows, cfg.d))
+        self.y_chunk = xp.reshape(self.tgt.evaluate(flat, xp), (cfg.replicas, rows))
+        self.chunk_steps = size
         self.k_chunk = 0
 
     def run_to(self, target_step: int) -> None:
-        """Train every active replica up to ``target_step`` steps, then check divergence."""
-        act, xp = self.cfg.activation, self.be.xp
+        """Train every active replica up to ``target_step`` steps, then check divergence.
+
+        Steps go in blocks of up to :attr:`block` (:func:`~csqbound.sgd.network.sgd_block`),
+        cut at the end of a chunk of inputs and at ``target_step`` (an evaluation).
+        """
+        act, xp, B = self.cfg.activation, self.be.xp, self.cfg.batch
         while self.step < target_step:
-            if self.k_chunk == self.chunk:
+            if self.k_chunk == self.chunk_steps:
                 self._refill()
-            X, y = self.X_chunk[self.k_chunk, ...], self.y_chunk[self.k_chunk, ...]
-            sgd_step(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp)
-            self.k_chunk += 1
-            self.step += 1
+            k = min(self.block, target_step - self.step, self.chunk_steps - self.k_chunk)
+            rows = slice(self.k_chunk * B, (self.k_chunk + k) * B)
+            X, y = self.X_chunk[:, rows, :], self.y_chunk[:, rows]
+            if k == 1:
+                sgd_step(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp)
+            else:
+                sgd_block(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp, B)
+            self.k_chunk += k
+            self.step += k
         self.check_divergence()
 
     def check_divergence(self) -> None:
