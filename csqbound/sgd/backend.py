@@ -16,6 +16,12 @@ Transfers
     :func:`asarray` (host numpy -> backend) and :func:`to_numpy`
     (backend -> host numpy) are the only two places where data crosses devices.
 
+Threads
+    :class:`HostThreads`: how many host BLAS threads a numpy run may use (what
+    :func:`threadpoolctl.threadpool_limits` around the call allows; a sweep
+    allows one per process) and a context that pins the BLAS to one thread
+    around the small products of SGD, which are several times slower threaded.
+
 Random numbers
     Every random number of a run is drawn on the host from numpy generators
     (PCG64) seeded by :class:`numpy.random.SeedSequence` with fixed spawn keys
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -46,6 +53,7 @@ __all__ = [
     "Backend",
     "BackendName",
     "DTypeName",
+    "HostThreads",
     "SeedPlan",
     "asarray",
     "check_dtype",
@@ -120,6 +128,50 @@ class Backend:
                     torch.cuda.synchronize()
             case _:
                 return
+
+
+class HostThreads:
+    """The host BLAS threads of a run: how many it may use, and one at a time inside it.
+
+    Only numpy's BLAS is managed (through :mod:`threadpoolctl`); other backends
+    schedule their own threads and get ``available == 1`` and a no-op context.
+
+    Parameters
+    ----------
+    backend
+        The run's backend.
+
+    Attributes
+    ----------
+    available
+        The BLAS threads allowed now: the BLAS default (often one per core), or
+        what an enclosing :func:`threadpoolctl.threadpool_limits` allows.
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_limits
+    >>> with threadpool_limits(limits=1):
+    ...     HostThreads(get_backend("numpy")).available
+    1
+    >>> HostThreads(get_backend("array_api_strict")).available
+    1
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._controller: Any = None
+        self.available = 1
+        if backend.name == "numpy":
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController().select(user_api="blas")
+            counts = [lib.num_threads for lib in self._controller.lib_controllers]
+            self.available = max([1, *counts])
+
+    def single(self) -> AbstractContextManager[Any]:
+        """A context in which the BLAS runs on the calling thread only."""
+        if self._controller is None:
+            return nullcontext()
+        return self._controller.limit(limits=1)  # type: ignore[no-any-return]
 
 
 def check_dtype(name: str) -> DTypeName:

@@ -97,6 +97,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,6 +107,7 @@ from csqbound.errors import CsqboundError, ParameterError
 from csqbound.monomial import Domain, Monomial
 from csqbound.sgd.backend import (
     Backend,
+    HostThreads,
     asarray,
     check_dtype,
     get_backend,
@@ -185,6 +187,9 @@ CHUNK_NUMBERS = 1 << 19
 #: (:func:`~csqbound.sgd.network.sgd_block`, the first layer updated once per block);
 #: 1 is the step-by-step reference path (:func:`~csqbound.sgd.network.sgd_step`).
 BLOCK_ROWS = 64
+#: With several host BLAS threads allowed (none is pinned by a sweep), a numpy run trains
+#: groups of at least this many replicas on as many threads (each BLAS call on one).
+MIN_GROUP = 4
 #: The loss thresholds (fractions of ``Var f``) whose first crossings every run reports.
 LOSS_EPSILONS: tuple[float, ...] = (0.2, 0.05)
 #: A layer-wise readout fits its output layer on at least this many points per hidden unit.
@@ -761,6 +766,7 @@ class _TestSet:
         phi = basis_values(X, watched.monomials, dom)
         yphi = y[:, None] * phi
         self.be, self.dtype, self.exact = be, cfg.dtype, watched.exact
+        self.threads = HostThreads(be)
         self.X, self.y = be.asarray(X, cfg.dtype), be.asarray(y, cfg.dtype)
         self.phi = be.asarray(phi, cfg.dtype)
         self.phi2y = be.asarray(phi * yphi, cfg.dtype)  # phi^2 y, for sum f * (phi)(y phi)
@@ -777,6 +783,12 @@ class _TestSet:
         self, params: Params, live: np.ndarray, T: int, activation: str
     ) -> tuple[np.ndarray, np.ndarray]:
         """Test MSE ``(R_live,)`` and coefficient estimates ``(R_live, M)`` on ``T`` points."""
+        with self.threads.single():  # small products: slower on several BLAS threads
+            return self._measure(params, live, T, activation)
+
+    def _measure(
+        self, params: Params, live: np.ndarray, T: int, activation: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         W, b, a = _select(params, live, self.be)
         if self.readout is not None:
             Tr = max(T, self.readout_min)
@@ -798,6 +810,13 @@ class _TestSet:
         return loss, coefs
 
 
+def _replica_groups(replicas: int, threads: int) -> list[slice]:
+    """Replicas cut into at most ``threads`` contiguous groups of at least :data:`MIN_GROUP`."""
+    count = max(1, min(threads, replicas // MIN_GROUP))
+    edges = [replicas * i // count for i in range(count + 1)]
+    return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
 class _Loop:
     """Online SGD of every replica, chunk by chunk; frozen replicas (stopped, diverged) stay put."""
 
@@ -817,6 +836,11 @@ class _Loop:
         self.step = 0
         self.chunk = max(8, min(1024, CHUNK_NUMBERS // (R * cfg.batch * cfg.d)))
         self.block = max(1, BLOCK_ROWS // cfg.batch)
+        self.threads = HostThreads(be)
+        self.groups = _replica_groups(R, self.threads.available)
+        self.pool: ThreadPoolExecutor | None = None
+        if len(self.groups) > 1:
+            self.pool = ThreadPoolExecutor(len(self.groups), thread_name_prefix="csqbound-sgd")
         self.chunk_steps = 0
         self.k_chunk = 0
         self.X_chunk: Any = None
@@ -854,20 +878,40 @@ class _Loop:
         Steps go in blocks of up to :attr:`block` (:func:`~csqbound.sgd.network.sgd_block`),
         cut at the end of a chunk of inputs and at ``target_step`` (an evaluation).
         """
-        act, xp, B = self.cfg.activation, self.be.xp, self.cfg.batch
+        with self.threads.single():
+            self._steps_to(target_step)
+        self.check_divergence()
+
+    def _steps_to(self, target_step: int) -> None:
+        B = self.cfg.batch
         while self.step < target_step:
             if self.k_chunk == self.chunk_steps:
                 self._refill()
             k = min(self.block, target_step - self.step, self.chunk_steps - self.k_chunk)
             rows = slice(self.k_chunk * B, (self.k_chunk + k) * B)
             X, y = self.X_chunk[:, rows, :], self.y_chunk[:, rows]
-            if k == 1:
-                sgd_step(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp)
-            else:
-                sgd_block(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp, B)
+            if self.pool is None:
+                self._train(self.params, X, y, self.scale, k)
+            else:  # replica groups on threads (the GIL is released in the products and ufuncs)
+                p = self.params
+                jobs = [
+                    self.pool.submit(
+                        self._train, Params(p.W[g], p.b[g], p.a[g]), X[g], y[g], self.scale[g], k
+                    )
+                    for g in self.groups
+                ]
+                for job in jobs:
+                    job.result()
             self.k_chunk += k
             self.step += k
-        self.check_divergence()
+
+    def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int) -> None:
+        """``k`` steps of the replicas of ``params`` (one step: the reference :func:`sgd_step`)."""
+        act, xp = self.cfg.activation, self.be.xp
+        if k == 1:
+            sgd_step(params, X, y, scale, self.lr_hidden, self.lr_out, act, xp)
+        else:
+            sgd_block(params, X, y, scale, self.lr_hidden, self.lr_out, act, xp, self.cfg.batch)
 
     def check_divergence(self) -> None:
         """Freeze replicas with non-finite parameters (status ``"diverged"``), zeroing only them."""
