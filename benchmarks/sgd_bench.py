@@ -73,6 +73,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scaling-d", type=int, default=128, help="d of the scaling lines")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1 -> 2 lines")
     parser.add_argument("--quick", action="store_true", help="d=32,128, 1 repeat, short runs")
+    parser.add_argument(
+        "--no-fallback", action="store_true", help="stop (exit 0) if the backend is unavailable"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.d, args.repeats = "32,128", 1
@@ -289,10 +292,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         be = get_backend(args.backend, device=args.device)
+        missing_cuda = be.name == "torch" and str(be.device).startswith("cuda")
+        if missing_cuda and not __import__("torch").cuda.is_available():
+            msg = "torch has no CUDA device here (a CPU build, or no GPU)"
+            raise CsqboundError(msg)
     except CsqboundError as exc:
         print(f"backend {args.backend!r} is not available: {exc}")
         if args.backend == "numpy":
             return 1
+        if args.no_fallback:
+            return 0
         print("falling back to numpy")
         args.backend, args.device = "numpy", None
         be = get_backend("numpy")
