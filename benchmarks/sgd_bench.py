@@ -240,7 +240,11 @@ def table(args: argparse.Namespace, be: Backend) -> float:
     rows = []
     peak = matmul_peak(be)
     for d in args.dims:
-        base = torch_baseline(d, args.baseline_steps, args.threads)
+        base = best_of(
+            args.repeats,
+            lambda d=d: torch_baseline(d, args.baseline_steps, args.threads),
+            key=lambda rate: rate or 0.0,
+        )
         results = [measure(args, d, R, B) for R, B, _ in CONFIGS]
         peak = max(peak, matmul_peak(be))
         rows.append((d, base, results))

@@ -463,7 +463,8 @@ def sample_inputs(
             host = np.empty((R, steps, per_step), dtype=dt)
             for r, g in enumerate(generators):
                 g.standard_normal(out=host[r], dtype=dt)
-    if order == "step":
-        host = np.swapaxes(host, 0, 1)
-        return np.ascontiguousarray(host).reshape(steps, R, batch, d)
-    return np.ascontiguousarray(host).reshape(R, steps, batch, d)
+    match order:
+        case "step":
+            return np.ascontiguousarray(np.swapaxes(host, 0, 1)).reshape(steps, R, batch, d)
+        case "replica":
+            return np.ascontiguousarray(host).reshape(R, steps, batch, d)

@@ -27,6 +27,13 @@ Loss and gradients (:func:`loss_and_gradients`)
         dL/db_j   = sum_b G_bj
         dL/dw_j   = sum_b G_bj x_b
 
+Steps (:func:`sgd_step`, :func:`sgd_block`)
+    :func:`sgd_step` is one step, the reference. :func:`sgd_block`, what
+    :mod:`csqbound.sgd.train` runs, does ``k`` steps with the first-layer update
+    delayed to the end of the block (the pre-activations of later steps are
+    corrected through the block's Gram matrix ``X X^T``): the same SGD up to
+    rounding, in products of ``kB`` rows instead of ``B``.
+
 Activations (:data:`ACTIVATIONS`)
     ``"relu"``: ``max(z, 0)``. ``"softplus"``: ``log(1 + e^z)``.
     ``"shifted_softplus"``: ``log(1 + e^{z - 1/2})``. ReLU and softplus are
@@ -325,7 +332,7 @@ def sgd_step(
     activation: str,
     xp: Any,
 ) -> None:
-    """One SGD step of every replica, in place (the hot loop of :mod:`csqbound.sgd.train`).
+    """One SGD step of every replica, in place (the reference for :func:`sgd_block`).
 
     The same gradients as :func:`loss_and_gradients` with ``e = (f - y) * scale``
     instead of ``(f - y) / B``: ``scale`` (shape ``(R, 1, 1)``) is ``1/B`` for a
@@ -442,9 +449,10 @@ def sgd_block(
 def _activate_step(H: Any, activation: str, xp: Any) -> tuple[Any, Any]:
     """:func:`activate` for the hot loop: ReLU as ``D = [H > 0]``, ``Z = H D``.
 
-    The same numbers as :func:`activate` (``Z`` may hold ``-0.0`` where it holds
-    ``0.0``), in three cheap passes: numpy's ``maximum`` and ``sign`` cost about
-    five times a comparison or a product.
+    The same numbers as :func:`activate` for finite ``H`` (``Z`` may hold
+    ``-0.0`` where it holds ``0.0``; ``-inf`` gives ``nan``, which the divergence
+    check catches as it does the ``inf`` behind it), in three cheap passes:
+    numpy's ``maximum`` and ``sign`` cost about five times a comparison or a product.
     """
     if activation == "relu":
         D = xp.astype(H > 0, H.dtype)
