@@ -19,8 +19,9 @@ Printed: samples per second (summed over replicas); the ratio to the baseline
 GFLOP/s of the training products as a share of the float32 matrix-multiply peak
 of the same array library on the same device, measured in the same run (goal:
 >= 30% at d >= 128 with 32 replicas); then the scaling from 1 to 2 workers
-(processes with one BLAS thread each, as a sweep runs them) and from 1 to 2
-BLAS threads in one run.
+(processes with one BLAS thread each, as a sweep runs them), and one run with
+2 BLAS threads allowed (it pins its own BLAS to one thread: replica groups on
+threads measured 0.7-0.9x, the BLAS threaded 7x slower in CPU time).
 
 The machine may be shared with other work, so every rate is the best of
 ``--repeats`` runs (3 by default) and the ratios, measured side by side in one
@@ -271,7 +272,7 @@ def table(args: argparse.Namespace, be: Backend) -> float:
 
 
 def scaling(args: argparse.Namespace) -> None:
-    """1 -> 2 workers (processes, one BLAS thread each) and 1 -> 2 BLAS threads in one run."""
+    """1 -> 2 workers (processes, one BLAS thread each); one run with 1 or 2 BLAS threads."""
     kwargs = train_kwargs(args, args.scaling_d, 32, 8)
     train(TARGET, **{**kwargs, "samples": 800})
     one = best_of(args.repeats, lambda: worker_rate(kwargs, 1), key=float)
@@ -284,8 +285,8 @@ def scaling(args: argparse.Namespace) -> None:
     t1 = best_of(args.repeats, lambda: thread_rate(kwargs, 1), key=float)
     t2 = best_of(args.repeats, lambda: thread_rate(kwargs, 2), key=float)
     print(
-        f"threads (one run, BLAS threads): 1: {t1:,.0f} samples/s, 2: {t2:,.0f} samples/s "
-        f"= {t2 / t1:.2f}x"
+        f"one run with 1 / 2 BLAS threads allowed: {t1:,.0f} / {t2:,.0f} samples/s "
+        f"= {t2 / t1:.2f}x (a run pins its BLAS to one thread: its products are small)"
     )
 
 

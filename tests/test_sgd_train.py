@@ -204,32 +204,27 @@ def test_blocked_steps_agree_with_the_step_by_step_reference(
         np.testing.assert_allclose(blocked.coefficients[name], path, rtol=1e-8, atol=1e-10)
 
 
-def test_replica_groups_cover_the_replicas_once() -> None:
-    groups = train_module._replica_groups
-    assert groups(32, 1) == [slice(0, 32)]
-    assert groups(32, 2) == [slice(0, 16), slice(16, 32)]
-    assert groups(8, 16) == [slice(0, 4), slice(4, 8)]  # at least MIN_GROUP = 4 replicas each
-    assert groups(3, 2) == [slice(0, 3)]
-    for R, n in ((33, 3), (9, 2), (64, 7)):
-        cut = groups(R, n)
-        assert [i for g in cut for i in range(R)[g]] == list(range(R))
+def test_a_run_pins_its_blas_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside the loop the BLAS runs on one thread whatever the caller allows."""
+    from threadpoolctl import threadpool_info, threadpool_limits
 
+    seen: list[set[int]] = []
 
-def test_replica_groups_on_threads_give_the_same_run_bitwise(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A run split over threads (by replica) is the single-thread run, bit for bit."""
-    from threadpoolctl import threadpool_limits
+    def count(*args: Any) -> None:
+        seen.append(blas())
 
-    kwargs = {**TINY, "replicas": 8, "seed": 4, "stop_loss": 0.05, "samples": 4000}
-    with threadpool_limits(limits=1):
-        single = train("x1 + x1*x2", **kwargs)
-    monkeypatch.setattr(train_module, "_replica_groups", lambda R, n: [slice(0, 3), slice(3, R)])
-    threaded = train("x1 + x1*x2", **kwargs)
-    np.testing.assert_array_equal(threaded.loss, single.loss)
-    assert threaded.samples_seen == single.samples_seen
-    for name, path in single.coefficients.items():
-        np.testing.assert_array_equal(threaded.coefficients[name], path)
+    _hook_steps(monkeypatch, before=count)
+
+    def blas() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2):
+        before = blas()
+        train("x1 + x1*x2", **{**TINY, "samples": 400})
+        after = blas()
+    assert seen
+    assert all(s == {1} for s in seen)
+    assert after == before  # the caller's setting is back after the run
 
 
 def test_backends_give_the_same_run(backend_name: str) -> None:

@@ -17,10 +17,9 @@ Transfers
     (backend -> host numpy) are the only two places where data crosses devices.
 
 Threads
-    :class:`HostThreads`: how many host BLAS threads a numpy run may use (what
-    :func:`threadpoolctl.threadpool_limits` around the call allows; a sweep
-    allows one per process) and a context that pins the BLAS to one thread
-    around the small products of SGD, which are several times slower threaded.
+    :class:`HostThreads`: a context that pins numpy's BLAS to one thread around
+    the small products of SGD, which are several times slower threaded. A sweep
+    uses the cores as processes.
 
 Random numbers
     Every random number of a run is drawn on the host from numpy generators
@@ -131,41 +130,33 @@ class Backend:
 
 
 class HostThreads:
-    """The host BLAS threads of a run: how many it may use, and one at a time inside it.
+    """A context that runs the host BLAS on the calling thread only (numpy; a no-op elsewhere).
 
-    Only numpy's BLAS is managed (through :mod:`threadpoolctl`); other backends
-    schedule their own threads and get ``available == 1`` and a no-op context.
+    The products of SGD are small (``64 x d x 64`` per replica): OpenBLAS's
+    default of one thread per core made a run 7x slower in CPU time on two cores.
+    Created once per run (finding the BLAS takes milliseconds), entered per
+    stretch of steps (microseconds), through :mod:`threadpoolctl`.
 
     Parameters
     ----------
     backend
-        The run's backend.
-
-    Attributes
-    ----------
-    available
-        The BLAS threads allowed now: the BLAS default (often one per core), or
-        what an enclosing :func:`threadpoolctl.threadpool_limits` allows.
+        The run's backend; only ``"numpy"`` is managed (the others schedule
+        their own threads).
 
     Examples
     --------
-    >>> from threadpoolctl import threadpool_limits
-    >>> with threadpool_limits(limits=1):
-    ...     HostThreads(get_backend("numpy")).available
-    1
-    >>> HostThreads(get_backend("array_api_strict")).available
-    1
+    >>> from threadpoolctl import threadpool_info
+    >>> with HostThreads(get_backend("numpy")).single():
+    ...     {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    {1}
     """
 
     def __init__(self, backend: Backend) -> None:
         self._controller: Any = None
-        self.available = 1
         if backend.name == "numpy":
             from threadpoolctl import ThreadpoolController
 
             self._controller = ThreadpoolController().select(user_api="blas")
-            counts = [lib.num_threads for lib in self._controller.lib_controllers]
-            self.available = max([1, *counts])
 
     def single(self) -> AbstractContextManager[Any]:
         """A context in which the BLAS runs on the calling thread only."""

@@ -97,7 +97,6 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -187,9 +186,6 @@ CHUNK_NUMBERS = 1 << 19
 #: (:func:`~csqbound.sgd.network.sgd_block`, the first layer updated once per block);
 #: 1 is the step-by-step reference path (:func:`~csqbound.sgd.network.sgd_step`).
 BLOCK_ROWS = 64
-#: With several host BLAS threads allowed (none is pinned by a sweep), a numpy run trains
-#: groups of at least this many replicas on as many threads (each BLAS call on one).
-MIN_GROUP = 4
 #: The loss thresholds (fractions of ``Var f``) whose first crossings every run reports.
 LOSS_EPSILONS: tuple[float, ...] = (0.2, 0.05)
 #: A layer-wise readout fits its output layer on at least this many points per hidden unit.
@@ -810,13 +806,6 @@ class _TestSet:
         return loss, coefs
 
 
-def _replica_groups(replicas: int, threads: int) -> list[slice]:
-    """Replicas cut into at most ``threads`` contiguous groups of at least :data:`MIN_GROUP`."""
-    count = max(1, min(threads, replicas // MIN_GROUP))
-    edges = [replicas * i // count for i in range(count + 1)]
-    return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-
-
 class _Loop:
     """Online SGD of every replica, chunk by chunk; frozen replicas (stopped, diverged) stay put."""
 
@@ -837,10 +826,6 @@ class _Loop:
         self.chunk = max(8, min(1024, CHUNK_NUMBERS // (R * cfg.batch * cfg.d)))
         self.block = max(1, BLOCK_ROWS // cfg.batch)
         self.threads = HostThreads(be)
-        self.groups = _replica_groups(R, self.threads.available)
-        self.pool: ThreadPoolExecutor | None = None
-        if len(self.groups) > 1:
-            self.pool = ThreadPoolExecutor(len(self.groups), thread_name_prefix="csqbound-sgd")
         self.chunk_steps = 0
         self.k_chunk = 0
         self.X_chunk: Any = None
@@ -890,18 +875,7 @@ class _Loop:
             k = min(self.block, target_step - self.step, self.chunk_steps - self.k_chunk)
             rows = slice(self.k_chunk * B, (self.k_chunk + k) * B)
             X, y = self.X_chunk[:, rows, :], self.y_chunk[:, rows]
-            if self.pool is None:
-                self._train(self.params, X, y, self.scale, k)
-            else:  # replica groups on threads (the GIL is released in the products and ufuncs)
-                p = self.params
-                jobs = [
-                    self.pool.submit(
-                        self._train, Params(p.W[g], p.b[g], p.a[g]), X[g], y[g], self.scale[g], k
-                    )
-                    for g in self.groups
-                ]
-                for job in jobs:
-                    job.result()
+            self._train(self.params, X, y, self.scale, k)
             self.k_chunk += k
             self.step += k
 
