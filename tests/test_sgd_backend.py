@@ -137,3 +137,34 @@ def test_streams_are_independent() -> None:
     assert len(set(draws)) == len(draws)
     with pytest.raises(ParameterError):
         seed_sequences(3, 0)
+
+
+def test_boolean_signs_are_the_generators_bits_least_significant_first() -> None:
+    """Pins the bit -> sign map (a set bit is -1), so a faster conversion keeps the stream."""
+    X = sample_inputs(seed_sequences(4, 2).data, 3, 2, 40, "boolean", "float64")
+    for r, g in enumerate(seed_sequences(4, 2).data):
+        words = g.bit_generator.random_raw(3 * 2).reshape(3, 2)  # ceil(80 / 64) = 2 per step
+        for step in range(3):
+            bits = [(int(words[step, i // 64]) >> (i % 64)) & 1 for i in range(80)]
+            np.testing.assert_array_equal(X[step, r].ravel(), 1.0 - 2.0 * np.array(bits))
+
+
+@pytest.mark.parametrize("domain", ["boolean", "gaussian"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_replica_order_is_the_same_numbers_transposed(domain: str, dtype: str) -> None:
+    steps = sample_inputs(seed_sequences(2, 3).data, 5, 4, 17, domain, dtype)
+    replicas = sample_inputs(seed_sequences(2, 3).data, 5, 4, 17, domain, dtype, order="replica")
+    assert replicas.shape == (3, 5, 4, 17)
+    assert replicas.flags.c_contiguous
+    assert replicas.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(replicas, steps.swapaxes(0, 1))
+    with pytest.raises(ParameterError, match="order"):
+        sample_inputs(seed_sequences(2, 3).data, 5, 4, 17, domain, dtype, order="rows")  # type: ignore[arg-type]
+
+
+def test_asarray_without_copy_hands_numpy_arrays_over() -> None:
+    host = np.zeros(3, dtype=np.float32)
+    be = get_backend("numpy")
+    assert be.asarray(host, "float32", copy=False) is host
+    assert be.asarray(host, "float64", copy=False) is not host  # a conversion is a copy
+    assert be.asarray(host, "float32") is not host

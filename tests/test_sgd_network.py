@@ -21,6 +21,7 @@ from csqbound.sgd.network import (
     hermite_coefficients,
     init_params,
     loss_and_gradients,
+    sgd_block,
     sgd_step,
     sigma,
 )
@@ -159,6 +160,55 @@ def test_sgd_step_is_gradient_descent_and_masks(backend: Any, activation: str) -
         got = to_numpy(got)
         np.testing.assert_allclose(got[[0, 2]], want[[0, 2]], rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(got[1], before[1])  # scale 0: frozen
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_a_block_is_its_steps_to_rounding(backend: Any, activation: str) -> None:
+    """sgd_block (first layer updated once, via the Gram matrix) = sgd_step k times."""
+    R, B, N, d, k = 3, 4, 6, 5, 5
+    rng = np.random.default_rng(7)
+    p = init_params(d, N, seeds=[0, 1, 2], dtype="float64")
+    p = Params(p.W, p.b, rng.standard_normal((R, N)) / 4)
+    X = rng.standard_normal((R, k * B, d))
+    y = rng.standard_normal((R, k * B))
+    scale = np.array([1 / B, 0.0, 1 / B]).reshape(R, 1, 1)
+    ref = p.map(np.copy)
+    for j in range(k):
+        rows = slice(j * B, (j + 1) * B)
+        sgd_step(ref, X[:, rows], y[:, rows], scale, 0.3, 0.05, activation, np)
+    to = lambda v: backend.asarray(v, "float64")  # noqa: E731
+    dev = p.map(to)
+    sgd_block(dev, to(X), to(y), to(scale), 0.3, 0.05, activation, backend.xp, B)
+    for got, want, before in ((dev.W, ref.W, p.W), (dev.b, ref.b, p.b), (dev.a, ref.a, p.a)):
+        got = to_numpy(got)
+        assert not np.allclose(want[0], before[0])  # the steps did move the replica
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+        np.testing.assert_array_equal(got[1], before[1])  # scale 0: frozen, bit for bit
+
+
+def test_a_block_of_one_step_is_the_step_bitwise() -> None:
+    p, (X, y) = _problem(seed=5)
+    scale = np.full((3, 1, 1), 1 / X.shape[1])
+    q = p.map(np.copy)
+    sgd_step(p, X, y, scale, 0.2, 0.01, "relu", np)
+    sgd_block(q, X, y, scale, 0.2, 0.01, "relu", np, X.shape[1])
+    for name in ("W", "b", "a"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
+
+
+def test_a_block_is_deterministic_in_float32() -> None:
+    rng = np.random.default_rng(3)
+    X = np.sign(rng.standard_normal((4, 64, 32))).astype(np.float32)
+    y = X[:, :, 0] * X[:, :, 1]
+    scale = np.full((4, 1, 1), 1 / 8, dtype=np.float32)
+    runs = []
+    for _ in range(2):
+        p = init_params(32, 16, seeds=[0, 1, 2, 3], dtype="float32")
+        sgd_block(p, X, y, scale, 0.5, 0.01, "relu", np, 8)
+        runs.append(p)
+    for name in ("W", "b", "a"):
+        assert getattr(runs[0], name).dtype == np.float32
+        np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name))
 
 
 def test_activation_derivatives() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,46 @@ def test_a_replica_does_not_depend_on_the_others(tiny_run: Run) -> None:
     np.testing.assert_array_equal(alone.loss[0], tiny_run.loss[0])
 
 
+@pytest.mark.parametrize("domain", ["boolean", "gaussian"])
+def test_blocked_steps_agree_with_the_step_by_step_reference(
+    domain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default blocked path and BLOCK_ROWS = 1 (one sgd_step per step) agree to rounding."""
+    kwargs = {**TINY, "dtype": "float64", "stop_loss": None, "seed": 3, "batch": 4}
+    blocked = train("x1 + x1*x2", domain, **kwargs)
+    monkeypatch.setattr(train_module, "BLOCK_ROWS", 1)
+    reference = train("x1 + x1*x2", domain, **kwargs)
+    again = train("x1 + x1*x2", domain, **kwargs)
+    np.testing.assert_array_equal(again.loss, reference.loss)  # each path is deterministic
+    assert not np.array_equal(blocked.loss, reference.loss)  # ... and they are two paths
+    np.testing.assert_allclose(blocked.loss, reference.loss, rtol=1e-9)
+    for name, path in reference.coefficients.items():
+        np.testing.assert_allclose(blocked.coefficients[name], path, rtol=1e-8, atol=1e-10)
+
+
+def test_a_run_pins_its_blas_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside the loop the BLAS runs on one thread whatever the caller allows."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen: list[set[int]] = []
+
+    def count(*args: Any) -> None:
+        seen.append(blas())
+
+    _hook_steps(monkeypatch, before=count)
+
+    def blas() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2):
+        before = blas()
+        train("x1 + x1*x2", **{**TINY, "samples": 400})
+        after = blas()
+    assert seen
+    assert all(s == {1} for s in seen)
+    assert after == before  # the caller's setting is back after the run
+
+
 def test_backends_give_the_same_run(backend_name: str) -> None:
     backend = backend_name
     kwargs = {**TINY, "samples": 800, "dtype": "float64", "stop_loss": None, "seed": 5}
@@ -233,6 +274,25 @@ def test_absurd_learning_rate_diverges_without_exception(backend_name: str) -> N
     assert json.dumps(run.to_dict(), allow_nan=False)
 
 
+def _hook_steps(
+    monkeypatch: pytest.MonkeyPatch,
+    before: Callable[..., None] | None = None,
+    after: Callable[..., None] | None = None,
+) -> None:
+    """Call ``before``/``after`` around every training call (one step or a block of steps)."""
+    for name in ("sgd_step", "sgd_block"):
+        real = getattr(train_module, name)
+
+        def hooked(*args: Any, real: Callable[..., None] = real) -> None:
+            if before is not None:
+                before(*args)
+            real(*args)
+            if after is not None:
+                after(*args)
+
+        monkeypatch.setattr(train_module, name, hooked)
+
+
 def test_divergence_of_one_replica_leaves_the_others_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     kwargs = {
         "d": 8,
@@ -243,16 +303,15 @@ def test_divergence_of_one_replica_leaves_the_others_alone(monkeypatch: pytest.M
         "stop_loss": None,
     }
     clean = train("x1 + x1*x2", **kwargs)
-    real_step = train_module.sgd_step
-    calls = {"n": 0}
+    steps = {"n": 0}
 
-    def poisoned(params: Any, *args: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 40:
+    def poison(params: Any, X: Any, *args: Any) -> None:
+        before = steps["n"]
+        steps["n"] += X.shape[1] // 8
+        if before < 40 <= steps["n"]:
             params.W[1, 0, 0] = np.inf
-        real_step(params, *args)
 
-    monkeypatch.setattr(train_module, "sgd_step", poisoned)
+    _hook_steps(monkeypatch, before=poison)
     run = train("x1 + x1*x2", **kwargs)
     assert run.status == ("ok", "diverged", "ok")
     assert run.diverged_at[1] is not None
@@ -373,15 +432,11 @@ def test_staircase_is_learned_in_order() -> None:
     assert run.stage_order_check().respected
 
 
-def test_a_divergence_leaves_stopped_replicas_untouched(monkeypatch) -> None:
+def test_a_divergence_leaves_stopped_replicas_untouched(monkeypatch: pytest.MonkeyPatch) -> None:
     """When one replica diverges, replicas that already stopped keep their parameters."""
-    import csqbound.sgd.train as train_module
-
-    original = train_module.sgd_step
     seen: dict[str, Any] = {}
 
-    def step(params, X, y, scale, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(params, X, y, scale, *args, **kwargs)
+    def step(params: Any, X: Any, y: Any, scale: Any, *args: Any) -> None:
         scale_host = np.asarray(to_numpy(scale)).reshape(-1)
         if "frozen" not in seen and not scale_host.all():
             first = int(np.flatnonzero(scale_host == 0)[0])
@@ -393,7 +448,7 @@ def test_a_divergence_leaves_stopped_replicas_untouched(monkeypatch) -> None:
             params.W[victim, 0, 0] = np.nan  # a live replica diverges after another stopped
             seen["poisoned"] = victim
 
-    monkeypatch.setattr(train_module, "sgd_step", step)
+    _hook_steps(monkeypatch, after=step)
     run = train("x1*x2*x3", d=16, replicas=4, samples=200_000, seed=0)
     assert run.status[seen["poisoned"]] == "diverged"
     first = seen["first"]

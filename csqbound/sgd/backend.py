@@ -16,6 +16,11 @@ Transfers
     :func:`asarray` (host numpy -> backend) and :func:`to_numpy`
     (backend -> host numpy) are the only two places where data crosses devices.
 
+Threads
+    :class:`HostThreads`: a context that pins numpy's BLAS to one thread around
+    the small products of SGD, which are several times slower threaded. A sweep
+    uses the cores as processes.
+
 Random numbers
     Every random number of a run is drawn on the host from numpy generators
     (PCG64) seeded by :class:`numpy.random.SeedSequence` with fixed spawn keys
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -46,6 +52,7 @@ __all__ = [
     "Backend",
     "BackendName",
     "DTypeName",
+    "HostThreads",
     "SeedPlan",
     "asarray",
     "check_dtype",
@@ -98,9 +105,13 @@ class Backend:
         """The backend's dtype object for ``"float32"`` or ``"float64"``."""
         return getattr(self.xp, check_dtype(name))
 
-    def asarray(self, host: Any, dtype: str) -> Any:
-        """Transfer a host array to this backend (see :func:`asarray`)."""
-        return asarray(self.xp, host, check_dtype(dtype), device=self.device)
+    def asarray(self, host: Any, dtype: str, *, copy: bool = True) -> Any:
+        """Transfer a host array to this backend (see :func:`asarray`).
+
+        ``copy=False`` hands over a host array that nothing else holds (a fresh
+        chunk of inputs): numpy then uses it as it is when its dtype matches.
+        """
+        return asarray(self.xp, host, check_dtype(dtype), device=self.device, copy=copy)
 
     def synchronize(self) -> None:
         """Wait for queued device work (cupy and torch on a GPU); a no-op elsewhere."""
@@ -116,6 +127,42 @@ class Backend:
                     torch.cuda.synchronize()
             case _:
                 return
+
+
+class HostThreads:
+    """A context that runs the host BLAS on the calling thread only (numpy; a no-op elsewhere).
+
+    The products of SGD are small (``64 x d x 64`` per replica): OpenBLAS's
+    default of one thread per core made a run 7x slower in CPU time on two cores.
+    Created once per run (finding the BLAS takes milliseconds), entered per
+    stretch of steps (microseconds), through :mod:`threadpoolctl`.
+
+    Parameters
+    ----------
+    backend
+        The run's backend; only ``"numpy"`` is managed (the others schedule
+        their own threads).
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_info
+    >>> with HostThreads(get_backend("numpy")).single():
+    ...     {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    {1}
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._controller: Any = None
+        if backend.name == "numpy":
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController().select(user_api="blas")
+
+    def single(self) -> AbstractContextManager[Any]:
+        """A context in which the BLAS runs on the calling thread only."""
+        if self._controller is None:
+            return nullcontext()
+        return self._controller.limit(limits=1)  # type: ignore[no-any-return]
 
 
 def check_dtype(name: str) -> DTypeName:
@@ -206,7 +253,7 @@ def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
             raise CsqboundError(msg)
 
 
-def asarray(xp: Any, host_array: Any, dtype: Any, *, device: Any = None) -> Any:
+def asarray(xp: Any, host_array: Any, dtype: Any, *, device: Any = None, copy: bool = True) -> Any:
     """Transfer a host (numpy) array to the namespace ``xp``, converting its dtype.
 
     Parameters
@@ -219,12 +266,17 @@ def asarray(xp: Any, host_array: Any, dtype: Any, *, device: Any = None) -> Any:
         ``"float32"``/``"float64"`` or a dtype object of ``xp``.
     device
         Optional target device.
+    copy
+        ``False``: on numpy, return ``host_array`` itself when it already has
+        ``dtype`` (for a host array that nothing else holds; other backends
+        always transfer).
 
     Returns
     -------
     array
         A new array of ``xp`` (never a view of ``host_array`` that could be
-        modified through it, except for numpy where it is a copy too).
+        modified through it, except for numpy where it is a copy too, unless
+        ``copy=False``).
 
     Examples
     --------
@@ -236,7 +288,7 @@ def asarray(xp: Any, host_array: Any, dtype: Any, *, device: Any = None) -> Any:
         dtype = getattr(xp, check_dtype(dtype))
     host = np.asarray(host_array)
     if xp is np:
-        return np.array(host, dtype=dtype, copy=True)
+        return np.array(host, dtype=dtype, copy=True if copy else None)
     if device is None:
         return xp.asarray(host, dtype=dtype, copy=True)
     return xp.asarray(host, dtype=dtype, device=device, copy=True)
@@ -323,6 +375,10 @@ def seed_sequences(seed: int, replicas: int) -> SeedPlan:
     )
 
 
+#: ``_SIGNS[v, i]`` is the sign coded by bit ``i`` of the byte ``v`` (``1 - 2 bit``).
+_SIGNS = 1 - 2 * ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1)
+
+
 def sample_inputs(
     generators: Sequence[np.random.Generator],
     steps: int,
@@ -330,12 +386,15 @@ def sample_inputs(
     d: int,
     domain: str,
     dtype: str = "float64",
+    *,
+    order: Literal["step", "replica"] = "step",
 ) -> np.ndarray:
     """Draw ``steps`` batches for each replica on the host, shape ``(steps, R, batch, d)``.
 
     Replica ``r`` draws from ``generators[r]``. Boolean: uniform signs, one
     bit of the generator's raw 64-bit output per coordinate (each step uses
-    ``ceil(batch*d/64)`` words); gaussian: standard normals in ``dtype``.
+    ``ceil(batch*d/64)`` words, bit ``i`` of a word, least significant first, is
+    coordinate ``i``; a set bit is ``-1``); gaussian: standard normals in ``dtype``.
     Drawing ``s1`` then ``s2`` steps gives the same numbers as ``s1 + s2`` at once.
 
     Parameters
@@ -348,11 +407,23 @@ def sample_inputs(
         ``"boolean"`` or ``"gaussian"``.
     dtype
         ``"float32"`` or ``"float64"``.
+    order
+        ``"step"`` (the default): shape ``(steps, R, batch, d)``; ``"replica"``:
+        the same numbers with the replica first, ``(R, steps, batch, d)``, the
+        order in which they are drawn (no transposing copy; what a block of
+        steps of one replica, contiguous, needs).
 
     Returns
     -------
     numpy.ndarray
         C-contiguous, of the requested dtype.
+
+    Notes
+    -----
+    Boolean signs go from the generator's bytes to ``dtype`` through a table of
+    the 256 bytes' eight signs (one gather, no intermediate array of bits), and
+    gaussian normals are written in place (``out=``): the inputs cost about one
+    write of the chunk.
 
     Examples
     --------
@@ -360,22 +431,31 @@ def sample_inputs(
     >>> X = sample_inputs(g, 3, 2, 5, "boolean", "float32")
     >>> X.shape, X.dtype, sorted(set(X.ravel().tolist()))
     ((3, 2, 2, 5), dtype('float32'), [-1.0, 1.0])
+    >>> Y = sample_inputs(seed_sequences(0, 2).data, 3, 2, 5, "boolean", "float32", order="replica")
+    >>> bool((Y == X.swapaxes(0, 1)).all())
+    True
     """
     dom: Domain = check_domain(domain)
     dt = np.dtype(check_dtype(dtype))
+    if order not in ("step", "replica"):
+        msg = f"unknown order {order!r}: use 'step' or 'replica'"
+        raise ParameterError(msg)
     R = len(generators)
     per_step = batch * d
     match dom:
         case "boolean":
             words = -(-per_step // 64)
-            raw = np.empty((R, steps, words), dtype="<u8")
+            raw = np.empty((R, steps * words), dtype="<u8")
             for r, g in enumerate(generators):
-                raw[r] = np.asarray(g.bit_generator.random_raw(steps * words)).reshape(steps, words)
-            bits = np.unpackbits(raw.view(np.uint8), axis=2, bitorder="little")[..., :per_step]
-            host = np.subtract(1, 2 * bits.astype(dt))
+                raw[r] = g.bit_generator.random_raw(steps * words)
+            signs = np.take(_SIGNS.astype(dt), raw.view(np.uint8), axis=0)
+            host = signs.reshape(R, steps, words * 64)[:, :, :per_step]
         case "gaussian":
             host = np.empty((R, steps, per_step), dtype=dt)
             for r, g in enumerate(generators):
-                host[r] = g.standard_normal((steps, per_step), dtype=dt)
-    out = np.ascontiguousarray(np.swapaxes(host, 0, 1))
-    return out.reshape(steps, R, batch, d)
+                g.standard_normal(out=host[r], dtype=dt)
+    match order:
+        case "step":
+            return np.ascontiguousarray(np.swapaxes(host, 0, 1)).reshape(steps, R, batch, d)
+        case "replica":
+            return np.ascontiguousarray(host).reshape(R, steps, batch, d)

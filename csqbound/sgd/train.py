@@ -79,6 +79,16 @@ Determinism
     All random numbers come from host numpy generators with fixed spawn keys
     (:func:`csqbound.sgd.backend.seed_sequences`), drawn in chunks of many
     steps; the same seed and backend give the same numbers, bitwise on numpy.
+
+Blocks of steps
+    Steps go in blocks of :data:`BLOCK_ROWS` samples per replica
+    (:func:`csqbound.sgd.network.sgd_block`: the first layer is read and
+    updated once per block, through the block's Gram matrix), cut at the end
+    of a chunk of inputs and at every evaluation, so a block never straddles
+    an observation. It is the same SGD as one
+    :func:`~csqbound.sgd.network.sgd_step` per step up to rounding, and each
+    path is deterministic; ``BLOCK_ROWS = 1`` is the step-by-step reference
+    (the tests check that the two agree).
 """
 
 from __future__ import annotations
@@ -96,6 +106,7 @@ from csqbound.errors import CsqboundError, ParameterError
 from csqbound.monomial import Domain, Monomial
 from csqbound.sgd.backend import (
     Backend,
+    HostThreads,
     asarray,
     check_dtype,
     get_backend,
@@ -108,6 +119,7 @@ from csqbound.sgd.network import (
     Params,
     check_activation,
     init_params,
+    sgd_block,
     sgd_step,
     sigma,
 )
@@ -165,10 +177,15 @@ MIN_WEIGHT = 0.02
 #: ``eta0`` when ``lr`` is not given, per domain. Gaussian data are heavy-tailed
 #: (``He3(x1)`` reaches 50 at ``x1 = 4``) and diverge at the boolean value.
 DEFAULT_LR: Mapping[str, float] = {"boolean": 0.5, "gaussian": 0.1}
-#: Evaluation works on blocks of about this many hidden activations (cache-sized).
-EVAL_BLOCK = 1 << 16
+#: Evaluation works on blocks of about this many hidden activations (a few MB: large enough
+#: that the products, not the per-block calls, take the time; small enough for the cache).
+EVAL_BLOCK = 1 << 19
 #: Host chunks of inputs hold about this many numbers.
 CHUNK_NUMBERS = 1 << 19
+#: Steps go in blocks of about this many samples per replica
+#: (:func:`~csqbound.sgd.network.sgd_block`, the first layer updated once per block);
+#: 1 is the step-by-step reference path (:func:`~csqbound.sgd.network.sgd_step`).
+BLOCK_ROWS = 64
 #: The loss thresholds (fractions of ``Var f``) whose first crossings every run reports.
 LOSS_EPSILONS: tuple[float, ...] = (0.2, 0.05)
 #: A layer-wise readout fits its output layer on at least this many points per hidden unit.
@@ -745,6 +762,7 @@ class _TestSet:
         phi = basis_values(X, watched.monomials, dom)
         yphi = y[:, None] * phi
         self.be, self.dtype, self.exact = be, cfg.dtype, watched.exact
+        self.threads = HostThreads(be)
         self.X, self.y = be.asarray(X, cfg.dtype), be.asarray(y, cfg.dtype)
         self.phi = be.asarray(phi, cfg.dtype)
         self.phi2y = be.asarray(phi * yphi, cfg.dtype)  # phi^2 y, for sum f * (phi)(y phi)
@@ -761,6 +779,12 @@ class _TestSet:
         self, params: Params, live: np.ndarray, T: int, activation: str
     ) -> tuple[np.ndarray, np.ndarray]:
         """Test MSE ``(R_live,)`` and coefficient estimates ``(R_live, M)`` on ``T`` points."""
+        with self.threads.single():  # small products: slower on several BLAS threads
+            return self._measure(params, live, T, activation)
+
+    def _measure(
+        self, params: Params, live: np.ndarray, T: int, activation: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         W, b, a = _select(params, live, self.be)
         if self.readout is not None:
             Tr = max(T, self.readout_min)
@@ -800,7 +824,10 @@ class _Loop:
         self.samples_to_learn: list[int | None] = [None] * R
         self.step = 0
         self.chunk = max(8, min(1024, CHUNK_NUMBERS // (R * cfg.batch * cfg.d)))
-        self.k_chunk = self.chunk
+        self.block = max(1, BLOCK_ROWS // cfg.batch)
+        self.threads = HostThreads(be)
+        self.chunk_steps = 0
+        self.k_chunk = 0
         self.X_chunk: Any = None
         self.y_chunk: Any = None
         self.scale = self._scale()
@@ -819,23 +846,46 @@ class _Loop:
             self.check_divergence()
         cfg, xp = self.cfg, self.be.xp
         size = min(self.chunk, self.steps_total - self.step)
-        host = sample_inputs(self.plan.data, size, cfg.batch, cfg.d, self.tgt.domain, cfg.dtype)
-        self.X_chunk = self.be.asarray(host, cfg.dtype)
-        flat = xp.reshape(self.X_chunk, (size * cfg.replicas * cfg.batch, cfg.d))
-        self.y_chunk = xp.reshape(self.tgt.evaluate(flat, xp), (size, cfg.replicas, cfg.batch))
+        host = sample_inputs(
+            self.plan.data, size, cfg.batch, cfg.d, self.tgt.domain, cfg.dtype, order="replica"
+        )
+        rows = size * cfg.batch
+        X = self.be.asarray(host, cfg.dtype, copy=False)
+        self.X_chunk = xp.reshape(X, (cfg.replicas, rows, cfg.d))
+        flat = xp.reshape(self.X_chunk, (cfg.replicas * rows, cfg.d))
+        self.y_chunk = xp.reshape(self.tgt.evaluate(flat, xp), (cfg.replicas, rows))
+        self.chunk_steps = size
         self.k_chunk = 0
 
     def run_to(self, target_step: int) -> None:
-        """Train every active replica up to ``target_step`` steps, then check divergence."""
-        act, xp = self.cfg.activation, self.be.xp
-        while self.step < target_step:
-            if self.k_chunk == self.chunk:
-                self._refill()
-            X, y = self.X_chunk[self.k_chunk, ...], self.y_chunk[self.k_chunk, ...]
-            sgd_step(self.params, X, y, self.scale, self.lr_hidden, self.lr_out, act, xp)
-            self.k_chunk += 1
-            self.step += 1
+        """Train every active replica up to ``target_step`` steps, then check divergence.
+
+        Steps go in blocks of up to :attr:`block` (:func:`~csqbound.sgd.network.sgd_block`),
+        cut at the end of a chunk of inputs and at ``target_step`` (an evaluation).
+        """
+        with self.threads.single():
+            self._steps_to(target_step)
         self.check_divergence()
+
+    def _steps_to(self, target_step: int) -> None:
+        B = self.cfg.batch
+        while self.step < target_step:
+            if self.k_chunk == self.chunk_steps:
+                self._refill()
+            k = min(self.block, target_step - self.step, self.chunk_steps - self.k_chunk)
+            rows = slice(self.k_chunk * B, (self.k_chunk + k) * B)
+            X, y = self.X_chunk[:, rows, :], self.y_chunk[:, rows]
+            self._train(self.params, X, y, self.scale, k)
+            self.k_chunk += k
+            self.step += k
+
+    def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int) -> None:
+        """``k`` steps of the replicas of ``params`` (one step: the reference :func:`sgd_step`)."""
+        act, xp = self.cfg.activation, self.be.xp
+        if k == 1:
+            sgd_step(params, X, y, scale, self.lr_hidden, self.lr_out, act, xp)
+        else:
+            sgd_block(params, X, y, scale, self.lr_hidden, self.lr_out, act, xp, self.cfg.batch)
 
     def check_divergence(self) -> None:
         """Freeze replicas with non-finite parameters (status ``"diverged"``), zeroing only them."""
