@@ -95,6 +95,13 @@ DaskOpt = Annotated[
     ),
 ]
 
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+ReportDbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
+]
+PdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")]
+
 
 def _check_plot(plot: Path | None) -> None:
     """Check a figure path before any work: its suffix and its folder."""
@@ -639,18 +646,11 @@ def report(
             show_default=False,
         ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
-        "csqbound-report"
-    ),
-    db: Annotated[
-        Path | None,
-        typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
-    ] = None,
+    out: OutOpt = Path("csqbound-report"),
+    db: ReportDbOpt = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
-    pdf: Annotated[
-        bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")
-    ] = True,
+    pdf: PdfOpt = True,
     quiet: QuietOpt = False,
 ) -> None:
     """Theory table, verification sweep and fits for a suite of targets: LaTeX, figures, JSON."""
@@ -662,18 +662,11 @@ def report(
 @app.command()
 @guarded
 def calibrate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
-        "csqbound-calibration"
-    ),
-    db: Annotated[
-        Path | None,
-        typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
-    ] = None,
+    out: OutOpt = Path("csqbound-calibration"),
+    db: ReportDbOpt = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
-    pdf: Annotated[
-        bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")
-    ] = True,
+    pdf: PdfOpt = True,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the built-in calibration suite (known SGD exponents and a negative control)."""

@@ -56,13 +56,14 @@ def test_layerwise_second_layer_does_not_move_in_phase_one(monkeypatch) -> None:
 
     def init(self, params, *args, **kwargs):  # type: ignore[no-untyped-def]
         captured["a0"] = np.array(to_numpy(params.a), copy=True)
+        captured["W0"] = np.array(to_numpy(params.W), copy=True)
         captured["params"] = params
         original(self, params, *args, **kwargs)
 
     monkeypatch.setattr(train_module._Loop, "__init__", init)
     run = train("x1 + x1*x2", d=16, replicas=2, samples=40_000, schedule="layerwise", seed=3)
     assert np.array_equal(to_numpy(captured["params"].a), captured["a0"])
-    assert not np.allclose(to_numpy(captured["params"].W), 0)
+    assert not np.allclose(to_numpy(captured["params"].W), captured["W0"])  # phase one trains W
     assert run.settings["schedule"] == "layerwise"
     # phase two (the ridge readout) fits the features: the target is learned
     assert all(t is not None for t in run.stage_end)

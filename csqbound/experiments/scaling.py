@@ -93,6 +93,8 @@ __all__ = [
     "Verdict",
     "VerdictName",
     "censored_median",
+    "json_interval",
+    "json_number",
     "fit_scaling",
     "fit_stages",
     "group_runs",
@@ -218,17 +220,24 @@ class LocalSlope:
         >>> LocalSlope(8, 16, 2.0, (1.5, float("inf"))).to_dict()["ci"]
         [1.5, None]
         """
-        return {"d_lo": self.d_lo, "d_hi": self.d_hi, "slope": _num(self.slope), "ci": _ci(self.ci)}
+        return {
+            "d_lo": self.d_lo,
+            "d_hi": self.d_hi,
+            "slope": json_number(self.slope),
+            "ci": json_interval(self.ci),
+        }
 
 
-def _num(x: float | None) -> float | int | None:
+def json_number(x: float | None) -> float | int | None:
+    """A number for JSON: ``None`` when undefined or infinite, an ``int`` when whole."""
     if x is None or not math.isfinite(x):
         return None
     return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
 
 
-def _ci(ci: tuple[float, float] | None) -> list[float | int | None] | None:
-    return None if ci is None else [_num(ci[0]), _num(ci[1])]
+def json_interval(ci: tuple[float, float] | None) -> list[float | int | None] | None:
+    """An interval for JSON: two :func:`json_number` bounds, or ``None``."""
+    return None if ci is None else [json_number(ci[0]), json_number(ci[1])]
 
 
 @dataclass(frozen=True)
@@ -314,24 +323,24 @@ class Verdict:
         return {
             "label": self.label,
             "divided_by_log": self.divided_by_log,
-            "predicted_exponent": _num(self.predicted_exponent),
-            "slope": _num(self.slope),
-            "ci": _ci(self.ci),
+            "predicted_exponent": json_number(self.predicted_exponent),
+            "slope": json_number(self.slope),
+            "ci": json_interval(self.ci),
             "d_range_fit": None if self.d_range_fit is None else list(self.d_range_fit),
             "verdict": self.verdict,
             "reason": self.reason,
-            "slope_all": _num(self.slope_all),
-            "ci_all": _ci(self.ci_all),
+            "slope_all": json_number(self.slope_all),
+            "ci_all": json_interval(self.ci_all),
             "d_range_all": None if self.d_range_all is None else list(self.d_range_all),
             "local_slopes": [s.to_dict() for s in self.local_slopes],
             "per_d": [
                 {
                     "d": d,
                     "status": self.d_status[d],
-                    "median": _num(self.medians[d]),
+                    "median": json_number(self.medians[d]),
                     "censored": self.censored[d],
                     "excluded": self.excluded[d],
-                    "points": [_num(p) for p in self.samples_to_learn[d]],
+                    "points": [json_number(p) for p in self.samples_to_learn[d]],
                 }
                 for d in self.ds
             ],

@@ -72,7 +72,7 @@ from typing import Any, Literal
 import numpy as np
 
 from csqbound.errors import ParameterError
-from csqbound.experiments.scaling import LocalSlope, VerdictName
+from csqbound.experiments.scaling import LocalSlope, VerdictName, json_interval, json_number
 
 __all__ = ["Selection", "select_exponent"]
 
@@ -90,16 +90,6 @@ _TIE = 1e-12
 
 
 # -- results -------------------------------------------------------------------------------
-def _num(x: float | None) -> float | int | None:
-    if x is None or not math.isfinite(x):
-        return None
-    return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
-
-
-def _ci(ci: tuple[float, float] | None) -> list[float | int | None] | None:
-    return None if ci is None else [_num(ci[0]), _num(ci[1])]
-
-
 @dataclass(frozen=True)
 class Selection:
     """The choice between neighbouring exponents, and what was measured on the way.
@@ -212,42 +202,42 @@ class Selection:
             "verdict": self.verdict,
             "reason": self.reason,
             "label": self.label,
-            "k0": _num(self.k0),
-            "q_expected": _num(self.q_expected),
-            "q_bounds": _ci(self.q_bounds),
+            "k0": json_number(self.k0),
+            "q_expected": json_number(self.q_expected),
+            "q_bounds": json_interval(self.q_bounds),
             "candidates": [
                 {
-                    "k": _num(k),
-                    "share": _num(self.shares.get(k)),
-                    "score": _num(self.scores.get(k)),
-                    "q": _num(self.q_fits.get(k)),
+                    "k": json_number(k),
+                    "share": json_number(self.shares.get(k)),
+                    "score": json_number(self.scores.get(k)),
+                    "q": json_number(self.q_fits.get(k)),
                 }
                 for k in self.candidates
             ],
-            "best_k": _num(self.best_k),
-            "q_at_k0": _num(self.q_at_k0),
-            "q_ci": _ci(self.q_ci),
+            "best_k": json_number(self.best_k),
+            "q_at_k0": json_number(self.q_at_k0),
+            "q_ci": json_interval(self.q_ci),
             "q_contains_expected": self.q_contains_expected,
             "q_at_bound": self.q_at_bound,
             "local_slopes": [s.to_dict() for s in self.local_slopes],
-            "trend": _num(self.trend),
-            "trend_ci": _ci(self.trend_ci),
-            "top_residual": _num(self.top_residual),
-            "top_residual_ci": _ci(self.top_residual_ci),
+            "trend": json_number(self.trend),
+            "trend_ci": json_interval(self.trend_ci),
+            "top_residual": json_number(self.top_residual),
+            "top_residual_ci": json_interval(self.top_residual_ci),
             "trend_away": self.trend_away,
-            "slope": _num(self.slope),
-            "slope_ci": _ci(self.slope_ci),
+            "slope": json_number(self.slope),
+            "slope_ci": json_interval(self.slope_ci),
             "d_range": None if self.d_range is None else list(self.d_range),
             "per_d": [
                 {
                     "d": dv,
                     "usable": dv in self.usable,
-                    "median": _num(self.medians[dv]),
+                    "median": json_number(self.medians[dv]),
                     "points": self.points[dv],
                     "censored": self.censored[dv],
                     "excluded": self.excluded[dv],
                     "seeds": self.seeds[dv],
-                    "weight": _num(self.weights.get(dv)),
+                    "weight": json_number(self.weights.get(dv)),
                 }
                 for dv in self.ds
             ],
@@ -255,8 +245,8 @@ class Selection:
             "notes": list(self.notes),
             "resamples": self.resamples,
             "seed": self.seed,
-            "agree_share": _num(self.agree_share),
-            "disagree_share": _num(self.disagree_share),
+            "agree_share": json_number(self.agree_share),
+            "disagree_share": json_number(self.disagree_share),
         }
 
 

@@ -26,13 +26,15 @@ The result is a :class:`Verification`, whose :meth:`~Verification.to_dict` is wh
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from csqbound.errors import CsqboundError
+from csqbound.errors import CsqboundError, ParameterError
 from csqbound.experiments.scaling import (
     ScalingWarning,
     StageFit,
@@ -108,11 +110,7 @@ class Conjecture:
 
 
 def _checked(value: object, name: str, *, positive: bool = True) -> float:
-    import math
-    import numbers
-
-    from csqbound.errors import ParameterError
-
+    """A finite number of at most 100 in size (positive unless ``positive=False``)."""
     bad = isinstance(value, bool) or not isinstance(value, numbers.Real)
     x = math.nan if bad else float(value)  # type: ignore[arg-type]
     if not math.isfinite(x) or (positive and x <= 0) or abs(x) > 100:

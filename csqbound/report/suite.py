@@ -37,6 +37,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,13 @@ class SuiteTarget:
     known: str | None = None
     expect: str | None = None
 
+    @cached_property
+    def prediction(self) -> Any:
+        """The leap's predicted law (a :class:`~csqbound.experiments.verify.Conjecture`)."""
+        from csqbound.experiments.verify import Conjecture
+
+        return Conjecture.of(self.expression, self.domain, None, None)
+
     def budget(self, d: int) -> int:
         """The sample budget at ``d``: the setting, or for ``"auto"`` from the leap's prediction."""
         samples = self.settings.get("samples", "auto")
@@ -124,9 +132,7 @@ class SuiteTarget:
             return int(samples)
         import math
 
-        from csqbound.experiments.verify import Conjecture
-
-        law = Conjecture.of(self.expression, self.domain, None, None)  # the leap's prediction
+        law = self.prediction
         value = BUDGET_FACTOR * d**law.exponent * math.log(d) ** law.log_power
         return int(min(BUDGET_CAP, max(50_000, round(value, -3))))
 
