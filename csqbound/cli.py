@@ -79,8 +79,8 @@ OutputStepOpt = Annotated[
 StepRuleOpt = Annotated[
     str,
     typer.Option(
-        help="1/d, or exponent: both steps times d^(-(k-2)/2) for a predicted leap k >= 3 "
-        "(the regime of the proofs)."
+        help="exponent: both steps times min(1, (d/16)^(-(k-2)/2)) for a predicted leap "
+        "k >= 3 (the regime of the proofs; the 1/d step for k <= 2), or 1/d."
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -333,7 +333,7 @@ def train(
     ] = "0.05",
     schedule: ScheduleOpt = "joint",
     output_step: OutputStepOpt = "mean-field",
-    step_rule: StepRuleOpt = "1/d",
+    step_rule: StepRuleOpt = "exponent",
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -492,7 +492,7 @@ def verify(
     stop_loss: Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")] = 0.05,
     schedule: ScheduleOpt = "joint",
     output_step: OutputStepOpt = "mean-field",
-    step_rule: StepRuleOpt = "1/d",
+    step_rule: StepRuleOpt = "exponent",
     exponent: Annotated[
         float | None,
         typer.Option(
@@ -515,7 +515,11 @@ def verify(
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
     plot: Annotated[
-        Path | None, typer.Option(help="Write samples-to-learn vs d (log-log) with the fit.")
+        Path | None,
+        typer.Option(
+            help="Write the stage end and loss-0.2 times vs d with the winning law, and "
+            "the local slopes."
+        ),
     ] = None,
     fmt: FormatOpt = "table",
     quiet: QuietOpt = False,

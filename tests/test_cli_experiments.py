@@ -62,6 +62,21 @@ def test_verify_json_resume_and_plot(capsys, tmp_path):
     assert again["slope"] == data["slope"]
 
 
+def test_verify_table_shows_the_selection_verdict_as_the_json_does(capsys, tmp_path):
+    db = tmp_path / "runs.sqlite"
+    argv = ["verify", "x1", "--d", "8,16,32,64", "--db", str(db), *TINY]
+    code, out, err = run(capsys, *argv, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    code, table, _ = run(capsys, *argv, "--format", "markdown")
+    assert code == 0
+    lines = [line for line in table.splitlines() if line.startswith("| x1 ")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert head[:3] == ["x1", "d", data["verdict"]]  # the selection's verdict, not the old fit's
+    assert "stage end" in table and "samples to learn vs d" not in table
+    assert "verdict" not in table.split("Per-stage durations")[-1].splitlines()[2]
+
+
 def test_runs_lists_the_store_in_every_format(capsys, tmp_path):
     db = tmp_path / "runs.sqlite"
     assert run(capsys, "verify", "x1*x2", "--d", "8,16", "--db", str(db), *TINY)[0] == 0

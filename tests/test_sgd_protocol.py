@@ -24,10 +24,14 @@ def test_output_ratio_is_honoured() -> None:
 
 
 def test_step_rule_scales_with_the_predicted_exponent() -> None:
-    for k, factor in ((1, 1.0), (2, 1.0), (3, 256**-0.5), (4, 256**-1.0)):
+    for k, factor in ((1, 1.0), (2, 1.0), (3, 16**-0.5), (4, 16**-1.0)):  # (d / D_REF)^-(k-2)/2
         p = resolve_protocol(eta0=0.1, width=64, d=256, step_rule="exponent", exponent=k)
         assert p.step_factor == pytest.approx(factor)
         assert p.lr_hidden == pytest.approx(0.1 * 64 / 256 * factor)
+    # at d = D_REF the rule's step is the 1/d step; below it, larger
+    for d in (8, 16):  # up to D_REF the rule's step is the 1/d step
+        assert resolve_protocol(eta0=0.1, width=64, d=d, step_rule="exponent", exponent=3).step_factor == 1.0
+    assert resolve_protocol(eta0=0.1, width=64, d=32, step_rule="exponent", exponent=4).step_factor == 0.5
     with pytest.raises(ParameterError, match="predicted exponent"):
         resolve_protocol(eta0=0.1, width=64, d=256, step_rule="exponent")
 
@@ -45,9 +49,9 @@ def test_runs_record_the_protocol_and_use_its_steps(monkeypatch) -> None:
                 step_rule="exponent", stop_loss=None)  # fmt: skip
     s = run.settings
     assert (s["output_step"], s["step_rule"], s["step_exponent"]) == (4.0, "exponent", 3)
-    assert s["step_factor"] == pytest.approx(16**-0.5)
+    assert s["step_factor"] == 1.0  # d = 16 = D_REF
     assert {pair for pair in seen} == {(s["lr_hidden"], s["lr_out"])}
-    assert s["lr_out"] == pytest.approx(4.0 * 0.5 / (64 * 16) * 16**-0.5)
+    assert s["lr_out"] == pytest.approx(4.0 * 0.5 / (64 * 16))
 
 
 def test_layerwise_second_layer_does_not_move_in_phase_one(monkeypatch) -> None:

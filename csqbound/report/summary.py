@@ -392,66 +392,45 @@ def train_tables(run: Any) -> list[Table]:
 
 
 def verify_tables(result: Any) -> list[Table]:
-    """A :class:`~csqbound.experiments.verify.Verification` as tables: verdict, per d, stages."""
-    v = result.verdict
-    ci = "-" if v.ci is None else f"[{v.ci[0]:.2f}, {v.ci[1]:.2f}]"
-    rng = "-" if v.d_range_fit is None else f"{v.d_range_fit[0]}..{v.d_range_fit[1]}"
-    head = Table(
-        ("target", "predicted exponent", "fitted slope", "95% CI", "fit d range", "verdict"),
-        (
-            (
-                result.target,
-                f"{v.predicted_exponent:g}" + (" (n / log d)" if v.divided_by_log else ""),
-                "-" if v.slope is None else f"{v.slope:.2f}",
-                ci,
-                rng,
-                v.verdict,
-            ),
-        ),
-        title=f"{v.label} vs d: {v.reason}",
-    )
-    slopes = {s.d_hi: s for s in v.local_slopes}
+    """A :class:`~csqbound.experiments.verify.Verification` as tables: verdict, per d, stages.
+
+    The first table is the report's verification row (:func:`csqbound.report.pipeline.
+    verification_table`: the model selection's verdict and its evidence), titled with the
+    selection's reason; then the headline observable per ``d``, then the stage durations.
+    """
+    from csqbound.report.pipeline import stages_table, verification_table
+
+    sel = result.selection
+    record = {"name": result.target, "verification": result.to_dict()}
+    head = verification_table([record])
+    head = Table(head.columns, head.rows, title=f"{sel.label} vs d: {sel.reason}")
+    slopes = {s.d_hi: s for s in sel.local_slopes}
     rows = []
-    for d in v.ds:
-        pts = v.samples_to_learn.get(d, ())
+    for d in sel.ds:
         local = slopes.get(d)
+        median = sel.medians.get(d, math.nan)
         rows.append(
             (
                 d,
-                v.d_status.get(d),
-                len([p for p in pts if p is not None]),
-                v.censored.get(d, 0),
-                v.excluded.get(d, 0),
-                None if not math.isfinite(v.medians.get(d, math.nan)) else int(v.medians[d]),
+                "usable" if d in sel.usable else "not used",
+                sel.points.get(d, 0) - sel.censored.get(d, 0),
+                sel.censored.get(d, 0),
+                sel.excluded.get(d, 0),
+                int(median) if math.isfinite(median) else None,
                 None if local is None else f"{local.slope:.2f}",
             )
         )
     per_d = Table(
         ("d", "status", "learned", "censored", "excluded", "median samples", "local slope"),
         tuple(rows),
-        title="Per d (every replica is one point; censored = budget exhausted, never averaged in)",
+        title=(
+            f"{sel.label} per d (every replica is one point; censored = budget exhausted, "
+            "counted as +inf in the median, never averaged in)"
+        ),
     )
     tables = [head, per_d]
     if result.stages:
-        stage_rows = tuple(
-            (
-                f.stage + 1,
-                ", ".join(f.monomials),
-                f.jump,
-                f.scale,
-                "-" if f.fit.slope is None else f"{f.fit.slope:.2f}",
-                "-" if f.fit.ci is None else f"[{f.fit.ci[0]:.2f}, {f.fit.ci[1]:.2f}]",
-                f.fit.verdict,
-            )
-            for f in result.stages
-        )
-        tables.append(
-            Table(
-                ("stage", "monomials", "jump", "predicted scale", "fitted", "95% CI", "verdict"),
-                stage_rows,
-                title="Stage durations against their predicted scale",
-            )
-        )
-    if v.notes:
-        tables.append(Table(("note",), tuple((n,) for n in v.notes)))
+        tables.append(stages_table([record]))
+    if sel.notes:
+        tables.append(Table(("note",), tuple((n,) for n in sel.notes)))
     return tables

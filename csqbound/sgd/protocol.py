@@ -28,18 +28,22 @@ Schedule
     two-phase algorithm would be if phase one were stopped there.
 
 Step rule (``step_rule``)
-    ``"1/d"``: ``s = 1``. ``"exponent"``: ``s = d^{-(k-2)/2}`` for a predicted
-    exponent ``k >= 3`` (the leap on boolean data, ``iso_leap`` on gaussian data)
-    and ``s = 1`` for ``k <= 2``. This is the step under which online SGD provably
-    needs ``d^{k-1}`` samples for information exponent ``k >= 3`` (Ben Arous,
-    Gheissari, Jagannath 2021): in the search phase the overlap ``m`` with the
-    hidden direction drifts by ``eta m^{k-1}`` per sample while the gradient noise
-    (of norm ``sqrt d``) shrinks it by ``eta^2 d m``; drift wins from the random
-    start ``m ~ d^{-1/2}`` only if ``eta << d^{-k/2}``, and then leaving the
-    saddle takes ``m^{-(k-2)} / eta ~ d^{k-1}`` samples. At ``eta = eta0 / d`` and
-    ``k >= 3`` the noise term dominates and the proofs do not apply. For ``k = 2``
-    the same balance gives ``eta << 1/d`` (up to a log) and ``d log d`` samples, so
-    the rule leaves ``k <= 2`` at ``1/d``.
+    ``"1/d"``: ``s = 1``. ``"exponent"``: ``s = min(1, (d / D_REF)^{-(k-2)/2})``
+    (:data:`D_REF` ``= 16``) for a predicted exponent ``k >= 3`` (the leap on
+    boolean data, ``iso_leap`` on gaussian data) and ``s = 1`` for ``k <= 2``: the
+    step ``eta ~ d^{-k/2}`` under which online SGD provably needs ``d^{k-1}``
+    samples for information exponent ``k >= 3`` (Ben Arous, Gheissari, Jagannath
+    2021). In the search phase the overlap ``m`` with the hidden direction drifts
+    by ``eta m^{k-1}`` per sample while the gradient noise (of norm ``sqrt d``)
+    spreads and shrinks it by ``eta^2 d m``; in the variable ``u = m sqrt d``
+    (``u ~ 1`` at a random start) the drift is ``eta d^{-(k-2)/2} u^{k-1}``, the
+    noise variance and the shrinkage ``eta^2 d``. With ``eta = c d^{-k/2}`` all
+    three are ``d^{-(k-1)}`` times a function of ``c``: the escape from the saddle
+    takes ``d^{k-1}`` samples whatever the constant ``c`` (below the divergence of
+    SGD), which is why ``D_REF`` may fix it. At ``eta = eta0 / d`` and ``k >= 3``
+    the noise outgrows the drift as ``d`` grows and the proofs do not apply. For
+    ``k = 2`` the same balance gives ``eta << 1/d`` (up to a log) and ``d log d``
+    samples, so the rule leaves ``k <= 2`` at ``1/d``.
 
 References
 ----------
@@ -74,6 +78,13 @@ __all__ = [
 
 Schedule = Literal["joint", "layerwise"]
 StepRule = Literal["1/d", "exponent"]
+
+#: Up to this dimension the exponent rule's step is the ``1/d`` step; beyond it the
+#: rule is ``s = (d / D_REF)^{-(k-2)/2}``. A constant factor in the step does not change
+#: the exponent (module docstring); this one keeps the step at the small ``d`` of a
+#: range where ``1/d`` is known to be stable, and the sample cost at large ``d``
+#: ``D_REF^{(k-2)/2}`` times smaller than ``s = d^{-(k-2)/2}`` would.
+D_REF = 16
 #: An output step: a name or a positive multiple of the mean-field step.
 OutputStep = str | float
 
@@ -167,7 +178,7 @@ class Protocol:
     exponent
         The predicted exponent ``k`` the rule used (``None`` for ``"1/d"``).
     step_factor
-        ``s``: ``d^{-(k-2)/2}`` for the exponent rule at ``k >= 3``, else 1.
+        ``s``: ``min(1, (d / D_REF)^{-(k-2)/2})`` for the exponent rule at ``k >= 3``, else 1.
     eta0
         The base step.
     lr_hidden, lr_out
@@ -243,8 +254,8 @@ def resolve_protocol(
     Examples
     --------
     >>> p = resolve_protocol(eta0=0.1, width=64, d=256, step_rule="exponent", exponent=3)
-    >>> p.step_factor, round(p.lr_hidden, 6), p.lr_out == 0.1 / (64 * 256) / 16
-    (0.0625, 0.001563, True)
+    >>> p.step_factor == (256 / 16) ** -0.5, p.lr_out == 0.1 / (64 * 256) * p.step_factor
+    (True, True)
     >>> resolve_protocol(eta0=0.5, width=64, d=32, output_step="width").lr_out == 0.5 / 32
     True
     """
@@ -259,7 +270,7 @@ def resolve_protocol(
             msg = "step_rule='exponent' needs the target's predicted exponent (a leap >= 1)"
             raise ParameterError(msg)
         k = int(exponent)
-        factor = float(d) ** (-(k - 2) / 2) if k >= 3 else 1.0
+        factor = min(1.0, (float(d) / D_REF) ** (-(k - 2) / 2)) if k >= 3 else 1.0
     return Protocol(
         schedule=sched,
         output_step=out,

@@ -20,8 +20,9 @@ Parametrisation and protocol (see :mod:`csqbound.sgd.network` and :mod:`csqbound
     ``O(eta0 / d)`` per sample whatever the width (the ``eta = eta0/d`` of THEORY
     section 6). The output layer's step is the mean-field ``eta0 / (N d)`` by
     default (``output_step``), the schedule joint or layer-wise (``schedule``),
-    and ``step_rule="exponent"`` shrinks both steps by ``d^{-(k-2)/2}`` for a
-    predicted leap ``k >= 3``. Every run records its resolved protocol in its
+    and the default ``step_rule="exponent"`` shrinks both steps by
+    ``min(1, (d/16)^{-(k-2)/2})`` for a predicted leap ``k >= 3``
+    (``"1/d"`` keeps them). Every run records its resolved protocol in its
     settings, so it is part of a stored run's key.
 
 Observables
@@ -746,7 +747,10 @@ def _predicted_exponent(tgt: Any) -> int:
     try:
         return int(predict(tgt).leap)
     except CsqboundError as exc:
-        msg = f"step_rule='exponent' needs the target's predicted leap, which failed: {exc}"
+        msg = (
+            f"step_rule='exponent' (the default) needs the target's predicted leap, which "
+            f"failed: {exc}; pass step_rule='1/d' (--step-rule 1/d) to train it at step 1/d"
+        )
         raise ParameterError(msg) from exc
 
 
@@ -1009,7 +1013,7 @@ def train(
     probes: int | Sequence[object] = 4,
     schedule: str = "joint",
     output_step: str | float = "mean-field",
-    step_rule: str = "1/d",
+    step_rule: str = "exponent",
     progress: Progress | None = None,
     device: Any = None,
 ) -> Run:
@@ -1066,8 +1070,9 @@ def train(
         ``"mean-field"``, ``"width"`` (``N`` times mean-field) or a positive multiple
         of the mean-field output step.
     step_rule
-        ``"1/d"``, or ``"exponent"``: steps times ``d^{-(k-2)/2}`` for a predicted
-        leap ``k >= 3`` (the regime of the proofs; :mod:`csqbound.sgd.protocol`).
+        ``"exponent"`` (the default): both steps times ``min(1, (d/16)^{-(k-2)/2})``
+        for a predicted leap ``k >= 3`` (the regime of the proofs;
+        :mod:`csqbound.sgd.protocol`), the ``1/d`` step for ``k <= 2``; or ``"1/d"``.
     progress
         Called as ``progress(samples_done, samples_total, loss)`` at every
         evaluation (samples per replica; ``loss`` is the median relative test
