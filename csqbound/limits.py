@@ -34,6 +34,7 @@ __all__ = [
     "MAX_EXPANDED_TERMS",
     "MAX_EXPONENT",
     "MAX_EXPRESSION_LENGTH",
+    "MAX_GRID_RUNS",
     "MAX_EXP_ARGUMENT",
     "MAX_FUNCTION_ARGUMENTS",
     "MAX_HERMITE_INDEX",
@@ -44,6 +45,8 @@ __all__ = [
     "MAX_NUMBER_BITS",
     "MAX_NUMERIC_ISO_VARIABLES",
     "MAX_QUADRATURE_DEGREE",
+    "MAX_RUN_BYTES",
+    "MAX_SAMPLES",
     "MAX_SQ_POINTWISE_VARIABLES",
     "MAX_SQ_VARIABLES",
     "MAX_TABLE_VARIABLES",
@@ -211,3 +214,19 @@ MIN_TAU = Fraction(1, 10**300)
 #: Largest query tolerance ``tau`` (``10^300``); any ``tau`` above ``||f||`` already
 #: makes every query answerable by 0.
 MAX_TAU = Fraction(10**300)
+
+
+# -- training runs and sweeps ----------------------------------------------------------------
+
+#: Most memory one training run may hold at once, as estimated by
+#: :func:`csqbound.sgd.footprint.run_bytes` (weights and their temporaries, a chunk of
+#: inputs, the test set). A run of research size (``d = 4096``, ``N = 1024``, 8 replicas)
+#: needs about 0.5 GiB; 4 GiB keeps every run within a laptop's memory.
+MAX_RUN_BYTES = 4 * 2**30
+
+#: Most samples per replica of one run: 10^10 is days of online SGD on a CPU core.
+MAX_SAMPLES = 10**10
+
+#: Most runs in one sweep grid (targets x settings x d x seeds): the default report has
+#: 144; 10^5 runs of a few seconds each are days on a workstation.
+MAX_GRID_RUNS = 100_000

@@ -77,6 +77,15 @@ REFUSED: list[tuple[str, list[str]]] = [
     ("store-device-verify", ["verify", "x1", "--d", "8", "--seeds", "1", "--db", "/dev/null"]),
     ("store-directory", ["runs", "--db", "{directory}"]),
     ("store-corrupt-json", ["runs", "--db", "{corrupt}"]),
+    # absurd sizes of a run or a sweep: refused before anything is allocated
+    ("train-replicas-1e9", ["train", "x1", "--d", "10", "--replicas", "1000000000"]),
+    ("train-width-1e8", ["train", "x1", "--d", "10", "--width", "100000000"]),
+    ("train-d-1e9", ["train", "x1", "--d", "1000000000"]),
+    ("train-samples-1e15", ["train", "x1", "--d", "10", "--samples", "1" + "0" * 15]),
+    ("verify-seeds-1e9", ["verify", "x1", "--d", "8,16", "--seeds", "1000000000",
+                          "--db", "{directory}/s.sqlite"]),  # fmt: skip
+    ("verify-dask-http", ["verify", "x1", "--d", "8,16", "--dask", "http://localhost:1",
+                          "--db", "{directory}/d.sqlite"]),  # fmt: skip
     # more of the same kind
     ("d-zero", ["csq", "x1", "--d", "0"]),
     ("d-googolplex-ish", ["csq", "x1", "--d", "1" + "0" * 1001]),

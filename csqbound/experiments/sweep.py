@@ -64,12 +64,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final, Literal
 
+from csqbound import limits
 from csqbound.errors import BackendUnavailableError, CsqboundError, ParameterError
 from csqbound.experiments.store import Store, code_version, run_key
 from csqbound.monomial import Domain, check_domain
+from csqbound.sgd.footprint import check_run_size
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "check_dask",
     "MAX_RESUBMITS",
     "OPTIONAL_SETTINGS",
     "Outcome",
@@ -113,6 +116,8 @@ DEFAULT_SETTINGS: Mapping[str, Any] = _train_defaults(
         "step_rule",
     )
 )
+#: The trainer's test-set size when a grid does not give one.
+_TEST_SIZE: Final = _train_defaults(("test_size",))["test_size"]
 #: Further settings a grid may give (also passed to the trainer).
 OPTIONAL_SETTINGS: tuple[str, ...] = ("test_size", "evals_per_decade", "probes")
 
@@ -341,11 +346,20 @@ def make_grid(
     dom = check_domain(domain)
     target_list = _as_list("targets", targets)
     d_list = [_positive_int("d", d) for d in _as_list("d values", ds)]
+    settings_list = [check_settings(s) for s in _as_list("settings", settings or {})]
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        seed_list = list(range(_positive_int("the number of seeds", seeds)))
+        n_seeds = _positive_int("the number of seeds", seeds)
+        _check_grid_size(target_list, settings_list, d_list, n_seeds)
+        seed_list = list(range(n_seeds))
     else:
         seed_list = [_positive_int("seed", s, 0) for s in _as_list("seeds", seeds)]
-    settings_list = [check_settings(s) for s in _as_list("settings", settings or {})]
+        _check_grid_size(target_list, settings_list, d_list, len(seed_list))
+    for s in settings_list:
+        for d in d_list:
+            check_run_size(
+                d=d, width=s["width"], replicas=s["replicas"], batch=s["batch"],
+                test_size=s.get("test_size", _TEST_SIZE), samples=s["samples"], dtype=s["dtype"],
+            )  # fmt: skip
     specs: dict[str, RunSpec] = {}
     for raw in target_list:
         if not isinstance(raw, str):
@@ -369,6 +383,18 @@ def make_grid(
                     spec = RunSpec(text, dom, d, seed, s)
                     specs.setdefault(spec.key, spec)
     return list(specs.values())
+
+
+def _check_grid_size(targets: list, settings: list, ds: list, seeds: int) -> None:
+    """Refuse a grid of more than :data:`csqbound.limits.MAX_GRID_RUNS` runs, before building it."""
+    runs = len(targets) * len(settings) * len(ds) * seeds
+    if runs > limits.MAX_GRID_RUNS:
+        msg = (
+            f"this grid has {runs:,} runs ({len(targets)} target(s) x {len(settings)} "
+            f"setting(s) x {len(ds)} d x {seeds:,} seed(s)), more than MAX_GRID_RUNS = "
+            f"{limits.MAX_GRID_RUNS:,} in csqbound.limits: split it into several sweeps"
+        )
+        raise ParameterError(msg)
 
 
 # -- running one spec -----------------------------------------------------------------------
@@ -701,7 +727,7 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
 
 
-def _parse_dask(address: str) -> int | None:
+def check_dask(address: str) -> int | None:
     """Check a ``dask`` string and that Dask is installed; the local worker count or ``None``.
 
     Raises
@@ -722,20 +748,31 @@ def _parse_dask(address: str) -> int | None:
             msg = f"dask={address!r}: the number of local workers must be a positive integer"
             raise ParameterError(msg)
         return int(count)
-    if "://" not in address:
+    scheme = address.partition("://")[0] if "://" in address else None
+    known = _dask_schemes()
+    if scheme not in known:
         msg = (
             f"dask={address!r} is neither 'local:N' nor a scheduler address such as "
-            "'tcp://HOST:8786'"
+            f"'tcp://HOST:8786' (schemes: {', '.join(known)})"
         )
         raise ParameterError(msg)
     return None
+
+
+def _dask_schemes() -> tuple[str, ...]:
+    """The address schemes this Dask installation can connect with (``tcp``, ``tls``, ...)."""
+    try:
+        from distributed.comm.registry import backends
+    except ImportError:  # a future layout of distributed: accept the documented ones
+        return ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+    return tuple(sorted(backends))
 
 
 def _dask_client(address: str) -> tuple[Any, Any]:
     """``(client, cluster or None)`` for ``"local:N"``, ``"local"`` or a scheduler address."""
     import distributed
 
-    count = _parse_dask(address)
+    count = check_dask(address)
     if count is not None:
         import logging
 
@@ -749,7 +786,7 @@ def _dask_client(address: str) -> tuple[Any, Any]:
         return distributed.Client(cluster), cluster
     try:
         return distributed.Client(address, timeout="30s"), None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # unreachable, or an address Dask cannot parse
         msg = f"cannot reach the Dask scheduler at {address}: {exc}"
         raise CsqboundError(msg) from exc
 
@@ -853,7 +890,7 @@ def run_sweep(
     if workers is not None:
         workers = _positive_int("workers", workers)
     if isinstance(dask, str):
-        _parse_dask(dask)  # eagerly: a missing extra or a bad address fails before any work
+        check_dask(dask)  # eagerly: a missing extra or a bad address fails before any work
     run_fn: Runner = train_run if runner is None else runner
     own_store = not isinstance(store, Store)
     db = Store(store) if not isinstance(store, Store) else store

@@ -49,6 +49,7 @@ from csqbound.experiments.sweep import (
     RunSpec,
     SweepProgress,
     SweepResult,
+    check_dask,
     make_grid,
     run_sweep,
 )
@@ -293,6 +294,8 @@ def verify(
     """
     specs = make_grid(target, list(ds), seeds, dict(settings or {}), domain=domain)
     conjecture = Conjecture.of(specs[0].target, specs[0].domain, exponent, log_power)
+    if dask is not None:
+        check_dask(dask)  # a bad address or a missing extra fails before the store is created
     own = store if isinstance(store, Store) else Store(store)
     try:
         result = run_sweep(specs, store=own, workers=workers, dask=dask, progress=progress)

@@ -115,6 +115,7 @@ from csqbound.sgd.backend import (
     seed_sequences,
     to_numpy,
 )
+from csqbound.sgd.footprint import check_run_size
 from csqbound.sgd.network import (
     Activation,
     Params,
@@ -1118,6 +1119,10 @@ def train(
         stop_loss=stop_loss, activation=activation, dtype=dtype, seed=seed,
         test_size=test_size, evals_per_decade=evals_per_decade, schedule=schedule,
         output_step=output_step, step_rule=step_rule,
+    )  # fmt: skip
+    check_run_size(
+        d=cfg.d, width=cfg.width, replicas=cfg.replicas, batch=cfg.batch,
+        test_size=cfg.test_size, samples=cfg.samples, dtype=cfg.dtype,
     )  # fmt: skip
     be = get_backend(backend, device=device)
     tgt = Target.coerce(target, domain)  # type: ignore[arg-type]
