@@ -73,6 +73,7 @@ from csqbound.sgd.footprint import check_run_size
 __all__ = [
     "DEFAULT_SETTINGS",
     "check_dask",
+    "cost_estimate",
     "MAX_RESUBMITS",
     "OPTIONAL_SETTINGS",
     "Outcome",
@@ -395,6 +396,27 @@ def _check_grid_size(targets: list, settings: list, ds: list, seeds: int) -> Non
             f"{limits.MAX_GRID_RUNS:,} in csqbound.limits: split it into several sweeps"
         )
         raise ParameterError(msg)
+
+
+def cost_estimate(spec: RunSpec) -> float:
+    """A run's relative cost for scheduling: budget x replicas x d, gaussian inputs x 2.5.
+
+    The budget is an upper bound of the samples a replica sees (it stops once it has
+    learned), and of the same order under ``samples = "auto"``, which follows the
+    predicted law; a sample costs about ``d`` (the network's ``N d`` products and
+    ``d`` input numbers), and a gaussian one about 2.5 times a boolean one (a normal
+    draw per coordinate, measured at ``d = 256``). Running the longest runs first
+    keeps every worker busy to the end of a sweep (longest-processing-time order).
+
+    Examples
+    --------
+    >>> a, b = make_grid("x1", [8, 64], 1)
+    >>> cost_estimate(b) == 8 * cost_estimate(a)
+    True
+    """
+    s = spec.settings
+    factor = 2.5 if spec.domain == "gaussian" else 1.0
+    return float(s["samples"]) * float(s["replicas"]) * spec.d * factor
 
 
 # -- running one spec -----------------------------------------------------------------------
@@ -904,6 +926,7 @@ def run_sweep(
                 tracker.skip(spec)
             else:
                 pending.append(spec)
+        pending.sort(key=cost_estimate, reverse=True)  # longest first: the last ones are short
         if pending and dask is not None:
             if isinstance(dask, str):
                 client, cluster = _dask_client(dask)
