@@ -110,6 +110,9 @@ def _check_plot(plot: Path | None) -> None:
     if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
         raise CsqboundError(msg)
+    if plot.is_dir():
+        msg = f"cannot plot to {str(plot)!r}: it is a folder (name a file, e.g. run.png)"
+        raise CsqboundError(msg)
     folder = plot.parent if str(plot.parent) else Path(".")
     if not folder.is_dir():
         msg = f"cannot plot to {str(plot)!r}: the folder {str(folder)!r} does not exist"

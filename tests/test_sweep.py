@@ -394,6 +394,56 @@ def _count_rows(path: Path) -> int:
         return 0
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            out.append(int(status.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in state  # a zombie has exited
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_pool_workers_die_with_a_killed_parent(tmp_path):
+    path = tmp_path / "w.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _sweep_script(path, [0, 1, 2, 3, 4], workers=2)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip  (no pipes: surviving workers would hold them open)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while _count_rows(path) < 1:
+            assert proc.poll() is None, "the sweep exited early"
+            assert time.monotonic() < deadline, "the sweep stored nothing within 60 s"
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        assert workers, "no pool worker found"
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only: its workers are left behind
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers), "pool workers outlived their parent"
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+
+
 def test_sigkill_mid_sweep_loses_nothing_stored_and_resumes(tmp_path):
     path = tmp_path / "s.sqlite"
     seeds = [0, 1, 2, 3, 4]  # 20 runs of 0.1 s

@@ -697,9 +697,33 @@ def _run_inline(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner) -
             tracker.finish(spec, _execute(runner, spec))
 
 
-def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, workers: int) -> None:
+def _watch_parent(parent: int) -> None:
+    """In a pool worker: exit as soon as the process that started it is gone.
+
+    A parent killed with ``SIGKILL`` cannot stop its pool, and its workers would be
+    reparented to PID 1 and keep running; a daemon thread polls the parent's pid.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="csqbound-parent-watch", daemon=True).start()
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    """A spawn pool whose workers die with this process."""
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )  # fmt: skip
+
+
+def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, workers: int) -> None:
+    pool = _new_pool(workers)
     broken = False
 
     def submit(spec: RunSpec) -> Future[Any]:
@@ -711,7 +735,7 @@ def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, wor
                 pass
         # a worker died: the old pool is unusable (its runs in flight fail), start a fresh one
         pool.shutdown(wait=False, cancel_futures=True)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = _new_pool(workers)
         broken = False
         return pool.submit(_execute, runner, spec)
 

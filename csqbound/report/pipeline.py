@@ -16,9 +16,11 @@ runs in flight and a rerun reuses everything stored.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from csqbound.errors import CsqboundError
+from csqbound.report.files import check_folder, write_text
 from csqbound.report.suite import Suite, SuiteTarget
 from csqbound.report.tables import Math, Table, latex_document, latex_escape, render, to_json
 
@@ -346,18 +349,18 @@ def build_report(
 
     start = time.perf_counter()
     out = Path(out_dir)
+    # every input error (a target, a size, a limit) before anything is created
+    theory = theory_records(suite)
+    per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
+    all_specs = [spec for _, specs in per_target for spec in specs]
+    for folder in (out, out / "tables", out / "figures"):
+        check_folder(folder)
     try:
-        (out / "tables").mkdir(parents=True, exist_ok=True)
-        (out / "figures").mkdir(parents=True, exist_ok=True)
         (out / "report.pdf").unlink(missing_ok=True)  # never leave a stale PDF beside a new tex
     except OSError as exc:
         msg = f"cannot write the report to {out}: {exc.strerror or exc}"
         raise CsqboundError(msg) from exc
     store_path = Path(store) if store is not None else out / "runs.sqlite"
-
-    theory = theory_records(suite)
-    per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
-    all_specs = [spec for _, specs in per_target for spec in specs]
     with Store(store_path) as db:
         sweep = run_sweep(all_specs, store=db, workers=workers, dask=dask, progress=progress)
         verifications = [
@@ -404,11 +407,11 @@ def build_report(
     table_paths = []
     for name, table in tables.items():
         path = out / "tables" / f"{name}.tex"
-        path.write_text(render(table, "latex") + "\n", encoding="utf-8")
+        write_text(path, render(table, "latex") + "\n")
         table_paths.append(path)
 
     tex = out / "report.tex"
-    tex.write_text(_document(suite, results, sweep), encoding="utf-8")
+    write_text(tex, _document(suite, results, sweep))
     wall = time.perf_counter() - start
     data = {
         "title": suite.title,
@@ -423,7 +426,7 @@ def build_report(
         "wall_time": wall,
     }
     json_path = out / "report.json"
-    json_path.write_text(to_json(data) + "\n", encoding="utf-8")
+    write_text(json_path, to_json(data) + "\n")
     pdf, note = _compile(tex) if compile_pdf else (None, "not compiled (--no-pdf)")
     return ReportResult(
         out_dir=out,
@@ -498,20 +501,33 @@ _TABLES: tuple[str, ...] = ("theory", "calibration", "verification", "stages")
 
 
 def _compile(tex: Path) -> tuple[Path | None, str]:
-    """Run pdflatex twice (for references); say why not when it is missing or fails."""
+    """Run pdflatex twice (for references); say why not when it is missing or fails.
+
+    pdflatex writes into a temporary folder beside ``tex``; only a complete PDF is
+    moved to ``report.pdf`` (a full disk or a killed run never leaves half of one),
+    and the log to ``report.log``.
+    """
     engine = shutil.which("pdflatex")
     if engine is None:
         return None, "pdflatex not found: install a TeX distribution to get report.pdf"
-    for _ in range(2):
-        done = subprocess.run(
-            [engine, "-interaction=nonstopmode", "-halt-on-error", tex.name],
-            cwd=tex.parent,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+    with tempfile.TemporaryDirectory(prefix="pdflatex-", dir=tex.parent) as build:
+        for _ in range(2):
+            done = subprocess.run(
+                [engine, "-interaction=nonstopmode", "-halt-on-error",
+                 f"-output-directory={Path(build).name}", tex.name],
+                cwd=tex.parent,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                break
+        log = Path(build) / tex.with_suffix(".log").name
+        if log.is_file():
+            os.replace(log, tex.with_suffix(".log"))
         if done.returncode != 0:
             tail = " ".join(done.stdout.strip().splitlines()[-3:])
             return None, f"pdflatex failed (see {tex.with_suffix('.log')}): {tail}"
+        os.replace(Path(build) / tex.with_suffix(".pdf").name, tex.with_suffix(".pdf"))
     return tex.with_suffix(".pdf"), "compiled with pdflatex"

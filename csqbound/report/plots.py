@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from csqbound.errors import CsqboundError
+from csqbound.report.files import save_figure
 
 if TYPE_CHECKING:
     from csqbound.experiments.scaling import Verdict
@@ -97,7 +98,7 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     title += f", {run.replicas} replicas, {run.backend})"
     fig.suptitle(title, parse_math=False)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    save_figure(fig, out, dpi=dpi)
     return out
 
 
@@ -232,7 +233,7 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     )
     ax.grid(True, which="both", alpha=0.3)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    save_figure(fig, out, dpi=dpi)
     return out
 
 
@@ -441,5 +442,5 @@ def plot_verification(
     text = "\n".join(textwrap.wrap(head + evidence(result), width=105))
     fig.suptitle(text, fontsize=FONT, parse_math=False)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    save_figure(fig, out, dpi=dpi)
     return out

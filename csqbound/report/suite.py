@@ -252,6 +252,8 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(source, "not valid TOML", str(exc)) from None
+    except RecursionError:  # tomllib recurses per nested inline table or array
+        raise _fail(source, "not valid TOML", "nested too deeply to read") from None
     unknown = set(data) - {"report", "settings", "target"}
     if unknown:
         raise _fail(
