@@ -65,6 +65,7 @@ from csqbound.errors import (
     shorten,
 )
 from csqbound.expansion import Expansion
+from csqbound.queries import CSQOracle, oracle_leap
 from csqbound.target import Target
 
 __all__ = [
@@ -350,7 +351,7 @@ def dlq_system(x: object, loss: str = "absolute") -> tuple[frozenset[int], ...]:
     return _sets_of(oracle.detectable_mask(frozenset()), oracle.variables)
 
 
-def dlq_oracle(x: object, loss: str = "absolute") -> Any:
+def dlq_oracle(x: object, loss: str = "absolute") -> CSQOracle:
     """The DLQ oracle of ``loss``: ``T`` after ``U`` iff ``S \\ U = T`` for an ``S`` in ``C_l``.
 
     A :class:`csqbound.queries.CSQOracle` over the family :func:`dlq_system`
@@ -363,8 +364,6 @@ def dlq_oracle(x: object, loss: str = "absolute") -> Any:
     >>> r.leap, r.order
     (2, (frozenset({3, 4}), frozenset({1, 2})))
     """
-    from csqbound.queries import CSQOracle
-
     system = dlq_system(x, loss)
     p = max((max(s) for s in system), default=0)
     return CSQOracle(system, p)
@@ -380,8 +379,6 @@ def dlq_leap(x: object, loss: str = "absolute", *, adaptive: bool = True) -> int
     >>> dlq_leap("x1*x2*x3 - x1*x2*x4", adaptive=False)
     3
     """
-    from csqbound.queries import CSQOracle, oracle_leap
-
     system = dlq_system(x, loss)
     if not adaptive:
         return set_cover(system)
@@ -423,8 +420,6 @@ def dlq(x: object, loss: str = "absolute") -> DLQResult:
     >>> r.leap, r.cover, [sorted(t) for t in r.order]
     (2, 3, [[3, 4], [1, 2]])
     """
-    from csqbound.queries import CSQOracle, oracle_leap
-
     spec = check_loss(loss)
     system = dlq_system(x, spec.name)
     p = max((max(s) for s in system), default=0)
@@ -456,8 +451,6 @@ def dlq_leaps(x: object, losses: Iterable[str] | None = None) -> dict[str, Any]:
     >>> dlq_leaps("x1*x2", ["l1"])
     {'dlq_leap': {'absolute': 2}, 'dlq_cover': {'absolute': 2}}
     """
-    from csqbound.queries import CSQOracle, oracle_leap
-
     names = list(LOSS_NAMES) if losses is None else [check_loss(n).name for n in losses]
     target, expansion = _boolean(x)
     source: object = target if target is not None else expansion

@@ -49,7 +49,6 @@ import sympy
 from csqbound.errors import (
     CsqboundError,
     DomainError,
-    ExpansionError,
     NotComputableError,
     ParameterError,
     shorten,
@@ -62,6 +61,7 @@ __all__ = [
     "conditional_hermite",
     "generative_exponent",
     "generative_exponent_of_link",
+    "generative_from_iso",
 ]
 
 #: Default threshold on ``E[zeta_k(Y)^2]`` (normalised Hermite, so ``<= 1``) of the numeric method.
@@ -499,35 +499,49 @@ def generative_exponent(
     """
     tol, max_k = _check_tol(tol, max_k)
     target = _gaussian_target(x, domain)
+    used = sorted(target.expression.free_symbols, key=lambda s: int(str(s)[1:]))
+    if not used:
+        return generative_from_iso(target, None)
+    from csqbound.isoleap import iso_leap
+
+    iso = None
+    if target.is_polynomial or len(used) > 1:
+        iso = iso_leap(target)
+    elif len(used) == 1:
+        try:
+            iso = iso_leap(target)
+        except CsqboundError:  # pragma: no cover - quadrature limits: no information exponent
+            iso = None
+    return generative_from_iso(target, iso, tol=tol, max_k=max_k)
+
+
+def generative_from_iso(
+    target: Target, iso: Any, *, tol: float = DEFAULT_TOL, max_k: int = _MAX_K
+) -> GenerativeResult:
+    """:func:`generative_exponent` when ``iso = iso_leap(target)`` is known (the summaries).
+
+    ``iso`` may be ``None`` for a non-polynomial target of one variable.
+    """
     expression = target.expression
     used = sorted(expression.free_symbols, key=lambda s: int(str(s)[1:]))
     if not used:
         return GenerativeResult(
             None, 0, True, "parity", note="a constant target: y carries no information on w"
         )
-    from csqbound.isoleap import iso_leap
-
+    if iso is not None and not iso.single_index:
+        raise _not_single_index()
+    information = None if iso is None else iso.information_exponent
     if target.is_polynomial:
-        iso = iso_leap(target)
-        if not iso.single_index:
-            raise _not_single_index()
         k = 2 if _is_even(expression, target.symbols) else 1
-        return GenerativeResult(k, iso.information_exponent, True, "parity")
+        return GenerativeResult(k, information, True, "parity")
     if len(used) == 1:
         w = np.zeros(target.variables)
         w[int(str(used[0])[1:]) - 1] = 1.0
-        information: int | None = None
-        try:
-            information = iso_leap(target).information_exponent
-        except (ExpansionError, CsqboundError):  # pragma: no cover - quadrature limits
-            information = None
+    elif iso is None:
+        raise _not_single_index()
     else:
-        iso = iso_leap(target)
-        if not iso.single_index:
-            raise _not_single_index()
         w = np.array([float(c) for c in iso.subspaces[0][0]])
         w = w / np.linalg.norm(w)
-        information = iso.information_exponent
 
     def link(z: np.ndarray) -> np.ndarray:
         flat = np.asarray(z, dtype=float).reshape(-1)
@@ -544,3 +558,59 @@ def generative_exponent(
         numeric.energies,
         numeric.note,
     )
+
+
+#: The label of the SQ reference value on the rotation class.
+SQ_LABEL = (
+    "reference, not computed by csqbound: SQ / low-degree lower bound d^(k*/2) for the "
+    "rotation class, k* the generative exponent (Damian, Pillaud-Vivien, Lee, Bruna, COLT 2024)"
+)
+
+
+def sq_reference(x: object, iso: Any, d: int) -> dict[str, Any]:
+    """The SQ reference ``d^{k*/2}`` beside the CSQ one ``d^{k/2}`` (``csqbound csq``).
+
+    ``x`` is what ``csq_bound`` was given (text, Target or Expansion) and ``iso``
+    its :func:`~csqbound.isoleap.iso_leap` result (single-index). Keys
+    ``generative_exponent``, ``sq_exponent``, ``sq_log10_value``, ``sq_label``
+    (``None`` values and a ``generative_note`` when ``k*`` cannot be computed).
+
+    Examples
+    --------
+    >>> from csqbound.isoleap import iso_leap
+    >>> ref = sq_reference("He3(x1)", iso_leap("He3(x1)"), 100)
+    >>> ref["generative_exponent"], ref["sq_exponent"], ref["sq_log10_value"]
+    (1, 0.5, 1.0)
+    """
+    out: dict[str, Any] = {"sq_label": SQ_LABEL}
+    try:
+        result = generative_from_iso(_target_of(x), iso)
+    except CsqboundError as exc:
+        out.update(generative_exponent=None, sq_exponent=None, sq_log10_value=None)
+        out["generative_note"] = f"not computable: {getattr(exc, 'reason', None) or exc}"
+        return out
+    k = result.generative_exponent
+    out["generative_exponent"] = k
+    out["sq_exponent"] = None if k is None else k / 2
+    out["sq_log10_value"] = None if k is None else (k / 2) * math.log10(d)
+    return out
+
+
+def _target_of(x: object) -> Target:
+    """A gaussian Target from text, a Target, or an exact gaussian Expansion."""
+    from csqbound.expansion import Expansion
+    from csqbound.parse import symbol
+
+    if isinstance(x, Expansion):
+        if not x.exact:
+            msg = "the expansion is numeric; give the target itself for its generative exponent"
+            raise NotComputableError(msg)
+        z = sympy.Symbol("z")
+        terms = []
+        for mono, c in x.coefficients.items():
+            factor = sympy.Integer(1)
+            for i, k in mono.powers:
+                factor *= sympy.hermite_prob(k, z).subs(z, symbol(i))
+            terms.append(sympy.sympify(c) * factor)
+        return Target(sympy.expand(sympy.Add(*terms)), "gaussian", x.variables)
+    return _gaussian_target(x, None)
