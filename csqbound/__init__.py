@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from csqbound.catalog import CATALOG, CatalogEntry, catalog_entry
 from csqbound.csq import CSQBound, csq_bound
+from csqbound.dlq import dlq_leap
 from csqbound.errors import (
     BackendUnavailableError,
     CsqboundError,
@@ -26,6 +27,7 @@ from csqbound.errors import (
 )
 from csqbound.expansion import Expansion, expand
 from csqbound.experiments.verify import Verification, verify
+from csqbound.generative import GenerativeResult, generative_exponent
 from csqbound.isoleap import IsoLeapResult, information_exponent, iso_leap
 from csqbound.leap import LeapResult, cover, leap, leap_bruteforce
 from csqbound.monomial import Monomial
@@ -45,6 +47,7 @@ __all__ = [
     "DomainError",
     "Expansion",
     "ExpansionError",
+    "GenerativeResult",
     "IsoLeapResult",
     "LeapResult",
     "Monomial",
@@ -59,7 +62,9 @@ __all__ = [
     "cover",
     "csq_bound",
     "csq_leap",
+    "dlq_leap",
     "expand",
+    "generative_exponent",
     "information_exponent",
     "iso_leap",
     "leap",

@@ -24,6 +24,8 @@ _JMS24 = "Joshi, Misiakiewicz, Srebro, NeurIPS 2024 (SQ vs CSQ leaps)"
 _ODONNELL = "O'Donnell, Analysis of Boolean Functions, 2014, ch. 5 (majority)"
 _THEORY = "csqbound THEORY.md section 3 (rotation-free leap example)"
 _DAMIAN = "Damian, Lee, Soltanolkotabi, COLT 2022 (non-axis-aligned multi-index)"
+_DPLB24 = "Damian, Pillaud-Vivien, Lee, Bruna, COLT 2024 (generative exponent)"
+_GAP = "csqbound docs/theory.md section 8 (generalises the JMS 2024 example)"
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,20 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "CSQ leap 3 but SQ leap 2 (y = 0 exactly when x3 = x4)",
         _JMS24,
     ),
+    CatalogEntry(
+        "sq_csq_gap2",
+        "x1*x2*(x3 - x4)*(x5 - x6)",
+        "boolean",
+        "CSQ leap 4; SQ and non-squared DLQ leaps 2 adaptive, 4 non-adaptive (cover)",
+        _GAP,
+    ),
     *(
         CatalogEntry(
             f"hermite{k}",
             f"He{k}(x1)",
             "gaussian",
-            f"single-index He_{k}: information exponent {k}",
-            _BGJ21,
+            f"single-index He_{k}: information exponent {k}, generative exponent {2 - k % 2}",
+            f"{_BGJ21}; {_DPLB24}",
         )
         for k in (2, 3, 4)
     ),
@@ -173,6 +182,27 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "gaussian",
         "He_3 along a non-axis direction (information exponent 3)",
         _DAMIAN,
+    ),
+    CatalogEntry(
+        "hermite4_plus_3",
+        "He4(x1) + He3(x1)",
+        "gaussian",
+        "information exponent 3, generative exponent 1 (not even)",
+        _DPLB24,
+    ),
+    CatalogEntry(
+        "abs_single_index",
+        "abs(x1)",
+        "gaussian",
+        "even link: information and generative exponent 2 (numeric)",
+        _DPLB24,
+    ),
+    CatalogEntry(
+        "tanh_single_index",
+        "tanh(x1)",
+        "gaussian",
+        "odd monotone link: generative exponent 1 (numeric)",
+        _DPLB24,
     ),
     CatalogEntry(
         "relu_single_index",

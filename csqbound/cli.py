@@ -211,13 +211,27 @@ def expand(
 
 @app.command()
 @guarded
-def leap(expr: ExprArg, domain: DomainOpt = None, fmt: FormatOpt = "table") -> None:
-    """The leap of EXPR: greedy witness order, jumps, stages, MSP and cover."""
+def leap(
+    expr: ExprArg,
+    domain: DomainOpt = None,
+    fmt: FormatOpt = "table",
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="Boolean targets: comma-separated losses for the DLQ leaps (squared, absolute, "
+            "huber, logcosh, quartic); default all.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """The leap of EXPR: witness, jumps, stages, MSP, cover; CSQ/SQ/DLQ leaps or iso/IE/GE."""
+    from csqbound.dlq import check_loss
     from csqbound.report.summary import leap_summary, leap_tables
     from csqbound.report.tables import check_format, render, to_json
 
     fmt = check_format(fmt)
-    summary = leap_summary(_target(expr, domain))
+    losses = None if loss is None else [check_loss(n).name for n in loss.split(",")]
+    summary = leap_summary(_target(expr, domain), losses=losses)
     if fmt == "json":
         _emit(to_json(summary))
         return

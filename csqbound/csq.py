@@ -463,7 +463,9 @@ def _expansion(x: object, domain: Domain) -> Expansion:
     return read(x, domain)
 
 
-def _rotation_reference(expansion: Expansion, d: int) -> tuple[dict[str, Any] | None, str | None]:
+def _rotation_reference(
+    expansion: Expansion, d: int, x: object = None
+) -> tuple[dict[str, Any] | None, str | None]:
     from csqbound.isoleap import iso_leap
 
     try:
@@ -474,13 +476,17 @@ def _rotation_reference(expansion: Expansion, d: int) -> tuple[dict[str, Any] | 
         return None, None
     k = iso.information_exponent
     log10_value = (k / 2) * math.log10(d)  # math.log10 takes ints of any size
-    return {
+    reference: dict[str, Any] = {
         "information_exponent": k,
         "exponent": k / 2,
         "value": 10.0**log10_value if log10_value < 300 else None,
         "log10_value": log10_value,
         "label": ROTATION_LABEL,
-    }, None
+    }
+    from csqbound.generative import sq_reference
+
+    reference.update(sq_reference(expansion if x is None else x, iso, d))
+    return reference, None
 
 
 def check_dimension(d: object) -> int:
@@ -655,7 +661,7 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     bound = max((s.queries for s in stages), default=Fraction(0))
     prediction, why = _predictions(expansion, dom)
     notes.extend(why)
-    rotation, note = _rotation_reference(expansion, d) if dom == "gaussian" else (None, None)
+    rotation, note = _rotation_reference(expansion, d, x) if dom == "gaussian" else (None, None)
     notes.extend([note] if note else [])
     labels = None if prediction is None else (prediction.samples_label, prediction.time_label)
     notes.extend(_explain(dom, exponent, None if prediction is None else prediction.leap, labels))

@@ -80,6 +80,8 @@ __all__ = [
     "SQOracle",
     "csq_leap",
     "csq_oracle",
+    "dlq_leap",
+    "dlq_oracle",
     "least_detectable",
     "oracle_leap",
     "sq_leap",
@@ -774,3 +776,32 @@ def sq_leap(x: object) -> int:
     (1, 2, 2)
     """
     return oracle_leap(sq_oracle(x)).leap
+
+
+# ---------------------------------------------------------------------------
+# DLQ: gradient queries of a loss (csqbound.dlq has the machinery and the proofs)
+# ---------------------------------------------------------------------------
+def dlq_oracle(x: object, loss: str = "absolute") -> CSQOracle:
+    """The DLQ oracle of ``loss`` (:func:`csqbound.dlq.dlq_oracle`), beside the CSQ and SQ ones.
+
+    Examples
+    --------
+    >>> oracle_leap(dlq_oracle("x1*x2*x3 - x1*x2*x4", "squared")).leap
+    3
+    """
+    from csqbound import dlq
+
+    return dlq.dlq_oracle(x, loss)  # type: ignore[no-any-return]
+
+
+def dlq_leap(x: object, loss: str = "absolute", *, adaptive: bool = True) -> int:
+    """``Leap_DLQ(loss)`` (or its non-adaptive cover): :func:`csqbound.dlq.dlq_leap`.
+
+    Examples
+    --------
+    >>> dlq_leap("x1*x2*x3 - x1*x2*x4", "absolute"), dlq_leap("x1*x2*x3 - x1*x2*x4", "squared")
+    (2, 3)
+    """
+    from csqbound import dlq
+
+    return dlq.dlq_leap(x, loss, adaptive=adaptive)

@@ -9,6 +9,7 @@ as exact strings (``-1/2``, ``sqrt(2)/2``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from csqbound.expansion import Expansion, expand, format_coefficient
@@ -103,13 +104,17 @@ def _monomial_from_text(text: str) -> Monomial:
     return Monomial.from_mapping(powers)
 
 
-def leap_summary(target: Target, expansion: Expansion | None = None) -> dict[str, Any]:
+def leap_summary(
+    target: Target, expansion: Expansion | None = None, losses: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Everything ``csqbound leap`` reports, as a JSON-ready dict.
 
     Keys: ``expression``, ``domain``, ``variables``, ``support``, ``leap``,
     ``msp``, ``order``, ``jumps``, ``stages``, ``cover``, plus the expansion's
-    exactness; on gaussian targets ``iso_leap`` and ``information_exponent``;
-    on boolean targets ``csq_leap`` and ``sq_leap``.
+    exactness; on gaussian targets ``iso_leap``, ``information_exponent`` and
+    ``generative_exponent`` (single-index targets, else ``None``); on boolean
+    targets ``csq_leap``, ``sq_leap``, ``dlq_leap`` and ``dlq_cover`` (``{loss: value}``
+    for ``losses``, default all of :data:`csqbound.dlq.LOSS_NAMES`).
 
     Examples
     --------
@@ -131,11 +136,13 @@ def leap_summary(target: Target, expansion: Expansion | None = None) -> dict[str
             "first_cover": {f"x{c}": str(m) for c, m in sorted(result.first_cover.items())},
         }
     )
-    summary.update(_query_leaps(target, exp))
+    summary.update(_query_leaps(target, exp, losses))
     return summary
 
 
-def _query_leaps(target: Target, exp: Expansion) -> dict[str, Any]:
+def _query_leaps(
+    target: Target, exp: Expansion, losses: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The rotation-free and query leaps; one that cannot be computed is reported as such.
 
     A leap csqbound cannot compute for this input (``NotComputableError`` from the exact
@@ -165,24 +172,47 @@ def _query_leaps(target: Target, exp: Expansion) -> dict[str, Any]:
             extra["iso_exact"] = iso.exact
         else:
             extra["information_exponent"] = None
+        extra.update(_generative(target, iso, attempt))
     else:
+        from csqbound.dlq import dlq_leaps
         from csqbound.queries import csq_leap, sq_leap
 
         extra["csq_leap"] = csq_leap(exp)
         extra["sq_leap"] = attempt("sq_leap", lambda: sq_leap(target))
+        dlq = attempt("dlq_leap", lambda: dlq_leaps(target, losses))
+        if dlq is not None:
+            extra.update(dlq)
     return extra
+
+
+def _generative(target: Target, iso: Any, attempt: Any) -> dict[str, Any]:
+    """``generative_exponent`` of a single-index gaussian target (``None`` if not single-index)."""
+    if iso is None or not iso.single_index:
+        return {"generative_exponent": None}
+    from csqbound.generative import generative_from_iso
+
+    result = attempt("generative_exponent", lambda: generative_from_iso(target, iso))
+    if result is None:
+        return {}
+    out: dict[str, Any] = {"generative_exponent": result.generative_exponent}
+    out["generative_exact"] = result.exact
+    if not result.exact:
+        out["generative_tol"] = result.tol
+    return out
 
 
 def leap_tables(summary: dict[str, Any]) -> list[Table]:
     """The summary (one row of leaps) and the witness (one row per step) as tables."""
-    keys = [
-        k
-        for k in ("leap", "msp", "cover", "iso_leap", "information_exponent", "csq_leap", "sq_leap")
-        if k in summary
-    ]
+    names = ("leap", "msp", "cover", "iso_leap", "information_exponent", "generative_exponent")
+    keys = [k for k in (*names, "csq_leap", "sq_leap", "dlq_leap", "dlq_cover") if k in summary]
+    from csqbound.dlq import format_dlq
+
+    def cell(k: str) -> Any:
+        return format_dlq(summary[k]) if k in ("dlq_leap", "dlq_cover") else summary[k]
+
     head = Table(
         ("target", "domain", *keys),
-        ((summary["expression"], summary["domain"], *(summary[k] for k in keys)),),
+        ((summary["expression"], summary["domain"], *(cell(k) for k in keys)),),
         title=f"Leap of {summary['expression']}",
     )
     stage_of = {m: i + 1 for i, stage in enumerate(summary["stages"]) for m in stage}
@@ -253,6 +283,8 @@ def csq_tables(data: dict[str, Any]) -> list[Table]:
     ref = data.get("rotation_reference")
     if ref:
         notes.append(f"{ref['label']}: exponent {ref['exponent']}")
+        if ref.get("sq_exponent") is not None:
+            notes.append(f"{ref['sq_label']}: exponent {ref['sq_exponent']}")
     if notes:
         tables.append(Table(("note",), tuple((n,) for n in notes)))
     return tables
@@ -287,6 +319,9 @@ def zoo_records(d: int = 64) -> list[dict[str, Any]]:
                 "information_exponent": summary.get("information_exponent"),
                 "csq_leap": summary.get("csq_leap"),
                 "sq_leap": summary.get("sq_leap"),
+                "dlq_leap": summary.get("dlq_leap"),
+                "dlq_cover": summary.get("dlq_cover"),
+                "generative_exponent": summary.get("generative_exponent"),
                 "csq_exponent": info["exponent"],
                 "sgd_samples_exponent": info["predicted_sgd_samples_exponent"],
                 "sgd_time_exponent": info["predicted_sgd_time_exponent"],
@@ -306,10 +341,24 @@ def other_leaps(record: dict[str, Any]) -> str:
     --------
     >>> other_leaps({"domain": "boolean", "csq_leap": 3, "sq_leap": 2})
     'CSQ 3, SQ 2'
+    >>> other_leaps({"domain": "boolean", "csq_leap": 3, "sq_leap": 2, "dlq_leap": {"absolute": 2}})
+    'CSQ 3, SQ 2, DLQ absolute 2'
+    >>> other_leaps({"domain": "gaussian", "iso_leap": 3, "information_exponent": 3,
+    ...              "generative_exponent": 1})
+    'iso 3, IE 3, GE 1'
     """
     if record["domain"] == "gaussian":
-        return f"iso {record['iso_leap']}, IE {record['information_exponent']}"
-    return f"CSQ {record['csq_leap']}, SQ {record['sq_leap']}"
+        text = f"iso {record['iso_leap']}, IE {record['information_exponent']}"
+        if record.get("generative_exponent") is not None:
+            text += f", GE {record['generative_exponent']}"
+        return text
+    text = f"CSQ {record['csq_leap']}, SQ {record['sq_leap']}"
+    dlq = {k: v for k, v in (record.get("dlq_leap") or {}).items() if k != "squared"}
+    if dlq:
+        from csqbound.dlq import format_dlq
+
+        text += ", DLQ " + format_dlq(dlq)
+    return text
 
 
 def zoo_table(records: list[dict[str, Any]]) -> Table:

@@ -90,6 +90,7 @@ __all__ = [
     "support_families",
     "target_from_expansion",
     "targets_with_leap",
+    "targets_with_sq_csq_gap",
 ]
 
 #: Families are drawn from an explicit pool of monomials (which shrinks best and
@@ -700,6 +701,60 @@ def targets_with_leap(
     extra = _check_int("max_extra_terms", max_extra_terms, 0)
     c = _check_int("max_coefficient", max_coefficient, 1)
     return _leap_target(L, dom, b, budget, extra, c)
+
+
+@st.composite
+def _gap_target(draw: Any, gap: int, budget: int) -> Target:
+    shapes = [
+        (a, m)
+        for a, m in ((0, gap + 2), (1, gap + 1), (2, gap))
+        if m >= 0 and a + 2 * m <= budget and (a, m) != (0, 1)
+    ]
+    a, m = draw(st.sampled_from(shapes))
+    variables = a + 2 * m
+    perm = draw(st.permutations(range(1, variables + 1)))
+    x = [symbol(perm[i]) for i in range(variables)]
+    expression = sympy.Integer(draw(st.sampled_from([1, -1])))
+    for i in range(a):
+        expression *= x[i]
+    for j in range(m):
+        expression *= x[a + 2 * j] - x[a + 2 * j + 1]
+    return Target(sympy.expand(expression), "boolean", max(perm[:variables], default=0))
+
+
+def targets_with_sq_csq_gap(gap: int, *, max_variables: int = 16) -> SearchStrategy[Target]:
+    """Boolean targets with ``Leap_CSQ - Leap_SQ = gap`` exactly, by construction.
+
+    Construction (``docs/theory.md`` section 8): ``y = +-chi_A * prod_{j<=m} (x_{b_j} - x_{c_j})``
+    on disjoint coordinates, ``|A| = a <= 2``, relabelled at random. Every
+    Walsh monomial has ``a + m`` coordinates, none shared at the start, so
+    ``Leap_CSQ = a + m``; ``y != 0`` exactly when every pair differs, so each pair
+    ``{b_j, c_j}`` is SQ-detectable on its own (``E[x_b x_c | y != 0] = -1``) and,
+    once the pairs are known, ``chi_A`` is read off ``y``; no single coordinate is
+    detectable first (a sign flip symmetry), so ``Leap_SQ = 2`` (``1`` for
+    ``a = 0, m = 1``, which is not drawn). ``gap = a + m - 2``. The absolute,
+    Huber, log-cosh and quartic DLQ leaps are 2 as well (``y^2`` reveals the pairs).
+
+    Parameters
+    ----------
+    gap
+        ``>= 0``; at most ``(max_variables - 2) // 2``.
+    max_variables
+        Largest number of coordinates (``a + 2m``), ``<= 16`` (the exact SQ oracle).
+
+    Examples
+    --------
+    >>> import csqbound
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(targets_with_sq_csq_gap(2, max_variables=8))
+    ... def test_gap(f):
+    ...     assert csqbound.csq_leap(f) - csqbound.sq_leap(f) == 2
+    >>> test_gap()
+    """
+    budget = _check_int("max_variables", max_variables, 2, 16)
+    g = _check_int("gap", gap, 0, (budget - 2) // 2)
+    return _gap_target(g, budget)
 
 
 # -- rotations (gaussian) ------------------------------------------------------------------
