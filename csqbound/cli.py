@@ -83,6 +83,20 @@ StepRuleOpt = Annotated[
         "(the regime of the proofs)."
     ),
 ]
+LossOpt = Annotated[
+    str,
+    typer.Option(
+        help="Training loss: squared, absolute, huber or logcosh (SGD steps on its derivative "
+        "in the output; loss curves stay the squared test error)."
+    ),
+]
+HuberDeltaOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="delta of the Huber loss (quadratic for |residual| <= delta); default 1.",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 WorkersOpt = Annotated[
     int | None,
@@ -334,6 +348,8 @@ def train(
     schedule: ScheduleOpt = "joint",
     output_step: OutputStepOpt = "mean-field",
     step_rule: StepRuleOpt = "1/d",
+    loss: LossOpt = "squared",
+    huber_delta: HuberDeltaOpt = None,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -366,6 +382,8 @@ def train(
         "schedule": schedule,
         "output_step": output_step,
         "step_rule": step_rule,
+        "loss": loss,
+        "huber_delta": huber_delta,
     }
     if quiet or not sys.stderr.isatty():
         run = do_train(target, target.domain, **kwargs)  # type: ignore[arg-type]
@@ -493,6 +511,8 @@ def verify(
     schedule: ScheduleOpt = "joint",
     output_step: OutputStepOpt = "mean-field",
     step_rule: StepRuleOpt = "1/d",
+    loss: LossOpt = "squared",
+    huber_delta: HuberDeltaOpt = None,
     exponent: Annotated[
         float | None,
         typer.Option(
@@ -538,6 +558,8 @@ def verify(
         "schedule": schedule,
         "output_step": output_step,
         "step_rule": step_rule,
+        "loss": loss,
+        "huber_delta": huber_delta,
     }
     with _sweep_progress("verify", quiet) as progress:
         result = do_verify(
@@ -573,6 +595,13 @@ def runs(
     target: Annotated[
         str | None, typer.Option(help="Only runs of this target (as stored).", show_default=False)
     ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="Only runs trained under this loss (runs stored without one are squared).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
     ] = "table",
@@ -592,9 +621,15 @@ def runs(
     if not db.exists():
         msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
         raise CsqboundError(msg)
+    if loss is not None:
+        from csqbound.sgd.losses import check_loss
+
+        check_loss(loss)
     with Store(db, create=False) as store:
-        stored = store.runs(target=target)
-    columns = ("target", "domain", "d", "seed", "status", "samples_to_learn", "wall_time", "key")
+        stored = store.runs(target=target, loss=loss)
+    columns = (
+        "target", "domain", "loss", "d", "seed", "status", "samples_to_learn", "wall_time", "key",
+    )  # fmt: skip
     records: list[dict[str, Any]] = []
     for r in stored:
         status: dict[str, int] = {}
@@ -611,6 +646,7 @@ def runs(
             {
                 "target": r.target,
                 "domain": r.domain,
+                "loss": r.loss,
                 "d": r.d,
                 "seed": r.seed,
                 "status": ", ".join(f"{k}: {v}" for k, v in status.items()),

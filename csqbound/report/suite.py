@@ -78,6 +78,8 @@ SETTINGS_KEYS: dict[str, tuple[type, ...]] = {
     "schedule": (str,),
     "output_step": (str, int, float),
     "step_rule": (str,),
+    "loss": (str,),
+    "huber_delta": (int, float),
 }
 _REPORT_KEYS = {"title", "d", "seeds", "tau", "csq_d", "calibration"}
 _TARGET_KEYS = {

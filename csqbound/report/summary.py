@@ -348,6 +348,7 @@ def train_tables(run: Any) -> list[Table]:
         (
             "target",
             "d",
+            "loss",
             "replicas",
             "status",
             "median samples to learn",
@@ -359,6 +360,7 @@ def train_tables(run: Any) -> list[Table]:
             (
                 run.settings["target"],
                 run.settings["d"],
+                run.settings.get("loss") or "squared",
                 len(run.status),
                 ", ".join(f"{k}: {v}" for k, v in status.items()),
                 int(statistics.median(learned)) if len(learned) * 2 > len(run.status) else None,
