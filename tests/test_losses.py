@@ -322,7 +322,8 @@ def test_squared_loss_training_is_the_default_training_bitwise() -> None:
     np.testing.assert_array_equal(default.loss, squared.loss)
     for name, path in default.coefficients.items():
         np.testing.assert_array_equal(squared.coefficients[name], path)
-    assert squared.settings["loss"] == "squared" and squared.settings["huber_delta"] is None
+    assert squared.settings["loss"] == "squared"
+    assert squared.settings["huber_delta"] is None
 
 
 # -- training under each loss -----------------------------------------------------------------
@@ -361,7 +362,8 @@ def test_bad_losses_are_refused_before_any_work(kwargs: dict[str, Any], match: s
 
 # -- sweep settings and the store key ---------------------------------------------------------
 def test_the_loss_is_a_default_setting_and_part_of_the_key() -> None:
-    assert DEFAULT_SETTINGS["loss"] == "squared" and DEFAULT_SETTINGS["huber_delta"] is None
+    assert DEFAULT_SETTINGS["loss"] == "squared"
+    assert DEFAULT_SETTINGS["huber_delta"] is None
     keys = {
         (loss, delta): RunSpec("x1*x2", "boolean", 16, 0, check_settings({"loss": loss, **(
             {} if delta is None else {"huber_delta": delta})})).key
@@ -385,7 +387,8 @@ def test_a_run_stored_without_a_loss_reads_as_squared(tmp_path: Any) -> None:
         store.put(spec, done)
         store.put(absolute, done)
         old = store.get(spec.key)
-        assert isinstance(old, StoredRun) and "loss" not in old.settings
+        assert isinstance(old, StoredRun)
+        assert "loss" not in old.settings
         assert old.loss == "squared"
         assert [r.key for r in store.runs(loss="squared")] == [spec.key]
         assert [r.key for r in store.runs(loss="absolute")] == [absolute.key]
@@ -417,7 +420,8 @@ def test_cli_bad_loss_is_one_line_and_exit_2(
                           "--samples", "1000", "-q", *argv, *extra)  # fmt: skip
     assert code == 2
     assert out == ""
-    assert len(err.strip().splitlines()) == 1 and match in err
+    assert len(err.strip().splitlines()) == 1
+    assert match in err
     assert not (tmp_path / "x.sqlite").exists()  # refused before any work
 
 
@@ -427,7 +431,8 @@ def test_cli_train_records_the_loss(capsys: Any) -> None:
                           "--format", "json", "-q")  # fmt: skip
     assert code == 0, err
     data = json.loads(out)
-    assert data["settings"]["loss"] == "huber" and data["settings"]["huber_delta"] == 0.5
+    assert data["settings"]["loss"] == "huber"
+    assert data["settings"]["huber_delta"] == 0.5
     code, out, err = _cli(capsys, "train", "x1", "--d", "4", "--replicas", "1", "--samples",
                           "2000", "--loss", "logcosh", "-q")  # fmt: skip
     assert code == 0, err
@@ -446,7 +451,8 @@ def test_cli_verify_keys_and_lists_runs_by_loss(capsys: Any, tmp_path: Any) -> N
     assert code == 0, err
     assert [r["settings"]["loss"] for r in json.loads(out)] == ["absolute", "absolute"]
     code, out, err = _cli(capsys, "runs", "--db", db, "--loss", "bogus")
-    assert code == 2 and "unknown loss" in err
+    assert code == 2
+    assert "unknown loss" in err
 
 
 def test_suite_settings_take_the_loss() -> None:
@@ -472,6 +478,6 @@ settings = { loss = "huber", huber_delta = 0.5 }
     resolved = check_settings({**dict(suite.targets[1].settings), "samples": 1000})
     assert resolved["huber_delta"] == 0.5
     bad = text.replace('loss = "huber"', 'loss = "foo"')
+    settings = dict(parse_suite(bad, source="t.toml").targets[1].settings)
     with pytest.raises(CsqboundError, match="unknown loss"):
-        settings = dict(parse_suite(bad, source="t.toml").targets[1].settings)
         check_settings(settings)
