@@ -398,11 +398,17 @@ def verify_tables(result: Any) -> list[Table]:
     v = result.verdict
     ci = "-" if v.ci is None else f"[{v.ci[0]:.2f}, {v.ci[1]:.2f}]"
     rng = "-" if v.d_range_fit is None else f"{v.d_range_fit[0]}..{v.d_range_fit[1]}"
+    losses = sorted({getattr(r, "loss", "squared") for r in result.runs})
+    shown = (
+        result.target
+        if losses in ([], ["squared"])
+        else f"{result.target} ({', '.join(losses)} loss)"
+    )
     head = Table(
         ("target", "predicted exponent", "fitted slope", "95% CI", "fit d range", "verdict"),
         (
             (
-                result.target,
+                shown,
                 f"{v.predicted_exponent:g}" + (" (n / log d)" if v.divided_by_log else ""),
                 "-" if v.slope is None else f"{v.slope:.2f}",
                 ci,
