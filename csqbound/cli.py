@@ -83,6 +83,20 @@ StepRuleOpt = Annotated[
         "k >= 3 (the regime of the proofs; the 1/d step for k <= 2), or 1/d."
     ),
 ]
+LossOpt = Annotated[
+    str,
+    typer.Option(
+        help="Training loss: squared, absolute, huber or logcosh (SGD steps on its derivative "
+        "in the output; loss curves stay the squared test error)."
+    ),
+]
+HuberDeltaOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="delta of the Huber loss (quadratic for |residual| <= delta); default 1.",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 WorkersOpt = Annotated[
     int | None,
@@ -351,6 +365,8 @@ def train(
     schedule: ScheduleOpt = "joint",
     output_step: OutputStepOpt = "mean-field",
     step_rule: StepRuleOpt = "exponent",
+    loss: LossOpt = "squared",
+    huber_delta: HuberDeltaOpt = None,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -383,6 +399,8 @@ def train(
         "schedule": schedule,
         "output_step": output_step,
         "step_rule": step_rule,
+        "loss": loss,
+        "huber_delta": huber_delta,
     }
     if quiet or not sys.stderr.isatty():
         run = do_train(target, target.domain, **kwargs)  # type: ignore[arg-type]
@@ -510,6 +528,8 @@ def verify(
     schedule: ScheduleOpt = "joint",
     output_step: OutputStepOpt = "mean-field",
     step_rule: StepRuleOpt = "exponent",
+    loss: LossOpt = "squared",
+    huber_delta: HuberDeltaOpt = None,
     exponent: Annotated[
         float | None,
         typer.Option(
@@ -559,6 +579,8 @@ def verify(
         "schedule": schedule,
         "output_step": output_step,
         "step_rule": step_rule,
+        "loss": loss,
+        "huber_delta": huber_delta,
     }
     with _sweep_progress("verify", quiet) as progress:
         result = do_verify(
@@ -594,6 +616,13 @@ def runs(
     target: Annotated[
         str | None, typer.Option(help="Only runs of this target (as stored).", show_default=False)
     ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="Only runs trained under this loss (runs stored without one are squared).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
     ] = "table",
@@ -613,9 +642,15 @@ def runs(
     if not db.exists():
         msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
         raise CsqboundError(msg)
+    if loss is not None:
+        from csqbound.sgd.losses import check_loss
+
+        check_loss(loss)
     with Store(db, create=False) as store:
-        stored = store.runs(target=target)
-    columns = ("target", "domain", "d", "seed", "status", "samples_to_learn", "wall_time", "key")
+        stored = store.runs(target=target, loss=loss)
+    columns = (
+        "target", "domain", "loss", "d", "seed", "status", "samples_to_learn", "wall_time", "key",
+    )  # fmt: skip
     records: list[dict[str, Any]] = []
     for r in stored:
         status: dict[str, int] = {}
@@ -632,6 +667,7 @@ def runs(
             {
                 "target": r.target,
                 "domain": r.domain,
+                "loss": r.loss,
                 "d": r.d,
                 "seed": r.seed,
                 "status": ", ".join(f"{k}: {v}" for k, v in status.items()),

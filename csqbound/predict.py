@@ -285,3 +285,27 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
         samples_label=stage_scale_label(value),
         time_label=_time_label(value),
     )
+
+
+def loss_leap(x: object, domain: str = "boolean", loss: str = "squared") -> int:
+    """The leap that predicts online SGD under ``loss`` (THEORY sections 4 and 6).
+
+    The squared loss's gradients are correlational queries, so its leap is the CSQ
+    leap (``leap`` on boolean data, ``iso_leap`` on gaussian data). For another loss
+    on boolean data it is the DLQ leap of that loss (:func:`csqbound.dlq.dlq_leap`,
+    Joshi, Misiakiewicz, Srebro 2024): what ``E[l'(u, y) chi_S]`` can detect. DLQ
+    leaps are computed for the boolean domain only, so a gaussian target keeps its
+    CSQ leap under every loss (and ``docs/theory.md`` section 7 says so).
+
+    Examples
+    --------
+    >>> loss_leap("x1*x2*x3 - x1*x2*x4"), loss_leap("x1*x2*x3 - x1*x2*x4", loss="absolute")
+    (3, 2)
+    >>> loss_leap("He3(x1)", "gaussian", "absolute")
+    3
+    """
+    if loss == "squared" or check_domain(domain) != "boolean":
+        return int(predict(x, domain).leap)
+    from csqbound.dlq import dlq_leap
+
+    return int(dlq_leap(x, loss))

@@ -164,6 +164,8 @@ class SpecLike(Protocol):
 _NUMERIC_MODULES = (
     "sgd/backend.py",
     "sgd/network.py",
+    "sgd/losses.py",
+    "sgd/protocol.py",
     "sgd/train.py",
     "sgd/plateaus.py",
     "target.py",
@@ -326,6 +328,19 @@ class StoredRun:
     def failed(self) -> bool:
         """Whether the run raised (its status is ``"error"``)."""
         return self.error is not None
+
+    @property
+    def loss(self) -> str:
+        """The training loss; ``"squared"`` for runs stored before losses could be chosen.
+
+        Examples
+        --------
+        >>> run = StoredRun("k", "x1", "boolean", 4, 0, {}, "0.1.0", ("ok",), (10,), (10,),
+        ...                 1.0, {}, {}, None, "2026-01-01T00:00:00+00:00")
+        >>> run.loss
+        'squared'
+        """
+        return str(self.settings.get("loss") or "squared")
 
     @property
     def replicas(self) -> int:
@@ -828,6 +843,7 @@ class Store:
         seed: int | Sequence[int] | None = None,
         code_version: str | None = None,
         include_failed: bool = True,
+        loss: str | None = None,
     ) -> list[StoredRun]:
         """Stored runs matching every filter given, ordered by target, domain, d, seed.
 
@@ -839,6 +855,9 @@ class Store:
             One value or several.
         include_failed
             Keep runs that raised (status ``"error"``).
+        loss
+            Only runs trained under this loss (:attr:`StoredRun.loss`: a run stored
+            without one is a squared-loss run).
         """
         where: list[str] = []
         args: list[Any] = []
@@ -861,7 +880,8 @@ class Store:
         sql += " ORDER BY target, domain, d, seed, key"
         with self._sql() as conn:
             rows = conn.execute(sql, args).fetchall()
-        return [self._row(r) for r in rows]
+        found = [self._row(r) for r in rows]
+        return found if loss is None else [r for r in found if r.loss == loss]
 
     def _row(self, row: Sequence[Any]) -> StoredRun:
         rec = dict(zip(_COLUMNS, row, strict=True))

@@ -115,6 +115,8 @@ DEFAULT_SETTINGS: Mapping[str, Any] = _train_defaults(
         "schedule",
         "output_step",
         "step_rule",
+        "loss",
+        "huber_delta",
     )
 )
 #: The trainer's test-set size when a grid does not give one.
@@ -232,13 +234,16 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     ParameterError
         For an unknown key, a non-positive size or budget, a non-positive
         ``lr``, a negative ``stop_loss``, ``samples < batch``, an unknown
-        activation, dtype or backend.
+        activation, dtype, backend or loss, a Huber ``delta <= 0`` (or a
+        ``huber_delta`` with another loss).
 
     Examples
     --------
     >>> s = check_settings({"samples": 20_000, "replicas": 4})
-    >>> s["samples"], s["replicas"], s["width"]
-    (20000, 4, 64)
+    >>> s["samples"], s["replicas"], s["width"], s["loss"], s["huber_delta"]
+    (20000, 4, 64, 'squared', None)
+    >>> check_settings({"loss": "huber"})["huber_delta"]          # the default delta, resolved
+    1.0
     >>> check_settings({"samples": 0})
     Traceback (most recent call last):
     ...
@@ -262,12 +267,21 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
         msg = f"samples={out['samples']} is less than one batch ({out['batch']}): raise samples"
         raise ParameterError(msg)
     from csqbound.sgd.backend import check_dtype
+    from csqbound.sgd.losses import check_loss, check_loss_parameter
     from csqbound.sgd.network import check_activation
     from csqbound.sgd.protocol import check_output_step, check_schedule, check_step_rule
 
     out["schedule"] = check_schedule(out["schedule"])
     out["output_step"] = check_output_step(out["output_step"])
     out["step_rule"] = check_step_rule(out["step_rule"])
+    out["loss"] = str(check_loss(out["loss"]))
+    out["huber_delta"] = check_loss_parameter(out["loss"], out["huber_delta"])
+    if out["loss"] != "squared" and out["schedule"] == "layerwise":
+        msg = (
+            f"schedule='layerwise' fits its output layer by least squares: use "
+            f"schedule='joint' with loss={out['loss']!r}"
+        )
+        raise ParameterError(msg)
     out["activation"] = str(check_activation(out["activation"]))
     out["dtype"] = str(check_dtype(out["dtype"]))
     if out["backend"] not in _BACKENDS:

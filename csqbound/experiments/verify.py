@@ -85,9 +85,19 @@ class Conjecture:
 
     @classmethod
     def of(
-        cls, target: str, domain: str, exponent: float | None, log_power: float | None
+        cls,
+        target: str,
+        domain: str,
+        exponent: float | None,
+        log_power: float | None,
+        loss: str = "squared",
     ) -> Conjecture:
         """The leap's prediction for ``target``, or the user's ``exponent`` / ``log_power``.
+
+        The prediction is ``d^{max(L-1, 1)}`` (``d log d`` for ``L = 2``) with ``L`` the
+        leap that predicts SGD under the training ``loss``
+        (:func:`csqbound.predict.loss_leap`: CSQ for the squared loss, the DLQ leap of
+        another loss on boolean data).
 
         Examples
         --------
@@ -95,14 +105,16 @@ class Conjecture:
         'd log d'
         >>> Conjecture.of("x1*x2*x3", "boolean", 1, None)
         Conjecture(exponent=1.0, log_power=0.0, source='user', label='d')
+        >>> Conjecture.of("x1*x2*x3 - x1*x2*x4", "boolean", None, None, "absolute").label
+        'd log d'
         """
-        from csqbound.predict import predict
+        from csqbound.predict import loss_leap
 
         if exponent is None:
-            p = predict(target, domain)
-            q = 1.0 if p.samples_label == "d log d" else 0.0
-            k = float(p.samples_exponent)
-            src = "leap"
+            leap = loss_leap(target, domain, loss)
+            q = 1.0 if leap == 2 else 0.0
+            k = float(max(leap - 1, 1))
+            src = "leap" if loss == "squared" else f"DLQ leap ({loss} loss)"
         else:
             k, q, src = _checked(exponent, "exponent"), 0.0, "user"
         if log_power is not None:
@@ -293,7 +305,8 @@ def verify(
     6
     """
     specs = make_grid(target, list(ds), seeds, dict(settings or {}), domain=domain)
-    conjecture = Conjecture.of(specs[0].target, specs[0].domain, exponent, log_power)
+    loss = str(specs[0].settings.get("loss", "squared"))
+    conjecture = Conjecture.of(specs[0].target, specs[0].domain, exponent, log_power, loss)
     if dask is not None:
         check_dask(dask)  # a bad address or a missing extra fails before the store is created
     own = store if isinstance(store, Store) else Store(store)
@@ -331,7 +344,9 @@ def collect(
         first = next((r.error for r in runs if r.error), "no run was stored")
         msg = f"every run of {specs[0].target} failed: {str(first).splitlines()[-1]}"
         raise CsqboundError(msg)
-    law = conjecture or Conjecture.of(specs[0].target, specs[0].domain, None, None)
+    law = conjecture or Conjecture.of(
+        specs[0].target, specs[0].domain, None, None, str(specs[0].settings.get("loss", "squared"))
+    )
 
     def judge(observable: str) -> Selection:
         points = points_from_runs(usable, observable)

@@ -366,7 +366,10 @@ def build_report(
         verifications = [
             collect(
                 specs, db, sweep, resamples=resamples,
-                conjecture=Conjecture.of(t.expression, t.domain, t.exponent, t.log_power),
+                conjecture=Conjecture.of(
+                    t.expression, t.domain, t.exponent, t.log_power,
+                    str(t.settings.get("loss", "squared")),
+                ),  # fmt: skip
             )
             for t, specs in per_target
         ]  # fmt: skip

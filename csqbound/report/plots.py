@@ -95,6 +95,9 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     title = f"{run.target}  ({run.domain}, d = {run.settings.get('d')}"
     if run.leap is not None:
         title += f", leap {run.leap}"
+    loss = run.settings.get("loss") or "squared"
+    if loss != "squared":
+        title += f", {loss} loss"
     title += f", {run.replicas} replicas, {run.backend})"
     fig.suptitle(title, parse_math=False)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -78,6 +78,8 @@ SETTINGS_KEYS: dict[str, tuple[type, ...]] = {
     "schedule": (str,),
     "output_step": (str, int, float),
     "step_rule": (str,),
+    "loss": (str,),
+    "huber_delta": (int, float),
 }
 _REPORT_KEYS = {"title", "d", "seeds", "tau", "csq_d", "calibration"}
 _TARGET_KEYS = {
@@ -132,7 +134,8 @@ class SuiteTarget:
         """The leap's predicted law (a :class:`~csqbound.experiments.verify.Conjecture`)."""
         from csqbound.experiments.verify import Conjecture
 
-        return Conjecture.of(self.expression, self.domain, None, None)
+        loss = str(self.settings.get("loss", "squared"))
+        return Conjecture.of(self.expression, self.domain, None, None, loss)
 
     def budget(self, d: int) -> int:
         """The sample budget at ``d``: the setting, or for ``"auto"`` from the leap's prediction."""

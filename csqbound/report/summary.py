@@ -397,6 +397,7 @@ def train_tables(run: Any) -> list[Table]:
         (
             "target",
             "d",
+            "loss",
             "replicas",
             "status",
             "median samples to learn",
@@ -408,6 +409,7 @@ def train_tables(run: Any) -> list[Table]:
             (
                 run.settings["target"],
                 run.settings["d"],
+                run.settings.get("loss") or "squared",
                 len(run.status),
                 ", ".join(f"{k}: {v}" for k, v in status.items()),
                 int(statistics.median(learned)) if len(learned) * 2 > len(run.status) else None,
@@ -450,7 +452,13 @@ def verify_tables(result: Any) -> list[Table]:
     from csqbound.report.pipeline import stages_table, verification_table
 
     sel = result.selection
-    record = {"name": result.target, "verification": result.to_dict()}
+    losses = sorted({getattr(r, "loss", "squared") for r in result.runs})
+    shown = (
+        result.target
+        if losses in ([], ["squared"])
+        else f"{result.target} ({', '.join(losses)} loss)"
+    )
+    record = {"name": shown, "verification": result.to_dict()}
     head = verification_table([record])
     head = Table(head.columns, head.rows, title=f"{sel.label} vs d: {sel.reason}")
     slopes = {s.d_hi: s for s in sel.local_slopes}

@@ -18,10 +18,11 @@ Initialisation (:func:`init_params`)
     mean-field scale, so ``f = O(N^{-1/2})`` at initialisation).
 
 Loss and gradients (:func:`loss_and_gradients`)
-    Per replica, the squared loss ``L = (1/2B) sum_b (f(x_b) - y_b)^2`` and its
+    Per replica, the loss ``L = (1/B) sum_b rho(f(x_b) - y_b)`` of
+    :mod:`csqbound.sgd.losses` (default: squared, ``rho(r) = r^2/2``) and its
     exact gradients, written out by hand (no autograd in the hot loop)::
 
-        e_b       = (f(x_b) - y_b) / B
+        e_b       = rho'(f(x_b) - y_b) / B      (squared: (f(x_b) - y_b) / B)
         dL/da_j   = sum_b e_b sigma(h_bj)
         G_bj      = e_b a_j sigma'(h_bj)            h_bj = <w_j, x_b> + b_j
         dL/db_j   = sum_b G_bj
@@ -32,7 +33,11 @@ Steps (:func:`sgd_step`, :func:`sgd_block`)
     :mod:`csqbound.sgd.train` runs, does ``k`` steps with the first-layer update
     delayed to the end of the block (the pre-activations of later steps are
     corrected through the block's Gram matrix ``X X^T``): the same SGD up to
-    rounding, in products of ``kB`` rows instead of ``B``.
+    rounding, in products of ``kB`` rows instead of ``B``. The block is exact for
+    every loss, not only the squared one: step ``j``'s outputs ``f_j`` are computed
+    exactly (its pre-activations corrected for the earlier steps of the block), and
+    ``rho'`` is applied to them there; the correction is linear in the earlier
+    steps' gradients ``G_s``, whatever nonlinear function of ``f_s`` produced them.
 
 Activations (:data:`ACTIVATIONS`)
     ``"relu"``: ``max(z, 0)``. ``"softplus"``: ``log(1 + e^z)``.
@@ -55,6 +60,7 @@ from typing import Any, Literal
 import numpy as np
 
 from csqbound.errors import ParameterError
+from csqbound.sgd.losses import loss_derivative, loss_value
 
 __all__ = [
     "ACTIVATIONS",
@@ -277,9 +283,16 @@ def forward(params: Params, X: Any, activation: str = "relu", xp: Any = None) ->
 
 
 def loss_and_gradients(
-    params: Params, X: Any, y: Any, activation: str = "relu", xp: Any = None
+    params: Params,
+    X: Any,
+    y: Any,
+    activation: str = "relu",
+    xp: Any = None,
+    *,
+    loss: str = "squared",
+    delta: float | None = None,
 ) -> tuple[Any, Params]:
-    """Per-replica loss ``(1/2B) sum_b (f - y)^2`` and its gradients.
+    """Per-replica loss ``(1/B) sum_b rho(f - y)`` and its gradients.
 
     Parameters
     ----------
@@ -293,6 +306,11 @@ def loss_and_gradients(
         One of :data:`ACTIVATIONS`.
     xp
         The array namespace (default: numpy).
+    loss
+        One of :data:`csqbound.sgd.losses.LOSSES` (default ``"squared"``:
+        ``(1/2B) sum_b (f - y)^2``).
+    delta
+        The Huber loss's ``delta`` (``None``: its default).
 
     Returns
     -------
@@ -313,13 +331,16 @@ def loss_and_gradients(
     Z, D = activate(_hidden(params, X, xp), activation, xp)
     f = xp.matmul(Z, params.a[:, :, None])
     residual = f - y[:, :, None]
-    loss = xp.sum(residual[:, :, 0] ** 2, axis=1) / (2 * B)
-    e = residual / B
+    if loss == "squared":
+        value = xp.sum(residual[:, :, 0] ** 2, axis=1) / (2 * B)
+    else:
+        value = xp.sum(loss_value(residual[:, :, 0], loss, delta, xp), axis=1) / B
+    e = loss_derivative(residual, loss, delta, xp) / B
     ga = xp.matmul(e.mT, Z)[:, 0, :]
     G = D * (e * params.a[:, None, :])
     gb = xp.sum(G, axis=1)
     gW = xp.matmul(G.mT, X)
-    return loss, Params(gW, gb, ga)
+    return value, Params(gW, gb, ga)
 
 
 def sgd_step(
@@ -331,13 +352,17 @@ def sgd_step(
     lr_out: float,
     activation: str,
     xp: Any,
+    loss: str = "squared",
+    delta: float | None = None,
 ) -> None:
     """One SGD step of every replica, in place (the reference for :func:`sgd_block`).
 
-    The same gradients as :func:`loss_and_gradients` with ``e = (f - y) * scale``
-    instead of ``(f - y) / B``: ``scale`` (shape ``(R, 1, 1)``) is ``1/B`` for a
+    The same gradients as :func:`loss_and_gradients` with ``e = rho'(f - y) * scale``
+    instead of ``rho'(f - y) / B``: ``scale`` (shape ``(R, 1, 1)``) is ``1/B`` for a
     training replica and ``0`` for a frozen one, so a frozen replica does not
     move. Then ``W -= lr_hidden dW``, ``b -= lr_hidden db``, ``a -= lr_out da``.
+    ``loss`` and ``delta`` as in :func:`loss_and_gradients`; for the squared loss
+    ``e = (f - y) * scale``, the arithmetic of csqbound before losses could be chosen.
 
     Examples
     --------
@@ -349,7 +374,7 @@ def sgd_step(
     W, b, a = params.W, params.b, params.a
     H = xp.matmul(X, W.mT) + b[:, None, :]
     Z, D = activate(H, activation, xp)
-    e = (xp.matmul(Z, a[:, :, None]) - y[:, :, None]) * scale
+    e = loss_derivative(xp.matmul(Z, a[:, :, None]) - y[:, :, None], loss, delta, xp) * scale
     ga = xp.matmul(e.mT, Z)
     G = D * (e * a[:, None, :])
     W -= lr_hidden * xp.matmul(G.mT, X)
@@ -367,6 +392,8 @@ def sgd_block(
     activation: str,
     xp: Any,
     batch: int,
+    loss: str = "squared",
+    delta: float | None = None,
 ) -> None:
     r"""``k`` SGD steps of every replica in place, the first-layer update delayed to the end.
 
@@ -404,6 +431,10 @@ def sgd_block(
         The array namespace.
     batch
         ``B``, samples per step (``X.shape[1]`` is a multiple of it).
+    loss, delta
+        The loss and the Huber ``delta`` (:func:`loss_and_gradients`). The block is
+        the same SGD for every loss: step ``j`` applies ``rho'`` to its own exact
+        outputs, and only the first layer's update, linear in the ``G_s``, is delayed.
 
     Examples
     --------
@@ -424,7 +455,7 @@ def sgd_block(
     B = batch
     k = int(X.shape[1]) // B
     if k == 1:
-        sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp)
+        sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp, loss, delta)
         return
     H = xp.matmul(X, W.mT) + b[:, None, :]
     C = xp.matmul(X, X.mT) + 1.0
@@ -438,7 +469,8 @@ def sgd_block(
         else:
             Hj = xp.asarray(H[:, rows, :], copy=True)
         Z, D = _activate_step(Hj, activation, xp)
-        e = (xp.matmul(Z, a[:, :, None]) - y[:, rows, None]) * scale
+        r = xp.matmul(Z, a[:, :, None]) - y[:, rows, None]
+        e = loss_derivative(r, loss, delta, xp) * scale
         ga = xp.matmul(e.mT, Z)
         G[:, rows, :] = (D * e) * (lr_hidden * a)[:, None, :]
         a -= lr_out * ga[:, 0, :]

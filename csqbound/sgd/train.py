@@ -25,6 +25,15 @@ Parametrisation and protocol (see :mod:`csqbound.sgd.network` and :mod:`csqbound
     (``"1/d"`` keeps them). Every run records its resolved protocol in its
     settings, so it is part of a stored run's key.
 
+Training loss
+    ``loss="squared"`` (the default), ``"absolute"``, ``"huber"`` (``huber_delta``,
+    default 1) or ``"logcosh"`` (:mod:`csqbound.sgd.losses`): the backward pass uses
+    ``rho'(f(x) - y)`` as the residual, so the loss decides which correlations of
+    the data a step can see (Joshi, Misiakiewicz, Srebro, NeurIPS 2024). Whatever
+    the training loss, every observable below is measured with the squared test
+    error and the coefficients: the loss curve, the stop rule and the verification
+    compare runs of different losses on the same scale.
+
 Observables
     Per replica: the learning time of every tracked monomial (the first sample
     count at which its coefficient reaches half the target's, interpolated);
@@ -116,6 +125,7 @@ from csqbound.sgd.backend import (
     to_numpy,
 )
 from csqbound.sgd.footprint import check_run_size
+from csqbound.sgd.losses import Loss, check_loss, check_loss_parameter
 from csqbound.sgd.network import (
     Activation,
     Params,
@@ -233,7 +243,8 @@ class Run:
     test_points
         Test points used at each evaluation, shape ``(E,)``.
     loss
-        Raw test mean squared error, shape ``(R, E)``; after a replica stops,
+        Raw test mean squared error (whatever the training loss), shape ``(R, E)``;
+        after a replica stops,
         its last value is carried forward; ``nan`` after it diverged.
     var_f
         ``Var f`` of the target (the loss of the best constant predictor).
@@ -620,6 +631,8 @@ class _Config:
     schedule: Schedule
     output_step: OutputStep
     step_rule: StepRule
+    loss: Loss = "squared"
+    delta: float | None = None
 
     @classmethod
     def check(cls, **kw: Any) -> _Config:
@@ -638,6 +651,15 @@ class _Config:
                 "raise samples or lower batch"
             )
             raise ParameterError(msg)
+        loss = check_loss(kw["loss"])
+        delta = check_loss_parameter(loss, kw["huber_delta"])
+        schedule = check_schedule(kw["schedule"])
+        if loss != "squared" and schedule == "layerwise":
+            msg = (
+                f"schedule='layerwise' fits its output layer by least squares, so it trains "
+                f"the squared loss only: use schedule='joint' with loss={loss!r}"
+            )
+            raise ParameterError(msg)
         seed = kw["seed"]
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(0, 2**63))
@@ -646,9 +668,11 @@ class _Config:
             activation=check_activation(kw["activation"]),
             dtype=check_dtype(kw["dtype"]),
             seed=_check_int("seed", seed, 0),
-            schedule=check_schedule(kw["schedule"]),
+            schedule=schedule,
             output_step=check_output_step(kw["output_step"]),
             step_rule=check_step_rule(kw["step_rule"]),
+            loss=loss,
+            delta=delta,
         )
 
 
@@ -741,12 +765,16 @@ def _watch(
     )
 
 
-def _predicted_exponent(tgt: Any) -> int:
-    """The leap the step rule scales with: ``leap`` (boolean) or ``iso_leap`` (gaussian)."""
-    from csqbound.predict import predict
+def _predicted_exponent(tgt: Any, loss: str = "squared") -> int:
+    """The leap the step rule scales with: the leap that predicts SGD under ``loss``.
+
+    :func:`csqbound.predict.loss_leap`: the CSQ leap (``leap`` boolean, ``iso_leap``
+    gaussian) for the squared loss, the DLQ leap of another loss on boolean data.
+    """
+    from csqbound.predict import loss_leap
 
     try:
-        return int(predict(tgt).leap)
+        return loss_leap(tgt, tgt.domain, loss)
     except CsqboundError as exc:
         msg = (
             f"step_rule='exponent' (the default) needs the target's predicted leap, which "
@@ -886,11 +914,12 @@ class _Loop:
 
     def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int) -> None:
         """``k`` steps of the replicas of ``params`` (one step: the reference :func:`sgd_step`)."""
-        act, xp = self.cfg.activation, self.be.xp
+        cfg, xp = self.cfg, self.be.xp
+        act, lr_h, lr_o = cfg.activation, self.lr_hidden, self.lr_out
         if k == 1:
-            sgd_step(params, X, y, scale, self.lr_hidden, self.lr_out, act, xp)
+            sgd_step(params, X, y, scale, lr_h, lr_o, act, xp, cfg.loss, cfg.delta)
         else:
-            sgd_block(params, X, y, scale, self.lr_hidden, self.lr_out, act, xp, self.cfg.batch)
+            sgd_block(params, X, y, scale, lr_h, lr_o, act, xp, cfg.batch, cfg.loss, cfg.delta)
 
     def check_divergence(self) -> None:
         """Freeze replicas with non-finite parameters (status ``"diverged"``), zeroing only them."""
@@ -984,6 +1013,8 @@ def _settings(tgt: Any, cfg: _Config, be: Backend, protocol: Protocol, watched: 
         "lr": protocol.eta0,
         **protocol.to_dict(),
         "activation": cfg.activation,
+        "loss": cfg.loss,
+        "huber_delta": cfg.delta,
         "backend": be.name,
         "dtype": cfg.dtype,
         "seed": cfg.seed,
@@ -1015,6 +1046,8 @@ def train(
     schedule: str = "joint",
     output_step: str | float = "mean-field",
     step_rule: str = "exponent",
+    loss: str = "squared",
+    huber_delta: float | None = None,
     progress: Progress | None = None,
     device: Any = None,
 ) -> Run:
@@ -1074,6 +1107,13 @@ def train(
         ``"exponent"`` (the default): both steps times ``min(1, (d/16)^{-(k-2)/2})``
         for a predicted leap ``k >= 3`` (the regime of the proofs;
         :mod:`csqbound.sgd.protocol`), the ``1/d`` step for ``k <= 2``; or ``"1/d"``.
+    loss
+        The training loss, one of :data:`csqbound.sgd.losses.LOSSES`: ``"squared"``,
+        ``"absolute"``, ``"huber"``, ``"logcosh"``. SGD steps on ``rho'(f - y)``;
+        the recorded loss curves and every observable stay the squared test error.
+    huber_delta
+        ``delta`` of the Huber loss (``None``: :data:`~csqbound.sgd.losses.HUBER_DELTA`
+        ``= 1``); only with ``loss="huber"``.
     progress
         Called as ``progress(samples_done, samples_total, loss)`` at every
         evaluation (samples per replica; ``loss`` is the median relative test
@@ -1089,7 +1129,8 @@ def train(
     ------
     ParameterError
         For ``d < P``, non-positive sizes or rates, a negative ``stop_loss``,
-        an unknown activation, dtype, schedule, output step or step rule, a
+        an unknown activation, dtype, schedule, output step, step rule or loss, a
+        Huber ``delta <= 0``, a non-squared loss with the layer-wise schedule, a
         constant target.
     CsqboundError
         For an unknown backend; :class:`~csqbound.errors.BackendUnavailableError`
@@ -1109,6 +1150,9 @@ def train(
     ['x1', 'x1*x2']
     >>> run.loss.shape == (2, len(run.eval_samples)), run.settings["output_step"]
     (True, 'mean-field')
+    >>> run = train("x1 + x1*x2", d=8, replicas=2, samples=4000, seed=1, loss="huber")
+    >>> run.settings["loss"], run.settings["huber_delta"], run.status
+    ('huber', 1.0, ('ok', 'ok'))
     """
     from csqbound.expansion import expand
     from csqbound.target import Target
@@ -1118,7 +1162,7 @@ def train(
         d=d, width=width, replicas=replicas, batch=batch, samples=samples, lr=lr,
         stop_loss=stop_loss, activation=activation, dtype=dtype, seed=seed,
         test_size=test_size, evals_per_decade=evals_per_decade, schedule=schedule,
-        output_step=output_step, step_rule=step_rule,
+        output_step=output_step, step_rule=step_rule, loss=loss, huber_delta=huber_delta,
     )  # fmt: skip
     check_run_size(
         d=cfg.d, width=cfg.width, replicas=cfg.replicas, batch=cfg.batch,
@@ -1140,7 +1184,7 @@ def train(
         eta0=DEFAULT_LR[tgt.domain] if cfg.eta0 is None else cfg.eta0,
         width=cfg.width, d=cfg.d, schedule=cfg.schedule, output_step=cfg.output_step,
         step_rule=cfg.step_rule,
-        exponent=_predicted_exponent(tgt) if cfg.step_rule == "exponent" else None,
+        exponent=_predicted_exponent(tgt, cfg.loss) if cfg.step_rule == "exponent" else None,
     )  # fmt: skip
     tests = _TestSet(tgt, watched, cfg, plan, be, readout=protocol.schedule == "layerwise")
     params = init_params(cfg.d, cfg.width, plan.init, cfg.dtype).map(
