@@ -386,12 +386,9 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
 
 def train_tables(run: Any) -> list[Table]:
     """A training run as tables: outcome per run, then one row per tracked monomial."""
-    import statistics
-
     status = dict.fromkeys(run.status, 0)
     for s in run.status:
         status[s] += 1
-    learned = [n for n in run.samples_to_learn if n is not None]
     check = run.stage_order_check()
     head = Table(
         (
@@ -412,7 +409,7 @@ def train_tables(run: Any) -> list[Table]:
                 run.settings.get("loss") or "squared",
                 len(run.status),
                 ", ".join(f"{k}: {v}" for k, v in status.items()),
-                int(statistics.median(learned)) if len(learned) * 2 > len(run.status) else None,
+                run.median_samples_to_learn(),
                 round(run.wall_time, 3),
                 f"{run.eval_time / run.wall_time:.0%}" if run.wall_time > 0 else None,
                 "respected" if check.respected else f"violated: {len(check.violations)}",

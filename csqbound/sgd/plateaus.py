@@ -373,23 +373,33 @@ def learning_times(
     return out
 
 
-def median_time(times: Sequence[int | None]) -> int | None:
-    """The lower median of per-replica times, ``None`` counting as never.
+def median_time(times: Sequence[int | None]) -> float | None:
+    """The median of per-replica times, ``None`` counting as never (``+inf``).
 
-    ``None`` unless at least half the replicas have a time.
+    The one median csqbound uses for replicas: in the tables, the JSON, :class:`Run`
+    and the verdict (:mod:`csqbound.experiments.selection`, ``numpy.median`` with
+    censored points as ``+inf``). With an even count it is the midpoint of the two
+    middle values; it is ``None`` (never) when a middle value is, that is unless more
+    than half the replicas have a time. An integral
+    midpoint is returned as an ``int``.
 
     Examples
     --------
     >>> median_time([10, 30, None, 20])
-    20
-    >>> median_time([10, None, None, None]) is None
+    25
+    >>> median_time([10, 20, 31, 45])
+    25.5
+    >>> median_time([10, 20, None, None]) is None
     True
     """
     if not times:
         return None
     ordered = sorted((math.inf if t is None else t) for t in times)
-    value = ordered[(len(ordered) - 1) // 2]
-    return None if value == math.inf else int(value)
+    n = len(ordered)
+    value = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    if value == math.inf:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
 
 
 @dataclass(frozen=True)
@@ -411,8 +421,8 @@ class StageViolation:
     later: str
     earlier_stage: int
     later_stage: int
-    earlier_time: int | None
-    later_time: int | None
+    earlier_time: float | None
+    later_time: float | None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -450,7 +460,7 @@ class StageOrderCheck:
     respected: bool
     complete: bool
     stages: tuple[tuple[str, ...], ...]
-    stage_times: tuple[tuple[int | None, int | None], ...]
+    stage_times: tuple[tuple[float | None, float | None], ...]
     violations: tuple[StageViolation, ...]
     resolution: float
 
@@ -467,7 +477,7 @@ class StageOrderCheck:
 
 
 def check_stage_order(
-    times: Mapping[str, int | None],
+    times: Mapping[str, float | None],
     stages: Sequence[Sequence[str]],
     *,
     resolution: float = 10 ** (1 / 16),
@@ -502,7 +512,7 @@ def check_stage_order(
         raise ParameterError(msg)
     names = tuple(tuple(str(m) for m in stage) for stage in stages)
     violations: list[StageViolation] = []
-    stage_times: list[tuple[int | None, int | None]] = []
+    stage_times: list[tuple[float | None, float | None]] = []
     complete = True
     for j, stage in enumerate(names):
         ts = [times.get(m) for m in stage]

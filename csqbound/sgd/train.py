@@ -325,15 +325,20 @@ class Run:
             return np.full(rel.shape[1], np.nan)
         return np.median(rel[keep], axis=0)
 
-    def median_learning_times(self) -> dict[str, int | None]:
-        """Target monomial -> lower median over replicas of its learning time.
+    def median_learning_times(self) -> dict[str, float | None]:
+        """Target monomial -> median over replicas of its learning time.
 
-        ``None`` unless at least half the replicas learned it.
+        :func:`~csqbound.sgd.plateaus.median_time`: never-learned counts as ``+inf``,
+        ``None`` unless more than half the replicas learned it.
         """
         return {name: median_time(times) for name, times in self.learning_times.items()}
 
-    def median_samples_to_learn(self) -> int | None:
-        """Lower median over replicas of ``samples_to_learn`` (``None`` unless half reached it)."""
+    def median_samples_to_learn(self) -> float | None:
+        """Median over replicas of ``samples_to_learn`` (``plateaus.median_time``).
+
+        The one median of the tables, the JSON and the verdict: not reached counts as
+        ``+inf``, so it is ``None`` unless more than half the replicas reached it.
+        """
         return median_time(self.samples_to_learn)
 
     def stage_order_check(self) -> StageOrderCheck:

@@ -429,8 +429,8 @@ def assert_learns_in_order(
         ``csqbound.leap(f).stages``). Default: ``run.predicted_stages``, the
         leap's witness cut at jumps ``>= 2``.
     require_complete
-        Also require every monomial of the stages to have been learned (by at
-        least half the replicas); otherwise a run that learned nothing passes.
+        Also require every monomial of the stages to have been learned (by more
+        than half the replicas); otherwise a run that learned nothing passes.
 
     Returns
     -------
@@ -510,7 +510,7 @@ def assert_learns_in_order(
     missing = [m for stage in names for m in stage if times.get(m) is None]
     if missing and require_complete:
         lines.append(
-            "not learned by half the replicas: "
+            "not learned by more than half the replicas: "
             + ", ".join(missing)
             + f" (status: {', '.join(run.status)}; budget {settings.get('samples')} samples)"
         )
