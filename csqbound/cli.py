@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from csqbound.errors import CsqboundError, shorten
+from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
 
 __all__ = ["app", "main"]
 
@@ -346,10 +347,12 @@ def train(
     expr: ExprArg,
     d: Annotated[int, typer.Option("--d", help="Input dimension d (>= number of variables P).")],
     domain: DomainOpt = None,
-    width: WidthOpt = 64,
-    replicas: Annotated[int, typer.Option(help="Independent replicas trained side by side.")] = 8,
-    batch: BatchOpt = 8,
-    samples: SamplesOpt = 1_000_000,
+    width: WidthOpt = _DEFAULTS["width"],
+    replicas: Annotated[
+        int, typer.Option(help="Independent replicas trained side by side.")
+    ] = _DEFAULTS["replicas"],
+    batch: BatchOpt = _DEFAULTS["batch"],
+    samples: SamplesOpt = _DEFAULTS["samples"],
     lr: LrOpt = None,
     activation: Annotated[str, typer.Option(help="relu, softplus or shifted_softplus.")] = "relu",
     backend: Annotated[str, typer.Option(help="Array backend: numpy, torch or cupy.")] = "numpy",
@@ -361,11 +364,11 @@ def train(
             help="Stop a replica at test loss <= this * Var f (and its hardest stage "
             "learned); 'none' trains to the budget."
         ),
-    ] = "0.05",
-    schedule: ScheduleOpt = "joint",
-    output_step: OutputStepOpt = "mean-field",
-    step_rule: StepRuleOpt = "exponent",
-    loss: LossOpt = "squared",
+    ] = str(_DEFAULTS["stop_loss"]),
+    schedule: ScheduleOpt = _DEFAULTS["schedule"],
+    output_step: OutputStepOpt = _DEFAULTS["output_step"],
+    step_rule: StepRuleOpt = _DEFAULTS["step_rule"],
+    loss: LossOpt = _DEFAULTS["loss"],
     huber_delta: HuberDeltaOpt = None,
     plot: Annotated[
         Path | None,
@@ -519,16 +522,20 @@ def verify(
     seeds: Annotated[
         int, typer.Option(help="Independent runs per d (each trains --replicas).")
     ] = 8,
-    replicas: Annotated[int, typer.Option(help="Replicas per run; each is one point.")] = 8,
-    samples: SamplesOpt = 400_000,
-    width: WidthOpt = 64,
-    batch: BatchOpt = 8,
+    replicas: Annotated[int, typer.Option(help="Replicas per run; each is one point.")] = _DEFAULTS[
+        "replicas"
+    ],
+    samples: SamplesOpt = _DEFAULTS["samples"],
+    width: WidthOpt = _DEFAULTS["width"],
+    batch: BatchOpt = _DEFAULTS["batch"],
     lr: LrOpt = None,
-    stop_loss: Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")] = 0.05,
-    schedule: ScheduleOpt = "joint",
-    output_step: OutputStepOpt = "mean-field",
-    step_rule: StepRuleOpt = "exponent",
-    loss: LossOpt = "squared",
+    stop_loss: Annotated[
+        float, typer.Option(help="Learned at test loss <= this * Var f.")
+    ] = _DEFAULTS["stop_loss"],
+    schedule: ScheduleOpt = _DEFAULTS["schedule"],
+    output_step: OutputStepOpt = _DEFAULTS["output_step"],
+    step_rule: StepRuleOpt = _DEFAULTS["step_rule"],
+    loss: LossOpt = _DEFAULTS["loss"],
     huber_delta: HuberDeltaOpt = None,
     exponent: Annotated[
         float | None,

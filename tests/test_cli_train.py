@@ -110,3 +110,24 @@ def test_absurd_step_size_is_recorded_not_raised(capsys):
     )
     assert code == 0, err
     assert json.loads(out)["status"] == ["diverged"] * 3
+
+
+def test_cli_defaults_are_trains_defaults() -> None:
+    # one set of defaults (issue 14): train and verify on the command line default to
+    # csqbound.train's own keyword defaults, as the TOML suites and Python verify() do
+    import inspect
+
+    import typer
+
+    import csqbound
+    from csqbound.cli import app
+
+    params = inspect.signature(csqbound.train).parameters
+    commands = {c.callback.__name__: c.callback for c in typer.main.get_command(app).commands.values()}
+    for name in ("train", "verify"):
+        sig = inspect.signature(commands[name])
+        for key in ("width", "replicas", "batch", "samples", "stop_loss", "schedule",
+                    "output_step", "step_rule", "loss"):  # fmt: skip
+            default = sig.parameters[key].default
+            expected = params[key].default
+            assert str(default) == str(expected), (name, key, default, expected)
