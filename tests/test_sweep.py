@@ -550,3 +550,34 @@ def test_driver_resubmits_lost_runs_then_gives_up(tmp_path):
         assert f"after {sw.MAX_RESUBMITS} resubmissions" in tracker.errors[0][1]
     assert submitted.count(flaky.key) == 3
     assert submitted.count(lost.key) == sw.MAX_RESUBMITS + 1
+
+
+def test_a_script_without_a_main_guard_is_named_not_blamed_on_the_runs(tmp_path):
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "import csqbound\n"
+        "csqbound.verify('x1', ds=[8, 16], seeds=2, store='g.sqlite', workers=2,\n"
+        "                settings={'samples': 20000, 'replicas': 2})\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode != 0
+    assert "__main__" in done.stderr and "guard" in done.stderr
+    assert "worker process died" not in done.stderr
+
+
+def test_missing_main_guard_reads_the_script_and_never_runs_it(tmp_path, monkeypatch):
+    import types
+
+    from csqbound.experiments.sweep import missing_main_guard
+
+    guarded = tmp_path / "ok.py"
+    guarded.write_text("raise SystemExit('never run')\nif __name__ == '__main__':\n    pass\n")
+    bare = tmp_path / "bare.py"
+    bare.write_text("raise SystemExit('never run')\n")
+    for path, expect in ((guarded, None), (bare, str(bare))):
+        monkeypatch.setitem(sys.modules, "__main__", types.SimpleNamespace(__file__=str(path)))
+        hint = missing_main_guard()
+        assert hint is None if expect is None else expect in hint
+    monkeypatch.setitem(sys.modules, "__main__", types.SimpleNamespace())  # interactive
+    assert missing_main_guard() is None

@@ -74,6 +74,7 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "check_dask",
     "cost_estimate",
+    "missing_main_guard",
     "MAX_RESUBMITS",
     "OPTIONAL_SETTINGS",
     "Outcome",
@@ -711,6 +712,40 @@ def _run_inline(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner) -
             tracker.finish(spec, _execute(runner, spec))
 
 
+def missing_main_guard() -> str | None:
+    """Why pool workers cannot start, when the running script lacks a ``__main__`` guard.
+
+    Worker processes are *spawned*: each one imports the main script again (as
+    ``__mp_main__``), and a script that starts a sweep at its top level, outside
+    ``if __name__ == "__main__":``, starts it again in every worker, which Python
+    refuses while the worker is still starting. The pool then breaks before any run.
+    This reads the main script's syntax tree (``ast``, never executed) and returns
+    the message naming the missing guard, or ``None`` when there is a guard, or no
+    script (an interactive session, ``python -c``, a notebook).
+    """
+    import ast
+    import sys
+    from pathlib import Path
+
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path or not str(path).endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.If):
+            test = ast.unparse(node.test)
+            if "__name__" in test and "__main__" in test:
+                return None
+    return (
+        f"the worker processes could not start: {path} has no "
+        "'if __name__ == \"__main__\":' guard, and every spawned worker re-runs the "
+        "script; put the sweep under that guard, or pass workers=1"
+    )
+
+
 def _watch_parent(parent: int) -> None:
     """In a pool worker: exit as soon as the process that started it is gone.
 
@@ -759,6 +794,9 @@ def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, wor
             return future.result()  # type: ignore[no-any-return]
         except BrokenProcessPool:
             broken = True
+            hint = missing_main_guard()
+            if hint is not None:  # no worker can start: say why instead of blaming every run
+                raise CsqboundError(hint) from None
             return _CRASHED
         except Exception as exc:  # e.g. the spec or the result could not be pickled
             return None, f"{type(exc).__name__}: {exc}", ""
