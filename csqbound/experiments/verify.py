@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from csqbound.display import html_summary, short_repr, to_dataframe
 from csqbound.errors import CsqboundError, ParameterError
 from csqbound.experiments.scaling import (
     ScalingWarning,
@@ -184,6 +185,56 @@ class Verification:
         """Whether the stage end and the loss at ``0.2 Var f`` give the same verdict."""
         other = self.side.get("loss_0.2")
         return other is not None and other.verdict == self.selection.verdict
+
+    def _headline(self) -> dict[str, Any]:
+        sel = self.selection
+        share = sel.shares.get(sel.k0) if sel.shares else None
+        return {
+            "target": self.target,
+            "domain": self.domain,
+            "law": self.conjecture.label,
+            "verdict": sel.verdict,
+            "share_k0": None if share is None else round(float(share), 3),
+            "best_k": sel.best_k,
+            "q_at_k0": None if sel.q_at_k0 is None else round(float(sel.q_at_k0), 2),
+            "robust": self.robust,
+            "d": self.ds,
+            "seeds": len(self.seeds),
+        }
+
+    def __repr__(self) -> str:
+        """One line: the verdict and its evidence (the runs are in :attr:`runs`)."""
+        return short_repr("Verification", **self._headline())
+
+    def _repr_html_(self) -> str:
+        """A compact table for Jupyter: the verdict, then the selection's reason."""
+        rows = [*self._headline().items(), ("reason", self.selection.reason)]
+        return html_summary(f"csqbound verification of {self.target}", rows)
+
+    def to_dataframe(self) -> Any:
+        """One row per ``d``: the headline observable's median, counts and local slope.
+
+        Needs pandas (``pip install 'csqbound[pandas]'``).
+        """
+        sel = self.selection
+        slopes = {s.d_hi: s.slope for s in sel.local_slopes}
+        rows = [
+            {
+                "target": self.target,
+                "d": d,
+                "usable": d in sel.usable,
+                "median_stage_end": sel.medians.get(d),
+                "points": sel.points.get(d, 0),
+                "censored": sel.censored.get(d, 0),
+                "excluded": sel.excluded.get(d, 0),
+                "seeds": sel.seeds.get(d, 0),
+                "local_slope": slopes.get(d),
+            }
+            for d in sel.ds
+        ]
+        columns = ["target", "d", "usable", "median_stage_end", "points", "censored",
+                   "excluded", "seeds", "local_slope"]  # fmt: skip
+        return to_dataframe(rows, columns)
 
     def samples_to_learn(self) -> dict[int, dict[int, list[int | None]]]:
         """``d -> seed -> per replica`` samples to learn (``None`` where not learned)."""

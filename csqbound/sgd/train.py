@@ -112,6 +112,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from csqbound.display import html_summary, short_repr, to_dataframe
 from csqbound.errors import CsqboundError, ParameterError
 from csqbound.monomial import Domain, Monomial
 from csqbound.sgd.backend import (
@@ -350,6 +351,60 @@ class Run:
     def median_plateaus(self) -> tuple[Segment, ...]:
         """Plateaus and drops of the median relative loss curve."""
         return segment_loss_curve(self.eval_samples, self.median_loss())
+
+    def _headline(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for st in self.status:
+            counts[st] = counts.get(st, 0) + 1
+        return {
+            "target": self.target,
+            "domain": self.domain,
+            "d": self.settings.get("d"),
+            "loss": self.settings.get("loss", "squared"),
+            "replicas": self.replicas,
+            "status": counts,
+            "median_stage_end": median_time(self.stage_end) if self.stage_end else None,
+            "median_samples_to_learn": self.median_samples_to_learn(),
+            "wall_time": round(self.wall_time, 3),
+        }
+
+    def __repr__(self) -> str:
+        """One line: the headline fields (the arrays are in :meth:`to_dict`)."""
+        return short_repr("Run", **self._headline())
+
+    def _repr_html_(self) -> str:
+        """A compact table for Jupyter."""
+        return html_summary(f"csqbound Run of {self.target}", self._headline().items())
+
+    def to_dataframe(self) -> Any:
+        """One row per replica: status, samples seen, stage end, loss times, samples to learn.
+
+        Needs pandas (``pip install 'csqbound[pandas]'``).
+
+        Examples
+        --------
+        >>> run = train("x1", d=8, replicas=2, samples=4000)  # doctest: +SKIP
+        >>> run.to_dataframe().columns[:4].tolist()  # doctest: +SKIP
+        ['target', 'd', 'seed', 'replica']
+        """
+        rows = []
+        for r in range(self.replicas):
+            rows.append(
+                {
+                    "target": self.target,
+                    "d": self.settings.get("d"),
+                    "seed": self.seed,
+                    "replica": r,
+                    "status": self.status[r],
+                    "samples_seen": self.samples_seen[r],
+                    "stage_end": self.stage_end[r] if self.stage_end else None,
+                    **{f"loss_{k}": v[r] for k, v in self.loss_times.items()},
+                    "samples_to_learn": self.samples_to_learn[r],
+                    "diverged_at": self.diverged_at[r],
+                }
+            )
+        columns = list(rows[0]) if rows else ["target", "d", "seed", "replica"]
+        return to_dataframe(rows, columns)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (no per-evaluation arrays except the median loss curve).
