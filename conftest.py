@@ -10,23 +10,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
-settings.register_profile(
-    "ci",
-    max_examples=60,
-    derandomize=True,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "dev",
-    max_examples=2000,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+from csqbound.testing.profiles import register_profiles
+
+register_profiles()  # the profiles csqbound.testing gives its users; ci and dev are them
+settings.register_profile("ci", settings.get_profile("csqbound"))
+settings.register_profile("dev", settings.get_profile("csqbound-dev"))
 settings.load_profile(os.environ.get("CSQBOUND_HYPOTHESIS_PROFILE", "ci"))
 
 

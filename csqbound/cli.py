@@ -20,12 +20,33 @@ from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
 __all__ = ["app", "main"]
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="Leap complexity, CSQ lower bounds and SGD scaling checks for sparse targets.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from csqbound import __version__
+
+        typer.echo(f"csqbound {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _global(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Leap complexity, CSQ lower bounds and SGD scaling checks for sparse targets."""
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -232,3 +232,11 @@ def test_leap_prints_the_leap_when_the_sq_leap_is_not_computable(capsys):
     assert (data["leap"], data["csq_leap"], data["sq_leap"]) == (2, 2, None)
     assert data["sq_leap_note"].startswith("not computable: ")
     assert "MAX_SQ_VARIABLES" in data["sq_leap_note"]
+
+
+def test_version_is_printed_and_exits_zero(capsys) -> None:
+    from csqbound import __version__
+    from csqbound.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"csqbound {__version__}"

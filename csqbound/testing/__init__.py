@@ -15,6 +15,8 @@ with the witness in the message (greedy order and stages, chain of subspaces,
 stage table of the CSQ bound, learning times); they need nothing beyond
 csqbound. The strategies live in :mod:`csqbound.testing.strategies` and need
 hypothesis (``pip install "csqbound[test]"``); import that module explicitly.
+:mod:`csqbound.testing.profiles` gives hypothesis profiles suited to csqbound's
+functions (no deadline, derandomized): ``load_profile()`` in a ``conftest.py``.
 
 Examples
 --------
