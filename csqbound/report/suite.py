@@ -4,7 +4,7 @@ A suite names targets and the settings of the verification sweep::
 
     [report]
     title = "..."
-    d = [16, 32, 64]        # dimensions, or "auto" (AUTO_D by the predicted exponent, domain)
+    d = [16, 32, 64]        # dimensions, or "auto" (AUTO_D by the predicted exponent)
     seeds = 4               # independent runs per (target, d)
     tau = "0.01"            # CSQ query tolerance (read exactly)
     csq_d = 64              # dimension of the CSQ bound (default: the largest d)
@@ -86,18 +86,11 @@ _TARGET_KEYS = {
     "name", "expression", "catalog", "domain", "d", "settings", "exponent", "log_power",
     "known", "expect",
 }  # fmt: skip
-#: ``d = "auto"``: the dimensions of a target by its predicted exponent ``k0`` and its
-#: domain. Leap <= 2 (``k0 = 1``) reaches 512 and leap 3 (``k0 = 2``) 256 within the
-#: default report's time; each list spans 8x with four values, the least the verdict
-#: rule accepts. Gaussian inputs cost two to three times more per sample than boolean
-#: ones (a normal draw per coordinate), and the exponent step rule makes a ``k0 = 2``
-#: target cost ``d^2``, so gaussian ``k0 = 2`` targets (``He3``) use the octave below.
-AUTO_D: Mapping[tuple[int, str], tuple[int, ...]] = {
-    (1, "boolean"): (64, 128, 256, 512),
-    (1, "gaussian"): (64, 128, 256, 512),
-    (2, "boolean"): (32, 64, 128, 256),
-    (2, "gaussian"): (16, 32, 64, 128),
-}
+#: ``d = "auto"``: the dimensions of a target by its predicted exponent ``k0``. Leap <= 2
+#: (``k0 = 1``) reaches 512 and leap 3 (``k0 = 2``, the 3-parity and ``He3`` alike) 256
+#: within the default report's time; each list spans 8x with four values, the least the
+#: verdict rule accepts.
+AUTO_D: Mapping[int, tuple[int, ...]] = {1: (64, 128, 256, 512), 2: (32, 64, 128, 256)}
 #: ... and beyond (``k0 >= 3``).
 AUTO_D_HIGH: tuple[int, ...] = (16, 32, 64, 128)
 #: ``samples = "auto"``: the budget at ``d`` is this many times the predicted law
@@ -364,20 +357,20 @@ def _target(
 
 
 def auto_ds(expression: str, domain: str) -> tuple[int, ...]:
-    """The dimensions of ``d = "auto"``: :data:`AUTO_D` by the predicted exponent and domain.
+    """The dimensions of ``d = "auto"``: :data:`AUTO_D` by the predicted exponent.
 
     The range follows the target's prediction, not a conjecture given for it, so a
     conjecture is tested on the same runs as the prediction (and shares them).
 
     Examples
     --------
-    >>> auto_ds("x1*x2", "boolean"), auto_ds("x1*x2*x3", "boolean"), auto_ds("He3(x1)", "gaussian")
-    ((64, 128, 256, 512), (32, 64, 128, 256), (16, 32, 64, 128))
+    >>> auto_ds("x1*x2", "boolean"), auto_ds("He3(x1)", "gaussian")
+    ((64, 128, 256, 512), (32, 64, 128, 256))
     """
     from csqbound.predict import predict
 
     k = int(predict(expression, domain).samples_exponent)
-    return AUTO_D.get((k, domain), AUTO_D_HIGH)
+    return AUTO_D.get(k, AUTO_D_HIGH)
 
 
 def _conjecture_keys(raw: Mapping[str, Any], source: str, where: str) -> dict[str, Any]:
