@@ -21,20 +21,32 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from csqbound.errors import CsqboundError
 from csqbound.report.suite import Suite, SuiteTarget
-from csqbound.report.tables import Math, Table, latex_document, latex_escape, render, to_json
+from csqbound.report.tables import (
+    Math,
+    Table,
+    expression_latex,
+    latex_document,
+    latex_escape,
+    monomial_latex,
+    render,
+    scale_latex,
+    to_json,
+)
 
 __all__ = [
     "ReportResult",
     "build_report",
     "calibration_table",
+    "stages_table",
     "theory_records",
     "verification_table",
+    "verification_tables",
 ]
 
 
@@ -123,30 +135,42 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
             "leap",
             "other leaps",
             "CSQ exp.",
-            f"log10 CSQ bound (d={suite.csq_d})",
+            Math(
+                rf"$\log_{{10}}$ CSQ bound ($d={suite.csq_d}$)",
+                f"log10 CSQ bound (d={suite.csq_d})",
+            ),
             "SGD samples",
             "SGD time exp.",
         ),
         tuple(
             (
                 r["name"],
-                r["expression"],
+                expression_latex(r["expression"]),
                 r["domain"],
                 r["leap"],
                 other_leaps(r),
                 r["csq_exponent"],
                 None if r["csq_log10_bound"] is None else round(float(r["csq_log10_bound"]), 2),
-                r["sgd_samples_scale"],
+                scale_latex(r["sgd_samples_scale"]),
                 r["sgd_time_exponent"],
             )
             for r in rows
         ),
-        title=f"Theory: leaps, CSQ lower bound (tau = {suite.tau}) and predicted SGD complexity",
+        title=Math.join(
+            "Theory: leaps, CSQ lower bound (",
+            Math(rf"$\tau = {suite.tau}$", f"tau = {suite.tau}"),
+            ") and predicted SGD complexity",
+        ),
         label="tab:theory",
-    )
+        compact=(
+            "target", "expression", "leap", "other leaps", "CSQ exp.",
+            f"log10 CSQ bound (d={suite.csq_d})", "SGD samples",
+        ),
+    )  # fmt: skip
 
 
 def _ci_text(ci: Any) -> str:
+    """An interval of a JSON record (``None`` ends are infinite): ``[0.93, 1.10]``, or ``-``."""
     if ci is None:
         return "-"
     lo, hi = ci
@@ -175,7 +199,7 @@ def verification_table(results: list[dict[str, Any]]) -> Table:
         rows.append(
             (
                 r["name"],
-                v["conjecture"],
+                scale_latex(v["conjecture"]),
                 v["verdict"],
                 _share(v),
                 "-" if sel["best_k"] is None else f"{sel['best_k']:g}",
@@ -190,13 +214,21 @@ def verification_table(results: list[dict[str, Any]]) -> Table:
         )
     return Table(
         (
-            "target", "law tested", "verdict", "share k0", "best k", "q (expected)",
-            "local slopes", "d range", "loss 0.2", "loss 0.05", "robust", "old slope [95% CI]",
+            "target", "law tested", "verdict", Math("share $k_0$", "share k0"),
+            Math("best $k$", "best k"), Math("$q$ (expected)", "q (expected)"),
+            "local slopes", Math("$d$ range", "d range"), "loss 0.2", "loss 0.05", "robust",
+            "old slope [95% CI]",
         ),
         tuple(rows),
-        title=(
+        compact=(
+            "target", "law tested", "verdict", "share k0", "best k", "q (expected)", "d range",
+            "robust",
+        ),
+        title=Math(
+            r"End of the hardest stage vs $d$: model selection between $k_0-1, k_0, k_0+1$ "
+            r"with a polylog nuisance $q$ (share: seed resamples won by $k_0$)",
             "End of the hardest stage vs d: model selection between k0-1, k0, k0+1 with a "
-            "polylog nuisance q (share: seed resamples won by k0)"
+            "polylog nuisance q (share: seed resamples won by k0)",
         ),
         label="tab:verification",
     )  # fmt: skip
@@ -216,7 +248,7 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
             (
                 r["name"],
                 known,
-                v["conjecture"],
+                scale_latex(v["conjecture"]),
                 f"{rng[0]}-{rng[1]}" if rng else "-",
                 f"{v['verdict']} ({_share(v)})",
                 expect,
@@ -228,8 +260,8 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
             "case",
             "known (source)",
             "law tested",
-            "d range",
-            "verdict (share k0)",
+            Math("$d$ range", "d range"),
+            Math("verdict (share $k_0$)", "verdict (share k0)"),
             "expected",
             "recovered",
         ),  # fmt: skip
@@ -241,7 +273,8 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
     )
 
 
-def _stages_table(results: list[dict[str, Any]]) -> Table:
+def stages_table(results: list[dict[str, Any]]) -> Table:
+    """One row per target and predicted stage: its monomials, jump, predicted scale and fit."""
     rows = []
     for r in results:
         for st in r["verification"]["stages"]:
@@ -255,7 +288,7 @@ def _stages_table(results: list[dict[str, Any]]) -> Table:
                         ", ".join(st["monomials"]),
                     ),
                     st["jump"],
-                    st["scale"],
+                    scale_latex(st["scale"]),
                     f"{fit['slope']:.2f}" if fit["slope"] is not None else "-",
                     _ci_text(fit["ci"]),
                     fit["verdict"],
@@ -271,9 +304,45 @@ def _stages_table(results: list[dict[str, Any]]) -> Table:
 
 def _mono_tex(text: str) -> str:
     from csqbound.report.summary import _monomial_from_text
-    from csqbound.report.tables import monomial_latex
 
     return monomial_latex(_monomial_from_text(text)).latex.strip("$")
+
+
+def verification_tables(target: str, verification: dict[str, Any]) -> list[Table]:
+    """``csqbound verify``'s tables from :meth:`Verification.to_dict`: the report's
+    verification row, the points per ``d``, the stage fits; the verdict's reason and notes
+    under them."""
+    results = [{"name": expression_latex(target), "verification": verification}]
+    slopes = {s["d_hi"]: s for s in verification["local_slopes"]}
+    per_d = Table(
+        (
+            Math("$d$", "d"),
+            "status",
+            "learned",
+            "censored",
+            "excluded",
+            "median samples",
+            "local slope",
+        ),
+        tuple(
+            (
+                row["d"],
+                row["status"],
+                sum(p is not None for p in row["points"]),
+                row["censored"],
+                row["excluded"],
+                None if row["median"] is None else int(row["median"]),
+                None if row["d"] not in slopes else _num_text(slopes[row["d"]]["slope"]),
+            )
+            for row in verification["per_d"]
+        ),
+        title="Per d (every replica is one point; censored = budget exhausted, never averaged in)",
+    )
+    tables = [verification_table(results), per_d]
+    if verification["stages"]:
+        tables.append(stages_table(results))
+    notes = (verification["reason"], *verification["selection"]["notes"], *verification["notes"])
+    return [*tables[:-1], replace(tables[-1], notes=notes)]
 
 
 def _specs(t: SuiteTarget, seeds: int) -> list[Any]:
@@ -373,21 +442,15 @@ def build_report(
             }
         )
 
-    makers = {
-        "theory": lambda: _theory_table(theory, suite),
-        "calibration": lambda: calibration_table(results),
-        "verification": lambda: verification_table(results),
-        "stages": lambda: _stages_table(results),
-    }
-    tables = {name: makers[name]() for name in _TABLES}
-    table_paths = []
-    for name, table in tables.items():
-        path = out / "tables" / f"{name}.tex"
-        path.write_text(render(table, "latex") + "\n", encoding="utf-8")
-        table_paths.append(path)
-
+    table_paths = _write_tables(
+        out / "tables",
+        theory=_theory_table(theory, suite),
+        calibration=calibration_table(results),
+        verification=verification_table(results),
+        stages=stages_table(results),
+    )
     tex = out / "report.tex"
-    tex.write_text(_document(suite, results, sweep), encoding="utf-8")
+    tex.write_text(_document(suite, results, sweep, table_paths), encoding="utf-8")
     wall = time.perf_counter() - start
     data = {
         "title": suite.title,
@@ -418,8 +481,19 @@ def build_report(
     )
 
 
-def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
-    """The LaTeX body: method, the tables, then one page per target with its figures."""
+def _write_tables(folder: Path, **tables: Table) -> list[Path]:
+    """Write each table as ``folder/<name>.tex`` (LaTeX, its compact columns), in order."""
+    paths = []
+    for name, table in tables.items():
+        path = folder / f"{name}.tex"
+        path.write_text(render(table, "latex") + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any, tables: list[Path]) -> str:
+    """The LaTeX body: method, the ``tables`` written beside it (``\\input`` in that order),
+    then one page per target with its figures."""
     ds = "auto (from each prediction)" if suite.ds is None else ", ".join(map(str, suite.ds))
     intro = (
         "Predicted sample complexity of online SGD, "
@@ -437,7 +511,7 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
             f"{sweep.failed} failed), seeds = {suite.seeds}, d = {ds}."
         )
     )
-    body = [intro, *(rf"\input{{tables/{n}.tex}}" for n in _TABLES)]
+    body = [intro, *(rf"\input{{{p.parent.name}/{p.name}}}" for p in tables)]
     for r in results:
         v = r["verification"]
         slug = r["slug"]
@@ -470,10 +544,6 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
         )
         body.append(r"\end{figure}")
     return latex_document(r"\small", *body, title=suite.title, landscape=True)
-
-
-#: The tables of a report, in the order the document inputs them.
-_TABLES: tuple[str, ...] = ("theory", "calibration", "verification", "stages")
 
 
 def _compile(tex: Path) -> tuple[Path | None, str]:
