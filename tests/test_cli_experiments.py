@@ -186,6 +186,7 @@ expression = "x1"
 """
 
 
+@pytest.mark.slow  # a whole report (three targets, figures): the slow step of .ci/run
 def test_report_with_vacuous_bounds_and_awkward_names(capsys, tmp_path):
     """Review findings: vacuous CSQ bounds crashed the theory table after the sweep; names that
     clean to the same slug shared figures; a $ in a name broke matplotlib's title."""
