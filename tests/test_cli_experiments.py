@@ -60,6 +60,16 @@ def test_verify_json_resume_and_plot(capsys, tmp_path):
     assert again["sweep"] == {**again["sweep"], "done": 0, "skipped": 6}
     assert again["samples_to_learn"] == data["samples_to_learn"]
     assert again["slope"] == data["slope"]
+    # the table is the report's verification row: the same verdict as the JSON (the selection's,
+    # not the old slope fit's), its law and d range, and the verdict's reason under the tables
+    code, table, _ = run(capsys, *argv[:-2], "--format", "markdown")
+    assert code == 0
+    header, _, row = table.splitlines()[2:5]
+    cells = dict(zip(header.strip("| ").split(" | "), row.strip("| ").split(" | "), strict=True))
+    assert cells["verdict"] == data["verdict"]
+    assert cells["law tested"] == data["conjecture"]
+    assert cells["old slope [95% CI]"].startswith(f"{data['slope']:.2f} [")
+    assert data["reason"] in table
 
 
 def test_runs_lists_the_store_in_every_format(capsys, tmp_path):

@@ -175,3 +175,19 @@ def test_expressions_compile_as_math(tmp_path):
     code, log = compile_in_article(render(table, "latex"), tmp_path)
     assert code == 0, log[-3000:]
     assert overfull(log) == []
+
+
+def test_wide_tables_are_fitted_to_the_textwidth(tmp_path):
+    """Long user text and many columns: smaller type, two-line headers, paragraph columns."""
+    words = "a fairly long description of a target from somebody's paper, with a citation"
+    rows = tuple(
+        (f"target {i}", words, i, 0.5 * i, "boolean", words[: 10 + 5 * i]) for i in range(5)
+    )
+    from csqbound.report.tables import Table, render
+
+    t = Table(("name of it", "description", "leap value", "slope value", "domain", "source"), rows)
+    latex = render(t, "latex")
+    assert "p{" in latex
+    code, log = compile_in_article(latex, tmp_path)
+    assert code == 0, log[-3000:]
+    assert overfull(log) == []

@@ -975,7 +975,7 @@ def render(table: Table, fmt: str, columns: Sequence[str] | None = None) -> str:
     \\end{table}
     """
     fmt = check_format(fmt)
-    (table,) = select_columns([table], columns, fmt) or [table.select([])]
+    (table,) = select_columns([table], columns, fmt)
     match fmt:
         case "table":
             return _to_text(table)
