@@ -34,6 +34,7 @@ from csqbound.report.tables import (
     latex_document,
     latex_escape,
     monomial_latex,
+    prose_latex,
     render,
     scale_latex,
     to_json,
@@ -135,10 +136,7 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
             "leap",
             "other leaps",
             "CSQ exp.",
-            Math(
-                rf"$\log_{{10}}$ CSQ bound ($d={suite.csq_d}$)",
-                f"log10 CSQ bound (d={suite.csq_d})",
-            ),
+            Math(r"$\log_{10} q$", f"log10 CSQ bound (d={suite.csq_d})"),
             "SGD samples",
             "SGD time exp.",
         ),
@@ -156,10 +154,10 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
             )
             for r in rows
         ),
-        title=Math.join(
-            "Theory: leaps, CSQ lower bound (",
-            Math(rf"$\tau = {suite.tau}$", f"tau = {suite.tau}"),
-            ") and predicted SGD complexity",
+        title=Math(
+            rf"Theory: leaps, CSQ lower bound $q$ at $d = {suite.csq_d}$ ($\tau = {suite.tau}$) "
+            "and predicted SGD complexity",
+            f"Theory: leaps, CSQ lower bound (tau = {suite.tau}) and predicted SGD complexity",
         ),
         label="tab:theory",
         compact=(
@@ -247,7 +245,7 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
         rows.append(
             (
                 r["name"],
-                known,
+                Math(prose_latex(known), known),
                 scale_latex(v["conjecture"]),
                 f"{rng[0]}-{rng[1]}" if rng else "-",
                 f"{v['verdict']} ({_share(v)})",

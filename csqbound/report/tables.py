@@ -393,7 +393,8 @@ def scale_latex(text: str) -> Math:
     '$d^{1.5}\\log^{2} d$'
     """
     match = re.fullmatch(
-        r"\s*d(?:\^\{?(-?[\d.]+)\}?)?(?:\s*log(?:\^\{?(-?[\d.]+)\}?)?\s*d)?\s*", text
+        r"\s*d(?:\^\{?(-?\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?)\}?)?(?:\s*log(?:\^\{?(-?\d+(?:\.\d+)?)\}?)?\s*d)?\s*",
+        text,
     )
     if match is None:
         return Math(latex_escape(text), text)
@@ -413,8 +414,8 @@ def prose_latex(text: str) -> str:
     'grows as $d^{3}$ queries, $\\tau$ = 1/100, 50\\%'
     """
     pattern = re.compile(
-        r"\bd(?:\^\{?-?[\d.]+\}?)?(?:\s*log(?:\^\{?-?[\d.]+\}?)?\s*d)(?![\w^])"
-        r"|\bd\^\{?-?[\d.]+\}?(?![\w^])|\btau\b|\bGamma_U\b"
+        r"\bd(?:\^\{?-?\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\}?)?(?:\s*log(?:\^\{?-?\d+(?:\.\d+)?\}?)?\s*d)(?![\w^])"
+        r"|\bd\^\{?-?\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\}?(?![\w^/])|\btau\b|\bGamma_U\b"
     )
     out, last = [], 0
     for found in pattern.finditer(text):
