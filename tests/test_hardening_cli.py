@@ -99,12 +99,8 @@ ACCEPTED: list[tuple[str, list[str], str, Any]] = [
     ("csq-power-of-20", ["csq", f"({_sum(20)})**4", "-f", "json"], "exponent", 2),
     # the exact iso_leap is beyond its work limit: the leap is printed, iso_leap is null
     # with a "not computable" note (it used to refuse the whole command)
-    (
-        "gaussian-power-64",
-        ["leap", "(x1+x2)**64", "--domain", "gaussian", "-f", "json"],
-        "iso_leap",
-        None,
-    ),  # fmt: skip
+    ("gaussian-power-64", ["leap", "(x1+x2)**64", "--domain", "gaussian", "-f", "json"],
+     "iso_leap", None),  # fmt: skip
 ]
 
 
