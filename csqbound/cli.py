@@ -63,6 +63,16 @@ DomainOpt = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="Output format: table, json, markdown or latex.")
 ]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        "-c",
+        help="Comma-separated columns to show, or 'all' (default: all in table and markdown, "
+        "a compact set in latex).",
+        show_default=False,
+    ),
+]
 ExprArg = Annotated[
     str,
     typer.Argument(
@@ -141,18 +151,10 @@ PdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex
 
 def _check_plot(plot: Path | None) -> None:
     """Check a figure path before any work: its suffix and its folder."""
-    if plot is None:
-        return
-    if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
-        raise CsqboundError(msg)
-    if plot.is_dir():
-        msg = f"cannot plot to {str(plot)!r}: it is a folder (name a file, e.g. run.png)"
-        raise CsqboundError(msg)
-    folder = plot.parent if str(plot.parent) else Path(".")
-    if not folder.is_dir():
-        msg = f"cannot plot to {str(plot)!r}: the folder {str(folder)!r} does not exist"
-        raise CsqboundError(msg)
+    if plot is not None:
+        from csqbound.report.plots import check_figure_path
+
+        check_figure_path(plot)
 
 
 #: Longest error line on stderr (the prefix included).
@@ -208,6 +210,29 @@ def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+class _Output:
+    """The output of a command: the format and columns, checked before any work; then the
+    JSON data or the tables, rendered once (:func:`csqbound.report.tables.render_tables`)."""
+
+    def __init__(self, fmt: str, columns: str | None = None) -> None:
+        from csqbound.report.tables import check_format, parse_columns
+
+        self.fmt = check_format(fmt)
+        self.columns = parse_columns(columns)
+        if self.columns is not None and self.fmt == "json":
+            msg = "--columns chooses table columns; it does not apply to --format json"
+            raise CsqboundError(msg)
+
+    def emit(self, data: Any, tables: Callable[[], Any]) -> None:
+        """Print ``data`` as JSON, or the tables ``tables()`` returns in the chosen format."""
+        from csqbound.report.tables import render_tables, to_json
+
+        if self.fmt == "json":
+            _emit(to_json(data))
+        else:
+            _emit(render_tables(tables(), self.fmt, self.columns))
+
+
 def _target(expr: str, domain: str | None) -> Any:
     """Parse EXPR, or look it up in the catalog when it is a catalog name."""
     from csqbound.catalog import catalog_entry, catalog_names
@@ -233,16 +258,16 @@ def expand(
     max_degree: Annotated[
         int, typer.Option(help="Gaussian quadrature only: largest total degree computed.")
     ] = 8,
+    columns: ColumnsOpt = None,
 ) -> None:
     """Expand EXPR in the Walsh (boolean) or Hermite (gaussian) basis."""
     from csqbound.expansion import expand as do_expand
     from csqbound.report.summary import expansion_summary, expansion_table
-    from csqbound.report.tables import check_format, render, to_json
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     target = _target(expr, domain)
     summary = expansion_summary(target, do_expand(target, max_degree=max_degree))
-    _emit(to_json(summary) if fmt == "json" else render(expansion_table(summary), fmt))
+    output.emit(summary, lambda: [expansion_table(summary)])
 
 
 @app.command()
@@ -251,6 +276,7 @@ def leap(
     expr: ExprArg,
     domain: DomainOpt = None,
     fmt: FormatOpt = "table",
+    columns: ColumnsOpt = None,
     loss: Annotated[
         str | None,
         typer.Option(
@@ -263,15 +289,11 @@ def leap(
     """The leap of EXPR: witness, jumps, stages, MSP, cover; CSQ/SQ/DLQ leaps or iso/IE/GE."""
     from csqbound.dlq import check_loss
     from csqbound.report.summary import leap_summary, leap_tables
-    from csqbound.report.tables import check_format, render, to_json
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     losses = None if loss is None else [check_loss(n).name for n in loss.split(",")]
     summary = leap_summary(_target(expr, domain), losses=losses)
-    if fmt == "json":
-        _emit(to_json(summary))
-        return
-    _emit("\n\n".join(render(t, fmt) for t in leap_tables(summary)))
+    output.emit(summary, lambda: leap_tables(summary))
 
 
 @app.command()
@@ -283,12 +305,13 @@ def graph(
     ],
     domain: DomainOpt = None,
     fmt: FormatOpt = "table",
+    columns: ColumnsOpt = None,
 ) -> None:
     """Draw the support graph of EXPR (monomials, coordinates, witness DAG) by stage."""
-    from csqbound.report.tables import Table, check_format, render, to_json
+    from csqbound.report.tables import Table
     from csqbound.support import SupportGraph
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     target = _target(expr, domain)
     sg = SupportGraph.build(target.expression, domain=target.domain)
     path = sg.draw(out)
@@ -300,10 +323,7 @@ def graph(
         "edges": g.number_of_edges(),
         "leap": sg.leap.leap,
     }
-    if fmt == "json":
-        _emit(to_json(info))
-    else:
-        _emit(render(Table(tuple(info), (tuple(info.values()),), title="Support graph"), fmt))
+    output.emit(info, lambda: [Table(tuple(info), (tuple(info.values()),), title="Support graph")])
 
 
 @app.command()
@@ -318,20 +338,17 @@ def csq(
     ] = "0.01",
     domain: DomainOpt = None,
     fmt: FormatOpt = "table",
+    columns: ColumnsOpt = None,
 ) -> None:
     """Stage-wise CSQ lower bound for learning EXPR on hidden coordinates (THEORY section 5)."""
     from csqbound.csq import csq_bound
     from csqbound.report.summary import csq_tables
-    from csqbound.report.tables import check_format, render, to_json
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     target = _target(expr, domain)
     data = csq_bound(target, d=d, tau=tau, domain=target.domain).to_dict()
     data = {"expression": str(target), **data}
-    if fmt == "json":
-        _emit(to_json(data))
-        return
-    _emit("\n\n".join(render(t, fmt) for t in csq_tables(data)))
+    output.emit(data, lambda: csq_tables(data))
 
 
 @app.command()
@@ -341,15 +358,15 @@ def zoo(
     d: Annotated[
         int, typer.Option("--d", help="Dimension at which CSQ bounds are evaluated.")
     ] = 64,
+    columns: ColumnsOpt = None,
 ) -> None:
     """The catalog of named targets with their leaps, CSQ exponent and predicted SGD exponent."""
     from csqbound.csq import check_dimension
     from csqbound.report.summary import zoo_records, zoo_table
-    from csqbound.report.tables import check_format, render, to_json
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     records = zoo_records(d=check_dimension(d))
-    _emit(to_json(records) if fmt == "json" else render(zoo_table(records), fmt))
+    output.emit(records, lambda: [zoo_table(records)])
 
 
 def _stop_loss(text: str) -> float | None:
@@ -398,14 +415,14 @@ def train(
         ),
     ] = None,
     fmt: FormatOpt = "table",
+    columns: ColumnsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train two-layer networks by online SGD on EXPR and report learning times and plateaus."""
     from csqbound.report.summary import train_tables
-    from csqbound.report.tables import check_format, render, to_json
     from csqbound.sgd.train import train as do_train
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     target = _target(expr, domain)
     _check_plot(plot)
     kwargs = {
@@ -435,10 +452,7 @@ def train(
 
         plot_run(run, plot)
         typer.echo(f"csqbound: figure written to {plot}", err=True)
-    if fmt == "json":
-        _emit(to_json({"expression": str(target), **run.to_dict()}))
-        return
-    _emit("\n\n".join(render(t, fmt) for t in train_tables(run)))
+    output.emit({"expression": str(target), **run.to_dict()}, lambda: train_tables(run))
 
 
 def _train_with_progress(do_train: Callable[..., Any], target: Any, kwargs: dict[str, Any]) -> Any:
@@ -587,14 +601,14 @@ def verify(
         ),
     ] = None,
     fmt: FormatOpt = "table",
+    columns: ColumnsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run (or resume) a sweep of EXPR over d and seeds; judge the predicted (or given) exponent."""
     from csqbound.experiments.verify import verify as do_verify
-    from csqbound.report.summary import verify_tables
-    from csqbound.report.tables import check_format, render, to_json
+    from csqbound.report.pipeline import verification_tables
 
-    fmt = check_format(fmt)
+    output = _Output(fmt, columns)
     target = _target(expr, domain)
     _check_plot(plot)
     settings: dict[str, Any] = {
@@ -629,10 +643,8 @@ def verify(
 
         plot_verification(result, plot, title=str(target))
         typer.echo(f"csqbound: figure written to {plot}", err=True)
-    if fmt == "json":
-        _emit(to_json({"expression": str(target), **result.to_dict()}))
-        return
-    _emit("\n\n".join(render(t, fmt) for t in verify_tables(result)))
+    data = {"expression": str(target), **result.to_dict()}
+    output.emit(data, lambda: verification_tables(str(target), data))
 
 
 @app.command()

@@ -23,13 +23,10 @@ from pathlib import Path
 
 import networkx
 
-from csqbound.errors import CsqboundError
 from csqbound.leap import LeapResult, _family, leap
 from csqbound.monomial import Domain, Monomial
 
 __all__ = ["SupportGraph"]
-
-_DRAW_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 @dataclass(frozen=True)
@@ -184,17 +181,10 @@ class SupportGraph:
         ...     (out.name, out.stat().st_size > 0)
         ('g.svg', True)
         """
-        out = Path(path)
+        from csqbound.report.plots import check_figure_path
+
+        out = check_figure_path(path)
         suffix = out.suffix.lower()
-        if suffix not in _DRAW_SUFFIXES:
-            msg = (
-                f"cannot draw to {str(path)!r}: the file name must end in "
-                f"{', '.join(_DRAW_SUFFIXES)}"
-            )
-            raise CsqboundError(msg)
-        if not out.parent.is_dir():
-            msg = f"cannot draw to {str(path)!r}: folder {str(out.parent)!r} does not exist"
-            raise CsqboundError(msg)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D

@@ -240,3 +240,41 @@ def test_version_is_printed_and_exits_zero(capsys) -> None:
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"csqbound {__version__}"
+
+
+def test_columns_choose_what_every_table_format_shows(capsys):
+    """--columns picks columns in every table format; LaTeX alone defaults to a compact set."""
+    code, out, err = run(capsys, "csq", "x1*x2*x3", "--columns", "target, log10 bound")
+    assert code == 0, err
+    assert "target" in out
+    assert "log10 bound" in out
+    assert "tau" not in out
+    assert "exponent" not in out
+    assert "Gamma_U" not in out  # the per-stage table has none of the columns: left out
+    code, latex, err = run(capsys, "csq", "x1*x2*x3", "--d", "1000000", "--format", "latex")
+    assert code == 0, err
+    head = latex.split(r"\midrule")[0]
+    assert r"$\log_{10}$" in head
+    assert "& bound &" not in head  # the exact bound: not in the compact set ...
+    code, full, err = run(capsys, "csq", "x1*x2*x3", "--format", "latex", "--columns", "ALL")
+    assert code == 0, err
+    assert "& bound &" in full.split(r"\midrule")[0]  # ... but in all of them
+    code, text, err = run(capsys, "zoo")
+    assert code == 0, err
+    assert "source" in text  # the text table keeps every column
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["leap", "x1*x2", "--columns", "leap,nope"], "unknown column(s) 'nope'"),
+        (["leap", "x1*x2", "--columns", " , "], "--columns needs column names"),
+        (["leap", "x1*x2", "--columns", "leap", "--format", "json"], "does not apply"),
+    ],
+)
+def test_bad_columns_are_one_line_errors(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert needle in err

@@ -60,6 +60,16 @@ def test_verify_json_resume_and_plot(capsys, tmp_path):
     assert again["sweep"] == {**again["sweep"], "done": 0, "skipped": 6}
     assert again["samples_to_learn"] == data["samples_to_learn"]
     assert again["slope"] == data["slope"]
+    # the table is the report's verification row: the same verdict as the JSON (the selection's,
+    # not the old slope fit's), its law and d range, and the verdict's reason under the tables
+    code, table, _ = run(capsys, *argv[:-2], "--format", "markdown")
+    assert code == 0
+    header, _, row = table.splitlines()[2:5]
+    cells = dict(zip(header.strip("| ").split(" | "), row.strip("| ").split(" | "), strict=True))
+    assert cells["verdict"] == data["verdict"]
+    assert cells["law tested"] == data["conjecture"]
+    assert cells["old slope [95% CI]"].startswith(f"{data['slope']:.2f} [")
+    assert data["reason"] in table
 
 
 def test_verify_table_shows_the_selection_verdict_as_the_json_does(capsys, tmp_path):
@@ -201,6 +211,7 @@ expression = "x1"
 """
 
 
+@pytest.mark.slow  # a whole report (three targets, figures): the slow step of .ci/run
 def test_report_with_vacuous_bounds_and_awkward_names(capsys, tmp_path):
     """Review findings: vacuous CSQ bounds crashed the theory table after the sweep; names that
     clean to the same slug shared figures; a $ in a name broke matplotlib's title."""

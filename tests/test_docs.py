@@ -296,3 +296,34 @@ def test_proofs_checks_runner_fails_on_a_failure(capsys, monkeypatch) -> None:
     assert out.splitlines()[-1] == "FAILED: wrong, crash, empty"
     assert runner.main(["--only", "nope"]) == 2
     assert runner.main(["--list"]) == 0
+
+
+def _readme_pytest_lines() -> list[str]:
+    """The pytest lines of README's code blocks, as ``.ci/run`` extracts them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines, inside = [], False
+    for line in readme.splitlines():
+        if re.fullmatch(r"```(bash|sh|console|shell)?", line):
+            inside = not inside
+            continue
+        if inside and "pytest" in line:
+            lines.append(line.removeprefix("$ ").strip())
+    return lines
+
+
+def test_readme_test_command_is_the_fast_suite_and_ci_adds_the_slow_step() -> None:
+    """README's test command leaves out the slow step; the slow step is the second pytest
+    line, and .ci/run runs both lines (so CI runs every test)."""
+    fast, slow, *rest = _readme_pytest_lines()
+    assert not rest
+    assert fast.endswith('python -m pytest -q -m "not slow"')
+    assert slow == "python -m pytest -q -m slow"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "sed -n 1p" in ci
+    assert "sed -n 2p" in ci
+    # the documented-commands check and the cross-checks are in the slow step
+    docs_commands = (ROOT / "tests" / "test_docs_commands.py").read_text(encoding="utf-8")
+    assert "@pytest.mark.slow\n" in docs_commands
+    assert "pytestmark = pytest.mark.slow" in (ROOT / "tests" / "test_theory_vs_sgd.py").read_text(
+        encoding="utf-8"
+    )

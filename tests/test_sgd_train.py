@@ -403,7 +403,7 @@ def test_plots_are_written(tiny_run: Run, tmp_path: Path) -> None:
         assert out.exists()
         assert out.stat().st_size > 1000
     assert (tmp_path / "run.svg").read_text().lstrip().startswith("<?xml")
-    with pytest.raises(CsqboundError, match="ending in"):
+    with pytest.raises(CsqboundError, match="must end in"):
         plot_run(tiny_run, tmp_path / "run.txt")
 
 

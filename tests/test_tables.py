@@ -100,3 +100,56 @@ def test_unicode_and_latin1_text_compiles(compile_latex):
     t = Table(("text",), ((text,),), title=text[:40])
     done = compile_latex(render(t, "latex"))
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_latex_cells_are_typeset_and_numbers_right_aligned():
+    from csqbound.report.tables import expression_latex, scale_latex
+
+    t = Table(
+        ("name", "n", "exact", "flag", "law", "ci", "range"),
+        (
+            (expression_latex("He2(x1)*x3"), 12, "20833270833374999/2500", False,
+             scale_latex("d^2"), "[-0.50, 1.20]", "8-32"),
+            ("b", -3, "1/100", True, scale_latex("d log d"), "-", "16-64"),
+        ),
+    )  # fmt: skip
+    latex = render(t, "latex")
+    assert r"\begin{tabular}{lrrllrr}" in latex
+    assert r"$\mathrm{He}_{2}(x_{1})\,x_{3}$" in latex
+    assert r"$8.33\times10^{12}$" in latex
+    assert "$1/100$" in latex
+    assert " no " in latex
+    assert " yes " in latex
+    assert r"$d^{2}$" in latex
+    assert r"$d\log d$" in latex
+    assert r"[\ensuremath{-}0.50, 1.20]" in latex
+    assert "8--32" in latex
+    assert r"\ensuremath{-}3" in latex
+    # the other formats are untouched: the numbers and words as given
+    assert "20833270833374999/2500" in render(t, "table")
+    assert json.loads(render(t, "json"))[0]["flag"] is False
+
+
+def test_notes_are_paragraphs_in_latex_and_a_table_elsewhere():
+    t = Table(("a",), ((1,),), notes=("grows as d^3 queries, 50% of tau",))
+    latex = render(t, "latex")
+    assert "{l}" not in latex
+    assert r"grows as $d^{3}$ queries, 50\% of $\tau$\par" in latex.split(r"\end{tabular}")[1]
+    plain = render(t, "table")
+    assert plain.endswith(
+        render(Table(("note",), (("grows as d^3 queries, 50% of tau",),)), "table")
+    )
+
+
+def test_select_columns_and_compact_sets():
+    from csqbound.report.tables import parse_columns, select_columns
+
+    t = Table(("A b", "c"), ((1, 2),), compact=("c",))
+    assert "A b" not in render(t, "latex")
+    assert "A b" in render(t, "latex", ["all"])
+    assert render(t, "markdown", ["a  B"]).splitlines()[0] == "| A b |"
+    assert parse_columns("all, c") == ("all",)
+    with pytest.raises(CsqboundError, match="choose from: A b, c"):
+        select_columns([t], ["nope"], "table")
+    with pytest.raises(CsqboundError, match="compact columns"):
+        Table(("a",), ((1,),), compact=("b",))

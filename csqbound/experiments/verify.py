@@ -271,6 +271,7 @@ class Verification:
             "observable": HEADLINE,
             "predicted_exponent": self.conjecture.exponent,
             "log_power": self.conjecture.log_power,
+            "losses": sorted({str(getattr(r, "loss", "squared")) for r in self.runs}),
             "conjecture": self.conjecture.label,
             "conjecture_source": self.conjecture.source,
             "share": sel.shares.get(sel.k0),

@@ -23,14 +23,25 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from csqbound.errors import CsqboundError
 from csqbound.report.files import check_folder, write_text
 from csqbound.report.suite import Suite, SuiteTarget
-from csqbound.report.tables import Math, Table, latex_document, latex_escape, render, to_json
+from csqbound.report.tables import (
+    Math,
+    Table,
+    expression_latex,
+    latex_document,
+    latex_escape,
+    monomial_latex,
+    prose_latex,
+    render,
+    scale_latex,
+    to_json,
+)
 
 __all__ = [
     "ReportResult",
@@ -39,6 +50,7 @@ __all__ = [
     "stages_table",
     "theory_records",
     "verification_table",
+    "verification_tables",
 ]
 
 
@@ -127,30 +139,39 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
             "leap",
             "other leaps",
             "CSQ exp.",
-            f"log10 CSQ bound (d={suite.csq_d})",
+            Math(r"$\log_{10} q$", f"log10 CSQ bound (d={suite.csq_d})"),
             "SGD samples",
             "SGD time exp.",
         ),
         tuple(
             (
                 r["name"],
-                r["expression"],
+                expression_latex(r["expression"]),
                 r["domain"],
                 r["leap"],
                 other_leaps(r),
                 r["csq_exponent"],
                 None if r["csq_log10_bound"] is None else round(float(r["csq_log10_bound"]), 2),
-                r["sgd_samples_scale"],
+                scale_latex(r["sgd_samples_scale"]),
                 r["sgd_time_exponent"],
             )
             for r in rows
         ),
-        title=f"Theory: leaps, CSQ lower bound (tau = {suite.tau}) and predicted SGD complexity",
+        title=Math(
+            rf"Theory: leaps, CSQ lower bound $q$ at $d = {suite.csq_d}$ ($\tau = {suite.tau}$) "
+            "and predicted SGD complexity",
+            f"Theory: leaps, CSQ lower bound (tau = {suite.tau}) and predicted SGD complexity",
+        ),
         label="tab:theory",
-    )
+        compact=(
+            "target", "expression", "leap", "other leaps", "CSQ exp.",
+            f"log10 CSQ bound (d={suite.csq_d})", "SGD samples",
+        ),
+    )  # fmt: skip
 
 
 def _ci_text(ci: Any) -> str:
+    """An interval of a JSON record (``None`` ends are infinite): ``[0.93, 1.10]``, or ``-``."""
     if ci is None:
         return "-"
     lo, hi = ci
@@ -187,7 +208,7 @@ def verification_table(results: list[dict[str, Any]]) -> Table:
         rows.append(
             (
                 r["name"],
-                v["conjecture"],
+                scale_latex(v["conjecture"]),
                 v["verdict"],
                 _share(v),
                 "-" if sel["best_k"] is None else f"{sel['best_k']:g}",
@@ -202,13 +223,21 @@ def verification_table(results: list[dict[str, Any]]) -> Table:
         )
     return Table(
         (
-            "target", "law tested", "verdict", "share k0", "best k", "q (expected)",
-            "local slopes", "d range", "loss 0.2", "loss 0.05", "robust", "old slope [95% CI]",
+            "target", "law tested", "verdict", Math("share $k_0$", "share k0"),
+            Math("best $k$", "best k"), Math("$q$ (expected)", "q (expected)"),
+            "local slopes", Math("$d$ range", "d range"), "loss 0.2", "loss 0.05", "robust",
+            "old slope [95% CI]",
         ),
         tuple(rows),
-        title=(
+        compact=(
+            "target", "law tested", "verdict", "share k0", "best k", "q (expected)", "d range",
+            "robust",
+        ),
+        title=Math(
+            r"End of the hardest stage vs $d$: model selection between $k_0-1, k_0, k_0+1$ "
+            r"with a polylog nuisance $q$ (share: seed resamples won by $k_0$)",
             "End of the hardest stage vs d: model selection between k0-1, k0, k0+1 with a "
-            "polylog nuisance q (share: seed resamples won by k0)"
+            "polylog nuisance q (share: seed resamples won by k0)",
         ),
         label="tab:verification",
     )  # fmt: skip
@@ -232,8 +261,8 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
         rows.append(
             (
                 r["name"],
-                known,
-                v["conjecture"],
+                Math(prose_latex(known), known),
+                scale_latex(v["conjecture"]),
                 f"{rng[0]}-{rng[1]}" if rng else "-",
                 ", ".join(_num_text(x["slope"]) for x in sel["local_slopes"]) or "-",
                 q,
@@ -247,10 +276,10 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
             "case",
             "known (source)",
             "law tested",
-            "d range",
+            Math("$d$ range", "d range"),
             "local slopes",
-            "q at k0",
-            "verdict (share k0)",
+            Math("$q$ at $k_0$", "q at k0"),
+            Math("verdict (share $k_0$)", "verdict (share k0)"),
             "expected",
             "recovered",
         ),  # fmt: skip
@@ -263,7 +292,7 @@ def calibration_table(results: list[dict[str, Any]]) -> Table:
 
 
 def stages_table(results: list[dict[str, Any]]) -> Table:
-    """Per target and stage: the stage's duration fitted against its predicted scale."""
+    """One row per target and predicted stage: its monomials, jump, predicted scale and fit."""
     rows = []
     for r in results:
         for st in r["verification"]["stages"]:
@@ -277,7 +306,7 @@ def stages_table(results: list[dict[str, Any]]) -> Table:
                         ", ".join(st["monomials"]),
                     ),
                     st["jump"],
-                    st["scale"],
+                    scale_latex(st["scale"]),
                     f"{fit['slope']:.2f}" if fit["slope"] is not None else "-",
                     _ci_text(fit["ci"]),
                 )
@@ -295,9 +324,53 @@ def stages_table(results: list[dict[str, Any]]) -> Table:
 
 def _mono_tex(text: str) -> str:
     from csqbound.report.summary import _monomial_from_text
-    from csqbound.report.tables import monomial_latex
 
     return monomial_latex(_monomial_from_text(text)).latex.strip("$")
+
+
+def verification_tables(target: str, verification: dict[str, Any]) -> list[Table]:
+    """``csqbound verify``'s tables from :meth:`Verification.to_dict`: the report's
+    verification row, the headline observable per ``d`` (the selection's points), the
+    stage fits; the verdict's reason and notes under them."""
+    losses = verification.get("losses") or ["squared"]
+    name: Any = expression_latex(target)
+    if losses != ["squared"]:
+        name = Math.join(name, f" ({', '.join(losses)} loss)")
+    results = [{"name": name, "verification": verification}]
+    sel = verification["selection"]
+    slopes = {s["d_hi"]: s for s in sel["local_slopes"]}
+    per_d = Table(
+        (
+            Math("$d$", "d"),
+            "status",
+            "learned",
+            "censored",
+            "excluded",
+            "median samples",
+            "local slope",
+        ),
+        tuple(
+            (
+                row["d"],
+                "usable" if row["usable"] else "not used",
+                row["points"] - row["censored"],
+                row["censored"],
+                row["excluded"],
+                None if row["median"] is None else int(row["median"]),
+                None if row["d"] not in slopes else _num_text(slopes[row["d"]]["slope"]),
+            )
+            for row in sel["per_d"]
+        ),
+        title=(
+            f"{sel['label']} per d (every replica is one point; censored = budget "
+            "exhausted, counted as +inf in the median, never averaged in)"
+        ),
+    )
+    tables = [verification_table(results), per_d]
+    if verification["stages"]:
+        tables.append(stages_table(results))
+    notes = (verification["reason"], *sel["notes"])
+    return [*tables[:-1], replace(tables[-1], notes=notes)]
 
 
 def _specs(t: SuiteTarget, seeds: int) -> list[Any]:
@@ -400,21 +473,15 @@ def build_report(
             }
         )
 
-    makers = {
-        "theory": lambda: _theory_table(theory, suite),
-        "calibration": lambda: calibration_table(results),
-        "verification": lambda: verification_table(results),
-        "stages": lambda: stages_table(results),
-    }
-    tables = {name: makers[name]() for name in _TABLES}
-    table_paths = []
-    for name, table in tables.items():
-        path = out / "tables" / f"{name}.tex"
-        write_text(path, render(table, "latex") + "\n")
-        table_paths.append(path)
-
+    table_paths = _write_tables(
+        out / "tables",
+        theory=_theory_table(theory, suite),
+        calibration=calibration_table(results),
+        verification=verification_table(results),
+        stages=stages_table(results),
+    )
     tex = out / "report.tex"
-    write_text(tex, _document(suite, results, sweep))
+    write_text(tex, _document(suite, results, sweep, table_paths))
     wall = time.perf_counter() - start
     data = {
         "title": suite.title,
@@ -445,8 +512,19 @@ def build_report(
     )
 
 
-def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
-    """The LaTeX body: method, the tables, then one page per target with its figures."""
+def _write_tables(folder: Path, **tables: Table) -> list[Path]:
+    """Write each table as ``folder/<name>.tex`` (LaTeX, its compact columns), in order."""
+    paths = []
+    for name, table in tables.items():
+        path = folder / f"{name}.tex"
+        write_text(path, render(table, "latex") + "\n")
+        paths.append(path)
+    return paths
+
+
+def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any, tables: list[Path]) -> str:
+    """The LaTeX body: method, the ``tables`` written beside it (``\\input`` in that order),
+    then one page per target with its figures."""
     ds = "auto (from each prediction)" if suite.ds is None else ", ".join(map(str, suite.ds))
     intro = (
         "Predicted sample complexity of online SGD, "
@@ -464,7 +542,7 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
             f"{sweep.failed} failed), seeds = {suite.seeds}, d = {ds}."
         )
     )
-    body = [intro, *(rf"\input{{tables/{n}.tex}}" for n in _TABLES)]
+    body = [intro, *(rf"\input{{{p.parent.name}/{p.name}}}" for p in tables)]
     for r in results:
         v = r["verification"]
         slug = r["slug"]
@@ -497,10 +575,6 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
         )
         body.append(r"\end{figure}")
     return latex_document(r"\small", *body, title=suite.title, landscape=True)
-
-
-#: The tables of a report, in the order the document inputs them.
-_TABLES: tuple[str, ...] = ("theory", "calibration", "verification", "stages")
 
 
 def _compile(tex: Path) -> tuple[Path | None, str]:

@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 #: Font size (points) of every text in the verification figure: readable at full width.
 FONT = 9
 
-__all__ = ["FORMATS", "plot_run", "plot_scaling", "plot_verification"]
+__all__ = ["FORMATS", "check_figure_path", "plot_run", "plot_scaling", "plot_verification"]
 
-#: File suffixes :func:`plot_run` can write.
+#: File suffixes a figure can be written to (:func:`check_figure_path`).
 FORMATS: tuple[str, ...] = (".png", ".pdf", ".svg")
 
 
@@ -85,7 +85,7 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     >>> out.suffix, out.stat().st_size > 0
     ('.png', True)
     """
-    out = _check_path(path)
+    out = check_figure_path(path, folder=False)
     fig = _figure((12.5, 4.8))
     ax_loss, ax_coef = fig.subplots(1, 2)
     n = np.asarray(run.eval_samples, dtype=float)
@@ -105,10 +105,35 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     return out
 
 
-def _check_path(path: str | Path) -> Path:
+def check_figure_path(path: str | Path, *, folder: bool = True) -> Path:
+    """A figure's path, checked before any work: a suffix of :data:`FORMATS` and, with
+    ``folder``, a folder that exists (the one check of the CLI, the plots and the graph).
+
+    Raises
+    ------
+    CsqboundError
+        For another suffix, a folder named like a figure, or a missing folder.
+
+    Examples
+    --------
+    >>> check_figure_path("fit.svg")
+    PosixPath('fit.svg')
+    >>> check_figure_path("fit.txt")
+    Traceback (most recent call last):
+    ...
+    csqbound.errors.CsqboundError: cannot plot to 'fit.txt': the file name must end in .png, ...
+    """
     out = Path(path)
     if out.suffix.lower() not in FORMATS:
-        msg = f"cannot write a figure to {out.name!r}: use a name ending in {', '.join(FORMATS)}"
+        names = ", ".join(FORMATS[:-1]) + f" or {FORMATS[-1]}"
+        msg = f"cannot plot to {str(path)!r}: the file name must end in {names}"
+        raise CsqboundError(msg)
+    if out.is_dir():
+        msg = f"cannot plot to {str(path)!r}: it is a folder (name a file, e.g. run.png)"
+        raise CsqboundError(msg)
+    parent = out.parent if str(out.parent) else Path(".")
+    if folder and not parent.is_dir():
+        msg = f"cannot plot to {str(path)!r}: the folder {str(parent)!r} does not exist"
         raise CsqboundError(msg)
     return out
 
@@ -145,7 +170,7 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     >>> out.stat().st_size > 0
     True
     """
-    out = _check_path(path)
+    out = check_figure_path(path, folder=False)
     fig = _figure((6.4, 4.8))
     ax = fig.subplots()
 
@@ -424,7 +449,7 @@ def plot_verification(
     >>> plot_verification(v, folder / "v.png").stat().st_size > 0
     True
     """
-    out = _check_path(path)
+    out = check_figure_path(path, folder=False)
     fig = _figure((7.0, 3.3))
     left, right = fig.subplots(1, 2)
     _draw_observable(left, result.selection, "tab:blue", "stage end", "o")

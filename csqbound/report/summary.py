@@ -8,14 +8,18 @@ as exact strings (``-1/2``, ``sqrt(2)/2``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from csqbound.expansion import Expansion, expand, format_coefficient
 from csqbound.leap import LeapResult, cover, leap
 from csqbound.monomial import Monomial
-from csqbound.report.tables import Math, Table, monomial_latex
+from csqbound.report.tables import (
+    Math,
+    Table,
+    expression_latex,
+    monomial_latex,
+)
 from csqbound.target import Target
 
 __all__ = [
@@ -26,7 +30,6 @@ __all__ = [
     "leap_tables",
     "other_leaps",
     "train_tables",
-    "verify_tables",
     "zoo_records",
     "zoo_table",
 ]
@@ -75,19 +78,28 @@ def expansion_table(summary: dict[str, Any]) -> Table:
     rows = tuple(
         (
             monomial_latex(_monomial_from_text(r["monomial"])),
-            r["coefficient"],
+            _exact_cell(r["coefficient"]),
             r["degree"],
-            r["weight"],
+            _exact_cell(r["weight"]),
         )
         for r in summary["support"]
     )
     how = "exact" if summary["exact"] else f"numeric, tol={summary['tol']:.3g}"
-    title = f"Expansion of {summary['expression']} ({summary['domain']}, {how})"
+    tail = f" ({summary['domain']}, {how})"
     if summary["truncation"] is not None:
-        title += (
+        tail += (
             f"; truncation error {summary['truncation']:.3g} beyond degree {summary['max_degree']}"
         )
+    title = Math.join("Expansion of ", expression_latex(summary["expression"]), tail)
     return Table(("monomial", "coefficient", "degree", "weight"), rows, title=title)
+
+
+def _exact_cell(value: Any) -> Any:
+    """An exact number printed as text (``sqrt(2)/2``) as LaTeX math; other values as they are."""
+    if isinstance(value, str) and not value.lstrip("-").replace("/", "").isdigit():
+        cell = expression_latex(value)
+        return Math(cell.latex, cell.text, numeric=True)
+    return value
 
 
 def _monomial_from_text(text: str) -> Monomial:
@@ -210,22 +222,26 @@ def leap_tables(summary: dict[str, Any]) -> list[Table]:
     def cell(k: str) -> Any:
         return format_dlq(summary[k]) if k in ("dlq_leap", "dlq_cover") else summary[k]
 
+    expression = expression_latex(summary["expression"])
     head = Table(
         ("target", "domain", *keys),
-        ((summary["expression"], summary["domain"], *(cell(k) for k in keys)),),
-        title=f"Leap of {summary['expression']}",
+        ((expression, summary["domain"], *(cell(k) for k in keys)),),
+        title=Math.join("Leap of ", expression),
     )
     stage_of = {m: i + 1 for i, stage in enumerate(summary["stages"]) for m in stage}
     rows: list[tuple[Any, ...]] = []
     for step, (m, jump) in enumerate(zip(summary["order"], summary["jumps"], strict=True), 1):
         mono: Math = monomial_latex(_monomial_from_text(m))
         rows.append((step, mono, jump, stage_of[m]))
-    witness = Table(
-        ("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order"
-    )
     notes = tuple((k.removesuffix("_note"), summary[k]) for k in keys_with_notes(summary))
-    if notes:
-        return [head, witness, Table(("leap", "note"), notes, title="Not computed")]
+    witness = Table(
+        ("step", "monomial", "jump", "stage"),
+        tuple(rows),
+        title="Greedy witness order",
+        notes=notes,
+        notes_title="Not computed",
+        notes_columns=("leap", "note"),
+    )
     return [head, witness]
 
 
@@ -235,21 +251,21 @@ def keys_with_notes(summary: dict[str, Any]) -> list[str]:
 
 
 def csq_tables(data: dict[str, Any]) -> list[Table]:
-    """The CSQ bound (one summary row, one row per witness step) as tables."""
+    """The CSQ bound (one summary row, one row per witness step) as tables, notes under them."""
     head = Table(
         (
             "target",
-            "d",
-            "tau",
+            Math("$d$", "d"),
+            Math(r"$\tau$", "tau"),
             "exponent",
             "bound",
-            "log10 bound",
+            Math(r"$\log_{10}$ bound", "log10 bound"),
             "SGD samples exp.",
             "SGD time exp.",
         ),
         (
             (
-                data["expression"],
+                expression_latex(data["expression"]),
                 data["d"],
                 data["tau"],
                 data["exponent"],
@@ -260,10 +276,13 @@ def csq_tables(data: dict[str, Any]) -> list[Table]:
             ),
         ),
         title=f"CSQ lower bound ({data.get('class', '')})",
-    )
+        compact=(
+            "target", "d", "tau", "exponent", "log10 bound", "SGD samples exp.", "SGD time exp.",
+        ),
+    )  # fmt: skip
     rows = tuple(
         (
-            "{" + ", ".join(str(c) for c in st["covered"]) + "}",
+            _covered_cell(st["covered"]),
             st["jump"],
             st["m"],
             st["r_norm2"],
@@ -273,21 +292,37 @@ def csq_tables(data: dict[str, Any]) -> list[Table]:
         )
         for st in data["stages"]
     )
-    stages = Table(
-        ("covered U", "jump", "m", "|r|^2", "Gamma_U", "queries", "log10 q"),
-        rows,
-        title="Per stage: q >= (1/2 - 4 Gamma_U) tau^2 / (|r|^2 Gamma_U)",
-    )
-    tables = [head, stages]
     notes = list(data.get("notes") or [])
     ref = data.get("rotation_reference")
     if ref:
         notes.append(f"{ref['label']}: exponent {ref['exponent']}")
         if ref.get("sq_exponent") is not None:
             notes.append(f"{ref['sq_label']}: exponent {ref['sq_exponent']}")
-    if notes:
-        tables.append(Table(("note",), tuple((n,) for n in notes)))
-    return tables
+    stages = Table(
+        (
+            Math("covered $U$", "covered U"),
+            "jump",
+            "m",
+            Math(r"$\|r\|^2$", "|r|^2"),
+            Math(r"$\Gamma_U$", "Gamma_U"),
+            "queries",
+            Math(r"$\log_{10} q$", "log10 q"),
+        ),
+        rows,
+        title=Math(
+            r"Per stage: $q \ge (1/2 - 4\Gamma_U)\,\tau^2 / (\|r\|^2\,\Gamma_U)$",
+            "Per stage: q >= (1/2 - 4 Gamma_U) tau^2 / (|r|^2 Gamma_U)",
+        ),
+        notes=tuple(notes),
+    )
+    return [head, stages]
+
+
+def _covered_cell(covered: Any) -> Math:
+    """A covered set of coordinates: ``{1, 2}`` in text, ``$\\{1, 2\\}$`` (or the empty set)."""
+    items = ", ".join(str(c) for c in covered)
+    latex = r"$\emptyset$" if not items else r"$\{" + items + r"\}$"
+    return Math(latex, "{" + items + "}")
 
 
 def zoo_records(d: int = 64) -> list[dict[str, Any]]:
@@ -367,7 +402,7 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
     rows = tuple(
         (
             r["name"],
-            r["expression"],
+            expression_latex(r["expression"]),
             r["domain"],
             r["leap"],
             other_leaps(r),
@@ -377,10 +412,12 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
         )
         for r in records
     )
+    columns = ("name", "expression", "domain", "leap", "other leaps", "CSQ exp.", "SGD exp.")
     return Table(
-        ("name", "expression", "domain", "leap", "other leaps", "CSQ exp.", "SGD exp.", "source"),
+        (*columns, "source"),
         rows,
         title="Catalog of targets: leaps, CSQ exponent and predicted SGD sample exponent",
+        compact=columns,
     )
 
 
@@ -404,7 +441,7 @@ def train_tables(run: Any) -> list[Table]:
         ),
         (
             (
-                run.settings["target"],
+                expression_latex(run.settings["target"]),
                 run.settings["d"],
                 run.settings.get("loss") or "squared",
                 len(run.status),
@@ -416,7 +453,10 @@ def train_tables(run: Any) -> list[Table]:
             ),
         ),
         title="Online SGD run (samples per replica)",
-    )
+        compact=(
+            "target", "d", "replicas", "status", "median samples to learn", "stage order",
+        ),
+    )  # fmt: skip
     stage_of = {m: i + 1 for i, stage in enumerate(run.predicted_stages) for m in stage}
     medians = run.median_learning_times()
     rows = []
@@ -437,54 +477,3 @@ def train_tables(run: Any) -> list[Table]:
         title="Learning times: first sample count with coefficient >= half the target's",
     )
     return [head, times]
-
-
-def verify_tables(result: Any) -> list[Table]:
-    """A :class:`~csqbound.experiments.verify.Verification` as tables: verdict, per d, stages.
-
-    The first table is the report's verification row (:func:`csqbound.report.pipeline.
-    verification_table`: the model selection's verdict and its evidence), titled with the
-    selection's reason; then the headline observable per ``d``, then the stage durations.
-    """
-    from csqbound.report.pipeline import stages_table, verification_table
-
-    sel = result.selection
-    losses = sorted({getattr(r, "loss", "squared") for r in result.runs})
-    shown = (
-        result.target
-        if losses in ([], ["squared"])
-        else f"{result.target} ({', '.join(losses)} loss)"
-    )
-    record = {"name": shown, "verification": result.to_dict()}
-    head = verification_table([record])
-    head = Table(head.columns, head.rows, title=f"{sel.label} vs d: {sel.reason}")
-    slopes = {s.d_hi: s for s in sel.local_slopes}
-    rows = []
-    for d in sel.ds:
-        local = slopes.get(d)
-        median = sel.medians.get(d, math.nan)
-        rows.append(
-            (
-                d,
-                "usable" if d in sel.usable else "not used",
-                sel.points.get(d, 0) - sel.censored.get(d, 0),
-                sel.censored.get(d, 0),
-                sel.excluded.get(d, 0),
-                int(median) if math.isfinite(median) else None,
-                None if local is None else f"{local.slope:.2f}",
-            )
-        )
-    per_d = Table(
-        ("d", "status", "learned", "censored", "excluded", "median samples", "local slope"),
-        tuple(rows),
-        title=(
-            f"{sel.label} per d (every replica is one point; censored = budget exhausted, "
-            "counted as +inf in the median, never averaged in)"
-        ),
-    )
-    tables = [head, per_d]
-    if result.stages:
-        tables.append(stages_table([record]))
-    if sel.notes:
-        tables.append(Table(("note",), tuple((n,) for n in sel.notes)))
-    return tables
