@@ -77,8 +77,9 @@ import mpmath
 import sympy
 
 from csqbound import limits
+from csqbound._validation import as_int
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound.expansion import Expansion, as_expansion
 from csqbound.monomial import Domain, Monomial, check_domain
 from csqbound.parse import exact_number
 
@@ -457,12 +458,6 @@ def _best_run(
 # ---------------------------------------------------------------------------
 # the public function
 # ---------------------------------------------------------------------------
-def _expansion(x: object, domain: Domain) -> Expansion:
-    from csqbound.queries import _expansion as read
-
-    return read(x, domain)
-
-
 def _rotation_reference(expansion: Expansion, d: int) -> tuple[dict[str, Any] | None, str | None]:
     from csqbound.isoleap import iso_leap
 
@@ -501,10 +496,7 @@ def check_dimension(d: object) -> int:
     ...
     csqbound.errors.ParameterError: d must be between 1 and 10^1000 ...
     """
-    if isinstance(d, bool) or not isinstance(d, numbers.Integral):
-        msg = f"d must be an integer, got {shorten(repr(d))}"
-        raise ParameterError(msg)
-    value = int(d)
+    value = as_int(d, "d")
     if not 1 <= value <= limits.MAX_DIMENSION:
         shown = str(value) if value.bit_length() < 300 else f"a {value.bit_length():,}-bit integer"
         msg = f"d must be between 1 and 10^1000 (MAX_DIMENSION in csqbound.limits), got {shown}"
@@ -643,7 +635,7 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     dom = check_domain(domain)
     d = check_dimension(d)
     t = _tau(tau)
-    expansion = _expansion(x, dom)
+    expansion = as_expansion(x, dom)
     dom = expansion.domain
     monos = _monomials(expansion, d)
     weighed = [_weight(expansion, m) for m in monos]

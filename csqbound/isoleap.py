@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,10 +71,11 @@ import numpy as np
 import sympy
 
 from csqbound import limits
-from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound._polyutils import DEFAULT_TOL
+from csqbound._validation import as_float
+from csqbound.errors import CsqboundError, ExpansionError, ParameterError
+from csqbound.expansion import Expansion, as_target, gaussian_expansion
 from csqbound.monomial import Monomial
-from csqbound.target import Target
 
 __all__ = [
     "MAX_EXACT_VARIABLES",
@@ -93,9 +93,6 @@ MAX_EXACT_VARIABLES = limits.MAX_EXACT_ISO_VARIABLES
 #: Largest ``P`` of a non-polynomial target (numeric surrogate from quadrature)
 #: (:data:`csqbound.limits.MAX_NUMERIC_ISO_VARIABLES`).
 MAX_NUMERIC_VARIABLES = limits.MAX_NUMERIC_ISO_VARIABLES
-
-#: Default relative tolerance of the numeric greedy when the expansion has none.
-_DEFAULT_TOL = 1e-9
 
 #: A polynomial: exponent tuple -> coefficient (a field element or a float).
 _Poly = dict[tuple[int, ...], Any]
@@ -597,41 +594,24 @@ def _numeric_greedy(
 # public functions
 # ---------------------------------------------------------------------------
 def _gaussian_expansion(x: object, max_degree: int, tol: float | None) -> Expansion:
-    if isinstance(x, Expansion):
-        if x.domain != "gaussian":
-            msg = (
-                f"iso_leap is defined on the gaussian domain only; got a {x.domain} expansion. "
-                "Use csqbound.leap.leap for boolean targets"
-            )
-            raise DomainError(msg)
-        return x
-    if isinstance(x, Target):
-        if x.domain != "gaussian":
-            msg = (
-                f"iso_leap is defined on the gaussian domain only; got a {x.domain} target. "
-                "Use csqbound.leap.leap for boolean targets, or make the target with "
-                "domain='gaussian'"
-            )
-            raise DomainError(msg)
-        target = x
-    elif isinstance(x, str | sympy.Basic):
-        target = Target.coerce(x, "gaussian")  # type: ignore[arg-type]
-    else:
-        msg = (
-            f"iso_leap needs an expression (text or sympy), a gaussian Target or a gaussian "
-            f"Expansion, got {type(x).__name__}"
-        )
-        raise CsqboundError(msg)
-    if target.variables > MAX_NUMERIC_VARIABLES and not target.is_polynomial:
+    """The gaussian expansion of ``x`` through the gate, refusing what iso_leap cannot do."""
+    read = as_target(
+        x,
+        "gaussian",
+        require="gaussian",
+        caller="iso_leap",
+        hint=". Use csqbound.leap for boolean targets",
+    )
+    if isinstance(read, Expansion):
+        return read
+    if read.variables > MAX_NUMERIC_VARIABLES and not read.is_polynomial:
         msg = (
             f"iso_leap of a non-polynomial target needs P <= {MAX_NUMERIC_VARIABLES} variables "
-            f"(numeric surrogate from quadrature), got P={target.variables}; write the target as "
+            f"(numeric surrogate from quadrature), got P={read.variables}; write the target as "
             "a polynomial with exact coefficients for the exact algorithm"
         )
         raise ExpansionError(msg)
-    from csqbound.hermite import gaussian_expansion
-
-    return gaussian_expansion(target, max_degree=max_degree, tol=tol)
+    return gaussian_expansion(read, max_degree=max_degree, tol=tol)
 
 
 def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> IsoLeapResult:
@@ -686,14 +666,7 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     >>> r.information_exponent, r.exact
     (1, False)
     """
-    if tol is not None and (
-        isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
-    ):
-        msg = f"tol must be a finite number >= 0 or None, got {shorten(tol, quote=True)}"
-        raise ParameterError(msg)
-    if tol is not None and tol < 0:
-        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
-        raise ParameterError(msg)
+    as_float(tol, "tol", allow_none=True)
     expansion = _gaussian_expansion(x, max_degree, tol)
     p = expansion.variables
     coefficients = {m: c for m, c in expansion.coefficients.items() if m.powers}
@@ -714,9 +687,7 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
             "with exact coefficients for the exact algorithm"
         )
         raise ExpansionError(msg)
-    used = (
-        tol if tol is not None else (expansion.tol if expansion.tol is not None else _DEFAULT_TOL)
-    )
+    used = tol if tol is not None else (expansion.tol if expansion.tol is not None else DEFAULT_TOL)
     if used <= 0:
         msg = f"the numeric greedy needs a tolerance > 0, got tol={used!r}"
         raise ParameterError(msg)

@@ -51,12 +51,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
 
-from csqbound.errors import CsqboundError, ParameterError, shorten
-from csqbound.monomial import Domain, Monomial, check_domain
+from csqbound.errors import ParameterError
+from csqbound.expansion import as_support
+from csqbound.monomial import Domain, Monomial
 
 __all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce"]
 
@@ -235,55 +236,10 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
     return order, costs
 
 
-# -- input ---------------------------------------------------------------------
 def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
-    """The non-constant support of ``x``, deduplicated, in input order (first occurrence)."""
-    dom = check_domain(domain)
-    import sympy
-
-    from csqbound.expansion import Expansion, expand
-
-    if isinstance(x, str | sympy.Basic):
-        x = expand(x, dom)  # type: ignore[arg-type]
-    elif not isinstance(x, Expansion | Monomial | Iterable):
-        try:
-            from csqbound.target import Target
-        except ImportError:  # pragma: no cover - only while target.py is missing
-            Target = None  # type: ignore[assignment,misc]  # noqa: N806
-        if Target is None or not isinstance(x, Target):
-            msg = (
-                f"cannot read a support from {type(x).__name__} {shorten(x, quote=True)}: give "
-                "an expression, "
-                "a Target, an Expansion, or an iterable of monomials (sets of coordinates "
-                "or mappings coordinate -> degree)"
-            )
-            raise CsqboundError(msg)
-        x = expand(x)
-    if isinstance(x, Expansion):
-        return tuple(mono for mono in x.support if mono.powers), x.domain
-    items: Iterable[object] = (x,) if isinstance(x, Monomial) else x  # type: ignore[assignment]
-    seen: dict[Monomial, None] = {}
-    boolean = dom == "boolean"
-    for item in items:
-        if type(item) is Monomial:
-            mono = item
-            if boolean and len(mono.powers) != sum(k for _, k in mono.powers):
-                mono = Monomial.coerce(mono, dom)  # raises the DomainError
-        else:
-            try:
-                mono = Monomial.coerce(item, dom)
-            except CsqboundError:
-                raise
-            except (TypeError, ValueError) as exc:
-                msg = (
-                    f"cannot read {shorten(item, quote=True)} as a monomial ({shorten(exc)}): "
-                    "coordinates must be "
-                    "1-based integers and degrees non-negative integers"
-                )
-                raise CsqboundError(msg) from exc
-        if mono.powers:
-            seen[mono] = None
-    return tuple(seen), dom
+    """The non-constant support of ``x`` through the gate :func:`csqbound.expansion.as_support`."""
+    monos, dom, _ = as_support(x, domain)
+    return monos, dom
 
 
 # -- public functions -------------------------------------------------------------

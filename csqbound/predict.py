@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sympy
 
 from csqbound.errors import ParameterError, shorten
 from csqbound.expansion import Expansion
@@ -256,10 +255,6 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
     if dom == "boolean":
         from csqbound.leap import leap
 
-        if isinstance(x, sympy.Basic | Target):
-            from csqbound.expansion import expand
-
-            x = expand(x, dom)  # type: ignore[arg-type]
         result = leap(x, dom)
         value = result.leap
         stages = result.stage_jumps()

@@ -60,17 +60,17 @@ import sympy
 from sympy.core.evalf import PrecisionExhausted
 
 from csqbound import limits
+from csqbound._validation import as_int
 from csqbound.errors import (
     CsqboundError,
     DomainError,
     ExpansionError,
     NotComputableError,
-    ParameterError,
     shorten,
 )
-from csqbound.expansion import Expansion
-from csqbound.monomial import Monomial, check_domain
+from csqbound.expansion import Expansion, as_expansion, as_support, as_target
 from csqbound.target import Target
+from csqbound.walsh import exact_values, fwht
 
 __all__ = [
     "MAX_SQ_VARIABLES",
@@ -212,9 +212,7 @@ def oracle_leap(
     (2, (frozenset({3, 4}), frozenset({1, 2})))
     """
     p = variables if variables is not None else getattr(oracle, "variables", None)
-    if p is None or isinstance(p, bool) or not isinstance(p, int) or p < 0:
-        msg = f"oracle_leap needs the number of variables P >= 0, got {shorten(p, quote=True)}"
-        raise ParameterError(msg)
+    p = as_int(p, "the number of variables P of oracle_leap", 0)
     covered: frozenset[int] = frozenset()
     order: list[frozenset[int]] = []
     while True:
@@ -274,24 +272,6 @@ class CSQOracle:
         return None if best is None else frozenset(best[1])
 
 
-def _expansion(x: object, domain: str) -> Expansion:
-    """An expansion of ``x`` (text, sympy, Target or Expansion) on ``domain``."""
-    dom = check_domain(domain)
-    if isinstance(x, Expansion):
-        return x
-    from csqbound.expansion import expand
-
-    if isinstance(x, Target):
-        return expand(x)
-    if isinstance(x, str | sympy.Basic):
-        return expand(x, dom)  # type: ignore[arg-type]
-    msg = (
-        f"cannot read a target from {type(x).__name__}: give an expression (text or sympy), "
-        "a Target or an Expansion"
-    )
-    raise CsqboundError(msg)
-
-
 def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
     """The CSQ oracle of a target or support family.
 
@@ -316,25 +296,8 @@ def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
     >>> csq_oracle([{1: 3}], domain="gaussian").supports
     (frozenset({1}),)
     """
-    dom = check_domain(domain)
-    if isinstance(x, str | sympy.Basic | Expansion | Target):
-        expansion = _expansion(x, dom)
-        monos: Iterable[Monomial] = expansion.support
-        p = expansion.variables
-    elif isinstance(x, Monomial | Iterable):
-        items: Iterable[object] = (x,) if isinstance(x, Monomial) else x  # type: ignore[assignment]
-        monos = [Monomial.coerce(m, dom) for m in items]
-        p = max((m.powers[-1][0] for m in monos if m.powers), default=0)
-    else:
-        msg = (
-            f"cannot read a support from {type(x).__name__}: give an expression, a Target, "
-            "an Expansion or an iterable of monomials"
-        )
-        raise CsqboundError(msg)
-    seen: dict[frozenset[int], None] = {}
-    for mono in monos:
-        if mono.powers:
-            seen[mono.support] = None
+    monos, _, p = as_support(x, domain)
+    seen = dict.fromkeys(mono.support for mono in monos)
     supports = tuple(sorted(seen, key=lambda s: (len(s), sorted(s))))
     return CSQOracle(supports, p)
 
@@ -521,25 +484,17 @@ class SQOracle:
 def _cube_values(ints: dict[int, int], p: int) -> np.ndarray:
     """``sum_S c_S chi_S`` on every point of ``{-1,1}^P`` for integer ``c_S`` (key: set bits).
 
-    The Sylvester-Hadamard transform, exact: int64 when ``sum |c| < 2^62`` bounds every
-    value, Python ints otherwise.
+    The Sylvester-Hadamard transform (:func:`csqbound.walsh.fwht`), exact: int64 when
+    ``max |c| 2^P < 2^62`` bounds every value, Python ints otherwise.
     """
     n = 1 << p
-    if sum(abs(v) for v in ints.values()) < 2**62:
-        vec = np.zeros(n, dtype=np.int64)
-    else:
-        vec = np.zeros(n, dtype=object)
+    small = max((abs(v) for v in ints.values()), default=0) * n < 2**62
+    vec = np.zeros(n, dtype=np.int64 if small else object)
+    if not small:
         vec[:] = 0
     for k, v in ints.items():
         vec[k] = v
-    h = 1
-    while h < n:
-        view = vec.reshape(-1, 2, h)
-        upper = view[:, 1, :].copy()
-        view[:, 1, :] = view[:, 0, :] - upper
-        view[:, 0, :] = view[:, 0, :] + upper
-        h *= 2
-    return vec
+    return fwht(vec)
 
 
 def _check_sq_input(expansion: Expansion) -> int:
@@ -684,9 +639,7 @@ def _pointwise_labels(target: Target, p: int) -> np.ndarray:
             "(MAX_SQ_POINTWISE_VARIABLES in csqbound.limits)"
         )
         raise _not_computable(msg)
-    from csqbound.walsh import _exact_values
-
-    exact = _exact_values(target.expression, target.symbols, range(1 << p))
+    exact = exact_values(target.expression, target.symbols, range(1 << p))
     values = [_atoms(v) for v in exact]
     keys = [tuple([frozenset(v.items())]) for v in values]
     return _labels_of(keys, values)  # type: ignore[arg-type]
@@ -734,16 +687,9 @@ def sq_oracle(x: object) -> SQOracle:
     >>> sq_oracle("tanh(x1 + x2)").labels.tolist()  # tanh(2), 0, 0, -tanh(2)
     [0, 1, 1, 2]
     """
-    target: Target | None = None
-    if isinstance(x, Expansion):
-        expansion = x
-    else:
-        if isinstance(x, Target) and x.domain != "boolean":
-            msg = "the SQ oracle is defined on the boolean domain only; got a gaussian target"
-            raise DomainError(msg)
-        if isinstance(x, Target | str | sympy.Basic):
-            target = Target.coerce(x, "boolean")  # type: ignore[arg-type]
-        expansion = _expansion(target if target is not None else x, "boolean")
+    read = as_target(x, "boolean", require="boolean", caller="the SQ oracle")
+    target = read if isinstance(read, Target) else None
+    expansion = as_expansion(read)
     p = _check_sq_input(expansion)
     if expansion.exact and all(
         isinstance(c, sympy.Rational) for c in expansion.coefficients.values()

@@ -24,7 +24,8 @@ from pathlib import Path
 import networkx
 
 from csqbound.errors import CsqboundError
-from csqbound.leap import LeapResult, _family, leap
+from csqbound.expansion import as_support
+from csqbound.leap import LeapResult, leap
 from csqbound.monomial import Domain, Monomial
 
 __all__ = ["SupportGraph"]
@@ -100,7 +101,7 @@ class SupportGraph:
         >>> g.to_networkx().edges[("m", "x1*He2(x2)"), ("x", 2)]
         {'kind': 'incidence', 'weight': 2}
         """
-        monos, dom = _family(x, domain)
+        monos, dom, _ = as_support(x, domain)
         result = leap(monos, dom)
         graph = networkx.DiGraph(domain=dom, leap=result.leap)
         stage_of_step: list[int] = []

@@ -18,11 +18,10 @@ from scipy import integrate
 
 from csqbound import expand
 from csqbound.errors import ExpansionError, ParameterError
-from csqbound.expansion import Expansion
+from csqbound.expansion import Expansion, gaussian_expansion
 from csqbound.hermite import (
     default_points_per_dim,
     gauss_hermite_coefficients,
-    gaussian_expansion,
     hermite_coefficients_of_power,
     polynomial_to_hermite,
 )

@@ -20,13 +20,12 @@ from hypothesis import strategies as st
 
 from csqbound import expand
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError
-from csqbound.expansion import Expansion
+from csqbound.expansion import Expansion, boolean_expansion
 from csqbound.monomial import Monomial
 from csqbound.parse import symbol
 from csqbound.target import Target
 from csqbound.walsh import (
     MAX_TABLE_VARIABLES,
-    boolean_expansion,
     cube_points,
     fwht,
     multilinear_reduce,

@@ -270,10 +270,10 @@ def _stages_table(results: list[dict[str, Any]]) -> Table:
 
 
 def _mono_tex(text: str) -> str:
-    from csqbound.report.summary import _monomial_from_text
+    from csqbound.report.summary import monomial_from_text
     from csqbound.report.tables import monomial_latex
 
-    return monomial_latex(_monomial_from_text(text)).latex.strip("$")
+    return monomial_latex(monomial_from_text(text)).latex.strip("$")
 
 
 def _specs(t: SuiteTarget, seeds: int) -> list[Any]:

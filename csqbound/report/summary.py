@@ -23,6 +23,7 @@ __all__ = [
     "expansion_table",
     "leap_summary",
     "leap_tables",
+    "monomial_from_text",
     "other_leaps",
     "train_tables",
     "verify_tables",
@@ -73,7 +74,7 @@ def expansion_table(summary: dict[str, Any]) -> Table:
     """The support as a table (monomial, coefficient, degree, share of ``||f||^2``)."""
     rows = tuple(
         (
-            monomial_latex(_monomial_from_text(r["monomial"])),
+            monomial_latex(monomial_from_text(r["monomial"])),
             r["coefficient"],
             r["degree"],
             r["weight"],
@@ -89,8 +90,14 @@ def expansion_table(summary: dict[str, Any]) -> Table:
     return Table(("monomial", "coefficient", "degree", "weight"), rows, title=title)
 
 
-def _monomial_from_text(text: str) -> Monomial:
-    """Inverse of ``str(Monomial)`` for the strings this module itself produced."""
+def monomial_from_text(text: str) -> Monomial:
+    """Inverse of ``str(Monomial)`` for the strings this module itself produced.
+
+    Examples
+    --------
+    >>> monomial_from_text("He2(x1)*x3")
+    Monomial(He2(x1)*x3)
+    """
     if text == "1":
         return Monomial(())
     powers: dict[int, int] = {}
@@ -188,7 +195,7 @@ def leap_tables(summary: dict[str, Any]) -> list[Table]:
     stage_of = {m: i + 1 for i, stage in enumerate(summary["stages"]) for m in stage}
     rows: list[tuple[Any, ...]] = []
     for step, (m, jump) in enumerate(zip(summary["order"], summary["jumps"], strict=True), 1):
-        mono: Math = monomial_latex(_monomial_from_text(m))
+        mono: Math = monomial_latex(monomial_from_text(m))
         rows.append((step, mono, jump, stage_of[m]))
     witness = Table(
         ("step", "monomial", "jump", "stage"), tuple(rows), title="Greedy witness order"
@@ -376,7 +383,7 @@ def train_tables(run: Any) -> list[Table]:
         reached = sum(t is not None for t in per_replica)
         rows.append(
             (
-                monomial_latex(_monomial_from_text(mono)),
+                monomial_latex(monomial_from_text(mono)),
                 stage_of.get(mono),
                 medians.get(mono),
                 f"{reached}/{len(per_replica)}",

@@ -24,12 +24,12 @@ AssertionError: leap of x1 + x1*x2*x3 (boolean) is 2, expected 1
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from csqbound._validation import as_int
 from csqbound.errors import CsqboundError, ParameterError
 
 if TYPE_CHECKING:
@@ -52,10 +52,7 @@ __all__ = [
 
 # -- helpers ------------------------------------------------------------------------------
 def _check_level(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
-        msg = f"{name} must be an integer >= 0, got {value!r}"
-        raise ParameterError(msg)
-    return int(value)
+    return as_int(value, name, 0)
 
 
 def _describe(f: object) -> str:
@@ -349,11 +346,11 @@ def assert_csq_exponent(
       {}         1     2  2      163/10416  1139/815000  -2.855
       {1}        2     1  1      1/1953     389/4000     -1.012
     """
-    from csqbound.csq import _expansion, csq_bound
-    from csqbound.monomial import check_domain
+    from csqbound.csq import csq_bound
+    from csqbound.expansion import as_expansion
 
     expected = _check_level("k", k)
-    expansion = _expansion(f, check_domain(domain))
+    expansion = as_expansion(f, domain)
     dim = max(64, expansion.variables) if d is None else d
     bound = csq_bound(expansion, d=dim, tau=tau, domain=expansion.domain)
     if bound.exponent != expected:
