@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+from csqbound.analysis import Analysis, analyze
 from csqbound.catalog import CATALOG, CatalogEntry, catalog_entry
 from csqbound.csq import CSQBound, csq_bound
 from csqbound.errors import (
@@ -38,6 +39,7 @@ from csqbound.target import Target
 
 __all__ = [
     "CATALOG",
+    "Analysis",
     "BackendUnavailableError",
     "CSQBound",
     "CatalogEntry",
@@ -55,6 +57,7 @@ __all__ = [
     "SupportGraph",
     "Target",
     "Verification",
+    "analyze",
     "catalog_entry",
     "cover",
     "csq_bound",

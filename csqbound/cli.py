@@ -210,11 +210,12 @@ def expand(
 @guarded
 def leap(expr: ExprArg, domain: DomainOpt = None, fmt: FormatOpt = "table") -> None:
     """The leap of EXPR: greedy witness order, jumps, stages, MSP and cover."""
+    from csqbound.analysis import analyze
     from csqbound.report.summary import leap_summary, leap_tables
     from csqbound.report.tables import check_format, render, to_json
 
     fmt = check_format(fmt)
-    summary = leap_summary(_target(expr, domain))
+    summary = leap_summary(analyze(_target(expr, domain)))
     if fmt == "json":
         _emit(to_json(summary))
         return
@@ -267,14 +268,13 @@ def csq(
     fmt: FormatOpt = "table",
 ) -> None:
     """Stage-wise CSQ lower bound for learning EXPR on hidden coordinates (THEORY section 5)."""
-    from csqbound.csq import csq_bound
-    from csqbound.report.summary import csq_tables
+    from csqbound.analysis import analyze
+    from csqbound.report.summary import csq_record, csq_tables
     from csqbound.report.tables import check_format, render, to_json
 
     fmt = check_format(fmt)
     target = _target(expr, domain)
-    data = csq_bound(target, d=d, tau=tau, domain=target.domain).to_dict()
-    data = {"expression": str(target), **data}
+    data = csq_record(analyze(target, d=d, tau=tau))
     if fmt == "json":
         _emit(to_json(data))
         return

@@ -59,7 +59,7 @@ from csqbound.errors import ParameterError
 from csqbound.expansion import as_support
 from csqbound.monomial import Domain, Monomial
 
-__all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce"]
+__all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce", "stage_jumps"]
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,7 @@ class LeapResult:
         >>> leap([{1}, {1, 2}, {1, 2, 3, 4}]).stage_jumps()
         (1, 2)
         """
-        out = []
-        step = 0
-        for stage in self.stages:
-            out.append(max(self.jumps[step : step + len(stage)]))
-            step += len(stage)
-        return tuple(out)
+        return stage_jumps(self.jumps)
 
 
 # -- the kernel ----------------------------------------------------------------
@@ -236,6 +231,33 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
     return order, costs
 
 
+def _stage_starts(jumps: Sequence[int]) -> list[bool]:
+    """Where a stage starts: at the first step and before every step of cost ``>= 2``."""
+    return [j >= 2 or i == 0 for i, j in enumerate(jumps)]
+
+
+def stage_jumps(jumps: Sequence[int]) -> tuple[int, ...]:
+    """The stage cut of a sequence of jumps: cut before every jump ``>= 2``; max per stage.
+
+    The one cut behind :attr:`LeapResult.stages` and the predicted stages of
+    :func:`csqbound.predict.predict` (also for the jumps of ``iso_leap``).
+
+    Examples
+    --------
+    >>> stage_jumps([1, 1, 2, 1, 3])
+    (1, 2, 3)
+    >>> stage_jumps([])
+    ()
+    """
+    out: list[int] = []
+    for jump, new_stage in zip(jumps, _stage_starts(jumps), strict=True):
+        if new_stage:
+            out.append(jump)
+        else:
+            out[-1] = max(out[-1], jump)
+    return tuple(out)
+
+
 def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
     """The non-constant support of ``x`` through the gate :func:`csqbound.expansion.as_support`."""
     monos, dom, _ = as_support(x, domain)
@@ -295,21 +317,17 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     order_idx, costs = greedy_order([mono.powers for mono in monos])
     order = tuple(monos[i] for i in order_idx)
     stages: list[tuple[Monomial, ...]] = []
-    current: list[Monomial] = []
     first_cover: dict[int, Monomial] = {}
     stage_of: dict[int, int] = {}
-    for mono, cost in zip(order, costs, strict=True):
-        if cost >= 2 and current:
-            stages.append(tuple(current))
-            current = []
-        current.append(mono)
+    for mono, cost, new_stage in zip(order, costs, _stage_starts(costs), strict=True):
+        if new_stage:
+            stages.append(())
+        stages[-1] += (mono,)
         if cost:  # a step of cost 0 covers nothing new
             for coordinate, _ in mono.powers:
                 if coordinate not in first_cover:
                     first_cover[coordinate] = mono
-                    stage_of[coordinate] = len(stages)
-    if current:
-        stages.append(tuple(current))
+                    stage_of[coordinate] = len(stages) - 1
     value = max(costs, default=0)
     return LeapResult(
         leap=value,

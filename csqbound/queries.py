@@ -76,12 +76,15 @@ __all__ = [
     "MAX_SQ_VARIABLES",
     "CSQOracle",
     "Oracle",
+    "QUERY_LEAPS",
     "OracleLeapResult",
+    "QueryLeap",
     "SQOracle",
     "csq_leap",
     "csq_oracle",
     "least_detectable",
     "oracle_leap",
+    "register_query_leap",
     "sq_leap",
     "sq_oracle",
 ]
@@ -720,3 +723,56 @@ def sq_leap(x: object) -> int:
     (1, 2, 2)
     """
     return oracle_leap(sq_oracle(x)).leap
+
+
+# ---------------------------------------------------------------------------
+# the registry of query leaps
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueryLeap:
+    """A query leap the summaries, the zoo and the report compute and print.
+
+    Attributes
+    ----------
+    name
+        The key of the value in every record (``"csq_leap"``).
+    label
+        Its short label in the "other leaps" cell (``"CSQ"``).
+    domains
+        The domains it is defined on; elsewhere the records hold ``None``.
+    compute
+        ``compute(target, expansion) -> int``; a
+        :class:`~csqbound.errors.NotComputableError` or
+        :class:`~csqbound.errors.ExpansionError` means "not computable here".
+    """
+
+    name: str
+    label: str
+    domains: tuple[str, ...]
+    compute: Callable[[Target, Expansion], int]
+
+
+#: The registered query leaps, in the order the tables print them. A new query type
+#: is its oracle in this module plus one :func:`register_query_leap` call.
+QUERY_LEAPS: dict[str, QueryLeap] = {}
+
+
+def register_query_leap(
+    name: str, label: str, domains: Iterable[str], compute: Callable[[Target, Expansion], int]
+) -> QueryLeap:
+    """Register a query leap (replacing one of the same name) and return it.
+
+    Examples
+    --------
+    >>> sorted(QUERY_LEAPS)
+    ['csq_leap', 'sq_leap']
+    >>> QUERY_LEAPS["sq_leap"].label
+    'SQ'
+    """
+    entry = QueryLeap(name, label, tuple(domains), compute)
+    QUERY_LEAPS[name] = entry
+    return entry
+
+
+register_query_leap("csq_leap", "CSQ", ("boolean",), lambda target, expansion: csq_leap(expansion))
+register_query_leap("sq_leap", "SQ", ("boolean",), lambda target, expansion: sq_leap(target))

@@ -77,26 +77,20 @@ def theory_records(suite: Suite) -> list[dict[str, Any]]:
     >>> r["leap"], r["csq_exponent"], r["sgd_samples_exponent"], r["sgd_samples_scale"]
     (3, 3, 2, 'd^2')
     """
-    from csqbound.csq import csq_bound
-    from csqbound.predict import predict
-    from csqbound.report.summary import leap_summary
+    from csqbound.analysis import analyze
+    from csqbound.report.summary import csq_notes, leap_columns
 
     rows = []
     for t in suite.targets:
-        target = t.target
-        summary = leap_summary(target)
-        bound = csq_bound(target, d=suite.csq_d, tau=suite.tau, domain=t.domain).to_dict()
-        pred = predict(target, t.domain)
+        a = analyze(t.target, d=suite.csq_d, tau=suite.tau)
+        bound = a.csq.to_dict()
+        pred = a.predicted()
         rows.append(
             {
                 "name": t.name,
                 "expression": t.expression,
                 "domain": t.domain,
-                "leap": summary["leap"],
-                "iso_leap": summary.get("iso_leap"),
-                "information_exponent": summary.get("information_exponent"),
-                "csq_leap": summary.get("csq_leap"),
-                "sq_leap": summary.get("sq_leap"),
+                **leap_columns(a),
                 "csq_exponent": bound["exponent"],
                 "csq_d": suite.csq_d,
                 "tau": bound["tau"],
@@ -105,8 +99,8 @@ def theory_records(suite: Suite) -> list[dict[str, Any]]:
                 "sgd_samples_exponent": pred.samples_exponent,
                 "sgd_samples_scale": pred.samples_label,
                 "sgd_time_exponent": pred.time_exponent,
-                "stages": [list(s) for s in summary["stages"]],
-                "notes": bound["notes"],
+                "stages": [[str(m) for m in stage] for stage in a.leap.stages],
+                "notes": csq_notes(a),
             }
         )
     return rows
