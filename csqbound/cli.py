@@ -472,9 +472,6 @@ def _sweep_progress(total_hint: str, quiet: bool) -> Any:
     return bar()
 
 
-SETTING_OPTIONS = ("width", "replicas", "batch", "samples", "lr", "stop_loss")
-
-
 @app.command()
 @guarded
 def verify(
@@ -581,8 +578,8 @@ def runs(
     import csv
     import io
     import math
-    import statistics
 
+    from csqbound.experiments.scaling import censored_median
     from csqbound.experiments.store import Store
     from csqbound.report.tables import Table, render, to_json
 
@@ -606,7 +603,7 @@ def runs(
             for n, st in zip(r.samples_to_learn, r.status, strict=False)
             if n is not None or st == "budget_exhausted"
         )
-        median = statistics.median(values) if values else None
+        median = censored_median(values) if values else None
         records.append(
             {
                 "target": r.target,
