@@ -28,10 +28,10 @@ from csqbound.errors import (
 from csqbound.expansion import Expansion, expand
 from csqbound.experiments.verify import Verification, verify
 from csqbound.isoleap import IsoLeapResult, information_exponent, iso_leap
-from csqbound.leap import LeapResult, cover, leap, leap_bruteforce
+from csqbound.leaps import LeapResult, cover, leap, leap_bruteforce
 from csqbound.monomial import Monomial
-from csqbound.parse import parse
-from csqbound.predict import Prediction, predict
+from csqbound.parsing import parse
+from csqbound.prediction import Prediction, predict
 from csqbound.queries import csq_leap, oracle_leap, sq_leap
 from csqbound.sgd.train import Run, train
 from csqbound.support import SupportGraph
@@ -76,3 +76,23 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def _transitional_module_aliases() -> None:
+    """Old import paths of renamed modules, for code that still uses them.
+
+    ``leap.py`` and ``predict.py`` were renamed (``leaps.py``, ``prediction.py``) so
+    that the facade's functions ``csqbound.leap`` and ``csqbound.predict`` no longer
+    shadow submodules of the same name. ``csqbound.sgd.train`` still imports the
+    old paths; these entries keep them working until it imports the new ones, and
+    then go. No file of the old names exists.
+    """
+    import sys
+
+    from csqbound import leaps, prediction
+
+    sys.modules.setdefault("csqbound.leap", leaps)
+    sys.modules.setdefault("csqbound.predict", prediction)
+
+
+_transitional_module_aliases()

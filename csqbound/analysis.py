@@ -21,8 +21,8 @@ from csqbound.csq import CSQBound, check_dimension, csq_bound, read_tau
 from csqbound.errors import ExpansionError, NotComputableError
 from csqbound.expansion import Expansion, expand
 from csqbound.isoleap import IsoLeapResult, iso_leap
-from csqbound.leap import LeapResult, cover, leap, stage_jumps
-from csqbound.predict import Prediction, prediction_of
+from csqbound.leaps import LeapResult, cover, leap, stage_jumps
+from csqbound.prediction import Prediction, prediction_of
 from csqbound.queries import QUERY_LEAPS
 from csqbound.target import Target
 

@@ -36,7 +36,7 @@ up to 2000 covered sets) and the run with the largest bound is reported: every
 stage bound is valid on its own, all runs share the same largest jump, and the
 result does not depend on how coordinates are labelled. On the boolean domain
 without ties the covered sets are those of the leap's witness
-(:meth:`csqbound.leap.LeapResult.covered_sets`). Along that greedy the
+(:meth:`csqbound.leaps.LeapResult.covered_sets`). Along that greedy the
 bound grows as ``d^(jump)`` at each stage, so the overall bound grows as
 ``d^exponent`` with ``exponent`` the cardinality leap (new coordinates per
 step): the leap on the boolean domain, possibly less than the degree-weighted
@@ -83,7 +83,7 @@ from csqbound.errors import CsqboundError, ExpansionError, ParameterError, short
 from csqbound.expansion import Expansion, as_expansion
 from csqbound.isoleap import IsoLeapResult, iso_leap
 from csqbound.monomial import Domain, Monomial, check_domain
-from csqbound.parse import exact_number
+from csqbound.parsing import exact_number
 from csqbound.queries import csq_oracle, oracle_leap
 
 __all__ = [

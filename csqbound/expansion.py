@@ -26,7 +26,7 @@ from csqbound._polyutils import Spectrum
 from csqbound.errors import CsqboundError, DomainError, ExpansionError, shorten
 from csqbound.hermite import gaussian_spectrum
 from csqbound.monomial import Domain, Monomial, check_domain
-from csqbound.parse import parse
+from csqbound.parsing import parse
 from csqbound.target import Target
 from csqbound.walsh import boolean_spectrum
 

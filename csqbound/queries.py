@@ -33,7 +33,7 @@ Which loss gives which (Joshi, Misiakiewicz, Srebro, NeurIPS 2024): gradient
 queries of the **squared loss** behave like CSQ, gradient queries of the
 **ℓ1 (absolute) loss** like SQ. ``Leap_SQ <= Leap_CSQ``, and the CSQ leap is the
 leap of section 2 on the boolean domain (:func:`csq_leap` equals
-``csqbound.leap.leap(x).leap``). Example: ``x1*x2*x3 - x1*x2*x4`` has
+``csqbound.leaps.leap(x).leap``). Example: ``x1*x2*x3 - x1*x2*x4`` has
 ``Leap_CSQ = 3`` but ``Leap_SQ = 2`` (``y = 0`` exactly when ``x3 = x4``).
 
 References
@@ -309,7 +309,7 @@ def csq_leap(x: object, domain: str = "boolean") -> int:
     """``Leap_CSQ``: the leap over the CSQ oracle.
 
     On the boolean domain it equals the leap of THEORY section 2
-    (``csqbound.leap.leap(x).leap``); on the gaussian domain it counts new
+    (``csqbound.leaps.leap(x).leap``); on the gaussian domain it counts new
     *coordinates* (the cardinality leap, the exponent of the CSQ bound on the
     hidden-coordinates class), which can be smaller than the degree-weighted leap.
 

@@ -14,7 +14,7 @@ import sympy
 
 from csqbound.errors import DomainError, ParameterError
 from csqbound.expansion import as_target
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.target import Target
 
 __all__ = ["cayley_rotation", "gaussian_target", "rotate"]

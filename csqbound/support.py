@@ -25,7 +25,7 @@ import networkx
 
 from csqbound.errors import CsqboundError
 from csqbound.expansion import as_support
-from csqbound.leap import LeapResult, leap
+from csqbound.leaps import LeapResult, leap
 from csqbound.monomial import Domain, Monomial
 
 __all__ = ["SupportGraph"]
@@ -45,7 +45,7 @@ class SupportGraph:
         The non-constant support, deduplicated, in input order (an Expansion's
         order: by degree, then coordinates).
     leap
-        The :class:`~csqbound.leap.LeapResult` the graph was built from.
+        The :class:`~csqbound.leaps.LeapResult` the graph was built from.
     graph
         The graph itself; treat it as read-only and use :meth:`to_networkx` for a
         copy of your own.
@@ -76,7 +76,7 @@ class SupportGraph:
         Parameters
         ----------
         x
-            As for :func:`csqbound.leap.leap`: an expression, an Expansion, or an
+            As for :func:`csqbound.leaps.leap`: an expression, an Expansion, or an
             iterable of monomials (sets of coordinates, mappings coordinate ->
             degree, :class:`~csqbound.monomial.Monomial`).
         domain

@@ -16,8 +16,8 @@ from csqbound.analysis import analyze
 from csqbound.csq import CLASS_LABEL, csq_bound, gamma, stage_queries
 from csqbound.errors import ParameterError
 from csqbound.expansion import Expansion
-from csqbound.leap import leap
-from csqbound.parse import symbol
+from csqbound.leaps import leap
+from csqbound.parsing import symbol
 from csqbound.report.summary import csq_notes, csq_record
 from csqbound.testing.strategies import target_from_expansion
 

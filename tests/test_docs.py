@@ -296,3 +296,12 @@ def test_proofs_checks_runner_fails_on_a_failure(capsys, monkeypatch) -> None:
     assert out.splitlines()[-1] == "FAILED: wrong, crash, empty"
     assert runner.main(["--only", "nope"]) == 2
     assert runner.main(["--list"]) == 0
+
+
+def test_no_facade_name_shadows_a_submodule() -> None:
+    """``csqbound.<name>`` is one thing: no public name is also a module file of the package."""
+    import pathlib
+
+    root = pathlib.Path(csqbound.__file__).parent
+    modules = {p.stem for p in root.glob("*.py")} | {p.name for p in root.iterdir() if p.is_dir()}
+    assert not set(csqbound.__all__) & modules

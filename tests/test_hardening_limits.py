@@ -18,7 +18,7 @@ from csqbound.csq import csq_bound
 from csqbound.errors import CsqboundError, NotComputableError, ParseError, shorten
 from csqbound.expansion import expand
 from csqbound.experiments.store import Store, StoreError
-from csqbound.parse import check_expression, exact_number, parse, symbol
+from csqbound.parsing import check_expression, exact_number, parse, symbol
 from csqbound.queries import sq_leap, sq_oracle
 from csqbound.report.summary import csq_notes
 from csqbound.target import Target

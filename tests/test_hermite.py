@@ -25,7 +25,7 @@ from csqbound.hermite import (
     polynomial_to_hermite,
 )
 from csqbound.monomial import Monomial
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.target import Target
 
 PHI0 = 1 / math.sqrt(2 * math.pi)  # the standard normal density at 0

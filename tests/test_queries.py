@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from csqbound.errors import DomainError, ExpansionError, ParameterError
 from csqbound.expansion import Expansion
-from csqbound.leap import leap
+from csqbound.leaps import leap
 from csqbound.queries import (
     CSQOracle,
     SQOracle,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from csqbound.errors import CsqboundError, DomainError
 from csqbound.expansion import Expansion
-from csqbound.leap import leap
+from csqbound.leaps import leap
 from csqbound.monomial import Monomial
 from csqbound.support import SupportGraph
 

@@ -21,7 +21,7 @@ from csqbound import expand
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError
 from csqbound.expansion import Expansion, boolean_expansion
 from csqbound.monomial import Monomial
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.target import Target
 from csqbound.walsh import (
     MAX_TABLE_VARIABLES,

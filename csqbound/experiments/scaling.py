@@ -602,7 +602,7 @@ def fit_scaling(
         Per point: samples to learn (finite, ``> 0``), ``+inf`` if censored
         (budget hit), ``nan`` if excluded (diverged, failed).
     predicted_exponent
-        E.g. ``max(L - 1, 1)`` (:attr:`csqbound.predict.Prediction.samples_exponent`).
+        E.g. ``max(L - 1, 1)`` (:attr:`csqbound.prediction.Prediction.samples_exponent`).
     resamples
         Bootstrap resamples (points resampled within each ``d``; whole clusters
         when ``clusters`` is given).
@@ -689,7 +689,7 @@ class StageFit:
     jump
         ``L_j``.
     scale
-        ``'d'``, ``'d log d'``, ``'d^2'``, ... (:func:`csqbound.predict.stage_scale_label`).
+        ``'d'``, ``'d log d'``, ``'d^2'``, ... (:func:`csqbound.prediction.stage_scale_label`).
     predicted_exponent
         1 for ``d`` and ``d log d`` (the latter fitted as duration / log d), ``L_j - 1`` above.
     divided_by_log
@@ -820,7 +820,7 @@ def fit_stages(
     >>> [(f.scale, f.predicted_exponent, f.fit.verdict) for f in fits]
     [('d', 1, 'agree'), ('d^2', 2, 'agree')]
     """
-    from csqbound.predict import stage_scale_label
+    from csqbound.prediction import stage_scale_label
 
     if len(stages) != len(jumps):
         msg = f"{len(stages)} stages but {len(jumps)} jumps: give one jump per stage"
@@ -860,7 +860,7 @@ def stage_plan(target: str, domain: str = "boolean") -> tuple[tuple[tuple[str, .
     """The predicted stages of a target: monomial names and jump of each (the leap's witness).
 
     The same cut as :attr:`csqbound.sgd.train.Run.predicted_stages` (the greedy
-    witness of :func:`csqbound.leap.leap`, coordinate leap on both domains).
+    witness of :func:`csqbound.leaps.leap`, coordinate leap on both domains).
 
     Examples
     --------
@@ -868,7 +868,7 @@ def stage_plan(target: str, domain: str = "boolean") -> tuple[tuple[tuple[str, .
     ((('x1',), 1), (('x1*x2*x3',), 2))
     """
     from csqbound.expansion import expand
-    from csqbound.leap import leap
+    from csqbound.leaps import leap
     from csqbound.target import Target
 
     result = leap(expand(Target.coerce(target, domain)))
@@ -1071,7 +1071,7 @@ def verdict_from_runs(
     """:func:`fit_scaling` on one group of stored runs, against ``max(L - 1, 1)`` by default.
 
     ``options`` go to :func:`fit_scaling`. ``predicted_exponent`` defaults to
-    :attr:`csqbound.predict.Prediction.samples_exponent` of the runs' target;
+    :attr:`csqbound.prediction.Prediction.samples_exponent` of the runs' target;
     then, when the prediction is ``d log d`` (``L = 2``), ``divide_by_log``
     defaults to ``True``: the medians divided by ``log d`` are judged against
     exponent 1 (at ``d = 8..64`` the log alone adds about 0.3 to a slope).
@@ -1089,7 +1089,7 @@ def verdict_from_runs(
     """
     points = points_from_runs(runs, observable)
     if predicted_exponent is None:
-        from csqbound.predict import predict
+        from csqbound.prediction import predict
 
         prediction = predict(points.target, points.domain)
         predicted_exponent = prediction.samples_exponent

@@ -95,7 +95,7 @@ class Conjecture:
         >>> Conjecture.of("x1*x2*x3", "boolean", 1, None)
         Conjecture(exponent=1.0, log_power=0.0, source='user', label='d')
         """
-        from csqbound.predict import predict
+        from csqbound.prediction import predict
 
         if exponent is None:
             p = predict(target, domain)

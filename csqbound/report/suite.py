@@ -357,7 +357,7 @@ def auto_ds(expression: str, domain: str, exponent: float | None = None) -> tupl
     >>> auto_ds("x1*x2", "boolean"), auto_ds("x1*x2*x3", "boolean")
     ((64, 128, 256, 512), (32, 64, 128, 256))
     """
-    from csqbound.predict import predict
+    from csqbound.prediction import predict
 
     k = predict(expression, domain).samples_exponent
     return AUTO_D.get(int(k), AUTO_D_HIGH)

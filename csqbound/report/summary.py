@@ -15,9 +15,9 @@ from csqbound import limits
 from csqbound.analysis import Analysis, analyze
 from csqbound.csq import MAX_RUN_DEPTH, MAX_RUN_STATES, WORKING_DIGITS, CSQBound
 from csqbound.expansion import Expansion, format_coefficient
-from csqbound.leap import LeapResult
+from csqbound.leaps import LeapResult
 from csqbound.monomial import Monomial
-from csqbound.predict import Prediction
+from csqbound.prediction import Prediction
 from csqbound.queries import QUERY_LEAPS
 from csqbound.report.tables import Math, Table, monomial_latex
 from csqbound.target import Target

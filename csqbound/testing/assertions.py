@@ -35,7 +35,7 @@ from csqbound.errors import CsqboundError, ParameterError
 if TYPE_CHECKING:
     from csqbound.csq import CSQBound
     from csqbound.isoleap import IsoLeapResult
-    from csqbound.leap import LeapResult
+    from csqbound.leaps import LeapResult
     from csqbound.sgd.plateaus import StageOrderCheck
     from csqbound.sgd.train import Run
 
@@ -107,7 +107,7 @@ def leap_witness(result: LeapResult) -> str:
 
     Examples
     --------
-    >>> from csqbound.leap import leap
+    >>> from csqbound.leaps import leap
     >>> print(leap_witness(leap([{1}, {1, 2, 3}])))
     witness order (greedy), cost of each step:
       step  monomial  cost  covered after
@@ -173,7 +173,7 @@ def assert_leap(f: object, L: int, *, domain: str = "boolean") -> LeapResult:
     jumps: (1, 2)
     stages (cut before each step of cost >= 2): [x3] | [x1*x2]
     """
-    from csqbound.leap import leap
+    from csqbound.leaps import leap
 
     expected = _check_level("L", L)
     result = leap(f, domain)

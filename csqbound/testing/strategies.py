@@ -14,7 +14,7 @@ What the strategies draw
     * :func:`boolean_targets`, :func:`gaussian_polynomials`, :func:`staircases`,
       :func:`targets_with_leap` and :func:`rotated` — a
       :class:`csqbound.Target`: a sympy expression in the variables
-      ``csqbound.parse.symbol(i)`` *together with its domain*. Every csqbound
+      ``csqbound.parsing.symbol(i)`` *together with its domain*. Every csqbound
       function that takes a target accepts a Target and uses its domain
       (``expand``, ``leap``, ``leap_bruteforce``, ``cover``, ``iso_leap``,
       ``information_exponent``, ``csq_bound``, ``csq_leap``, ``sq_leap``,
@@ -72,7 +72,7 @@ from csqbound._validation import as_int, check_range
 from csqbound.errors import DomainError, ParameterError
 from csqbound.expansion import Expansion
 from csqbound.monomial import Domain, Monomial
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.rotations import cayley_rotation, gaussian_target, rotate
 from csqbound.target import Target
 
@@ -207,7 +207,7 @@ def _target(terms: Mapping[Monomial, Any], domain: Domain) -> Target:
 
     Its ``text`` is the sum written in the basis (``He2(x1)*x3 - 2*x2``): what
     ``str(target)`` and hypothesis's falsifying examples show, and valid input
-    for :func:`csqbound.parse.parse` and the command line.
+    for :func:`csqbound.parsing.parse` and the command line.
     """
     expression = sympy.Add(
         *(

@@ -242,7 +242,7 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
     if isinstance(x, Expansion | Target):
         dom = x.domain
     if dom == "boolean":
-        from csqbound.leap import leap
+        from csqbound.leaps import leap
 
         result = leap(x, dom)
         value = result.leap
@@ -250,7 +250,7 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
         kind = "leap"
     else:
         from csqbound.isoleap import iso_leap
-        from csqbound.leap import stage_jumps
+        from csqbound.leaps import stage_jumps
 
         iso = iso_leap(x)
         value = iso.iso_leap
@@ -271,8 +271,8 @@ def prediction_of(
     leap_value
         ``L``: the leap (boolean) or ``iso_leap`` (gaussian).
     stage_jumps
-        The jump of each stage (:meth:`~csqbound.leap.LeapResult.stage_jumps`, or
-        :func:`csqbound.leap.stage_jumps` of the iso_leap jumps).
+        The jump of each stage (:meth:`~csqbound.leaps.LeapResult.stage_jumps`, or
+        :func:`csqbound.leaps.stage_jumps` of the iso_leap jumps).
     kind
         ``"leap"`` or ``"iso_leap"``.
 

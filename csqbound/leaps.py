@@ -240,7 +240,7 @@ def stage_jumps(jumps: Sequence[int]) -> tuple[int, ...]:
     """The stage cut of a sequence of jumps: cut before every jump ``>= 2``; max per stage.
 
     The one cut behind :attr:`LeapResult.stages` and the predicted stages of
-    :func:`csqbound.predict.predict` (also for the jumps of ``iso_leap``).
+    :func:`csqbound.prediction.predict` (also for the jumps of ``iso_leap``).
 
     Examples
     --------
