@@ -105,15 +105,10 @@ PdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex
 
 def _check_plot(plot: Path | None) -> None:
     """Check a figure path before any work: its suffix and its folder."""
-    if plot is None:
-        return
-    if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-        msg = f"cannot plot to {str(plot)!r}: the file name must end in .png, .pdf or .svg"
-        raise CsqboundError(msg)
-    folder = plot.parent if str(plot.parent) else Path(".")
-    if not folder.is_dir():
-        msg = f"cannot plot to {str(plot)!r}: the folder {str(folder)!r} does not exist"
-        raise CsqboundError(msg)
+    from csqbound.report.plots import check_figure_path
+
+    if plot is not None:
+        check_figure_path(plot, action="plot to")
 
 
 #: Longest error line on stderr (the prefix included).
@@ -233,13 +228,14 @@ def graph(
     fmt: FormatOpt = "table",
 ) -> None:
     """Draw the support graph of EXPR (monomials, coordinates, witness DAG) by stage."""
+    from csqbound.report.plots import plot_support_graph
     from csqbound.report.tables import Table, check_format, render, to_json
     from csqbound.support import SupportGraph
 
     fmt = check_format(fmt)
     target = _target(expr, domain)
     sg = SupportGraph.build(target.expression, domain=target.domain)
-    path = sg.draw(out)
+    path = plot_support_graph(sg, out)
     g = sg.to_networkx()
     info = {
         "expression": expr,
