@@ -506,7 +506,12 @@ def _gaussian_moment_matrix(betas: Sequence[tuple[int, ...]]) -> np.ndarray:
 def _numeric_greedy(
     coefficients: Mapping[Monomial, float], variables: int, tol: float, norm: float
 ) -> tuple[list[int], list[np.ndarray]]:
-    """The subspace greedy in floating point; returns jumps and orthonormal blocks (columns)."""
+    """The subspace greedy in floating point; returns jumps and orthonormal blocks (columns).
+
+    Each step composes ``f`` with ``x = B a + P_perp z`` (:func:`_numeric_forms`) and
+    takes the least ``k`` whose Hermite tensor in ``z`` carries energy above
+    ``(tol ||f||)^2`` (:func:`_numeric_step`); its new directions extend ``B``.
+    """
     p = variables
     f = _hermite_to_power_basis(coefficients, p, float, 0.0)
     threshold = (tol * norm) ** 2
@@ -515,72 +520,8 @@ def _numeric_greedy(
     blocks: list[np.ndarray] = []
     while basis.shape[1] < p:
         v = basis.shape[1]
-        nvars = v + p
-        perp = np.eye(p) - basis @ basis.T
-        forms: list[_Poly] = []
-        for i in range(p):
-            form: _Poly = {}
-            for j in range(v):
-                if basis[i, j] != 0.0:
-                    e = [0] * nvars
-                    e[j] = 1
-                    form[tuple(e)] = float(basis[i, j])
-            for j in range(p):
-                if perp[i, j] != 0.0:
-                    e = [0] * nvars
-                    e[v + j] = 1
-                    form[tuple(e)] = float(perp[i, j])
-            forms.append(form)
-        g = _compose(f, forms, nvars, 1.0)
-        top = _max_z_degree(g, v)
-        step = None
-        for k in range(1, top + 1):
-            tensor = _hermite_tensor(g, v, k, float, 0.0)
-            if not tensor:
-                continue
-            betas = sorted({b for row in tensor.values() for b in row})
-            where = {b: n for n, b in enumerate(betas)}
-            moments = _gaussian_moment_matrix(betas)
-            # energy of the degree-k component: sum_gamma' E[T_gamma'(a)^2] / gamma'!
-            vecs = {}
-            energy = 0.0
-            for gp, row in tensor.items():
-                vec = np.zeros(len(betas))
-                for b, c in row.items():
-                    vec[where[b]] = c
-                vecs[gp] = vec
-                energy += float(vec @ moments @ vec) / math.prod(math.factorial(x) for x in gp)
-            if energy <= threshold:
-                continue
-            gram = np.zeros((p, p))
-            rests: dict[tuple[int, ...], dict[int, np.ndarray]] = {}
-            for gp, vec in vecs.items():
-                for i in range(p):
-                    if gp[i]:
-                        rest = gp[:i] + (gp[i] - 1,) + gp[i + 1 :]
-                        rests.setdefault(rest, {})[i] = vec
-            for rest, entries in rests.items():
-                mult = math.factorial(k - 1) // math.prod(math.factorial(x) for x in rest)
-                for i, vi in entries.items():
-                    for j, vj in entries.items():
-                        gram[i, j] += mult * float(vi @ moments @ vj)
-            values, vectors = np.linalg.eigh(gram)
-            # The eigenvalues carry rounding noise of about eps * max(values): a floor
-            # below it keeps noise directions (rotated tanh + He2 read iso_leap 1).
-            noise = 1e3 * np.finfo(np.float64).eps * max(float(values.max()), 0.0)
-            keep = values / math.factorial(k) > max(threshold, noise / math.factorial(k))
-            if not keep.any():
-                keep = values >= values.max()
-            new = vectors[:, keep]
-            new = new - basis @ (basis.T @ new)
-            # orthonormalise what is left outside V and drop directions that vanished
-            u, sing, _ = np.linalg.svd(new, full_matrices=False)
-            q = u[:, sing > 1e-6 * max(float(sing.max(initial=0.0)), 1e-300)]
-            q = q[:, : max(0, p - basis.shape[1])]
-            if q.shape[1] == 0:
-                continue
-            step = (k, q)
-            break
+        g = _compose(f, _numeric_forms(basis, p), v + p, 1.0)
+        step = _numeric_step(g, basis, threshold)
         if step is None:
             break
         k, q = step
@@ -588,6 +529,94 @@ def _numeric_greedy(
         jumps.append(k)
         blocks.append(q)
     return jumps, blocks
+
+
+def _numeric_forms(basis: np.ndarray, p: int) -> list[_Poly]:
+    """``x_i = sum_j B[i, j] a_j + sum_j (P_perp)[i, j] z_j`` as linear forms in ``(a, z)``."""
+    v = basis.shape[1]
+    nvars = v + p
+    perp = np.eye(p) - basis @ basis.T
+    forms: list[_Poly] = []
+    for i in range(p):
+        form: _Poly = {}
+        for j in range(v):
+            if basis[i, j] != 0.0:
+                e = [0] * nvars
+                e[j] = 1
+                form[tuple(e)] = float(basis[i, j])
+        for j in range(p):
+            if perp[i, j] != 0.0:
+                e = [0] * nvars
+                e[v + j] = 1
+                form[tuple(e)] = float(perp[i, j])
+        forms.append(form)
+    return forms
+
+
+def _numeric_step(g: _Poly, basis: np.ndarray, threshold: float) -> tuple[int, np.ndarray] | None:
+    """The least jump ``k`` with energy above ``threshold`` and its new orthonormal directions."""
+    p, v = basis.shape
+    for k in range(1, _max_z_degree(g, v) + 1):
+        tensor = _hermite_tensor(g, v, k, float, 0.0)
+        if not tensor:
+            continue
+        betas = sorted({b for row in tensor.values() for b in row})
+        where = {b: n for n, b in enumerate(betas)}
+        moments = _gaussian_moment_matrix(betas)
+        # energy of the degree-k component: sum_gamma' E[T_gamma'(a)^2] / gamma'!
+        vecs = {}
+        energy = 0.0
+        for gp, row in tensor.items():
+            vec = np.zeros(len(betas))
+            for b, c in row.items():
+                vec[where[b]] = c
+            vecs[gp] = vec
+            energy += float(vec @ moments @ vec) / math.prod(math.factorial(x) for x in gp)
+        if energy <= threshold:
+            continue
+        q = _numeric_directions(_numeric_gram(vecs, moments, p, k), basis, k, threshold)
+        if q.shape[1]:
+            return k, q
+    return None
+
+
+def _numeric_gram(
+    vecs: Mapping[tuple[int, ...], np.ndarray], moments: np.ndarray, p: int, k: int
+) -> np.ndarray:
+    """The Gram matrix of the flattening ``T_k[:, i2..ik]``, averaged over ``a``."""
+    gram = np.zeros((p, p))
+    rests: dict[tuple[int, ...], dict[int, np.ndarray]] = {}
+    for gp, vec in vecs.items():
+        for i in range(p):
+            if gp[i]:
+                rest = gp[:i] + (gp[i] - 1,) + gp[i + 1 :]
+                rests.setdefault(rest, {})[i] = vec
+    for rest, entries in rests.items():
+        mult = math.factorial(k - 1) // math.prod(math.factorial(x) for x in rest)
+        for i, vi in entries.items():
+            for j, vj in entries.items():
+                gram[i, j] += mult * float(vi @ moments @ vj)
+    return gram
+
+
+def _numeric_directions(
+    gram: np.ndarray, basis: np.ndarray, k: int, threshold: float
+) -> np.ndarray:
+    """The directions of ``span(T_k)`` above the threshold, orthonormal and outside ``V``."""
+    p = basis.shape[0]
+    values, vectors = np.linalg.eigh(gram)
+    # The eigenvalues carry rounding noise of about eps * max(values): a floor
+    # below it keeps noise directions (rotated tanh + He2 read iso_leap 1).
+    noise = 1e3 * np.finfo(np.float64).eps * max(float(values.max()), 0.0)
+    keep = values / math.factorial(k) > max(threshold, noise / math.factorial(k))
+    if not keep.any():
+        keep = values >= values.max()
+    new = vectors[:, keep]
+    new = new - basis @ (basis.T @ new)
+    # orthonormalise what is left outside V and drop directions that vanished
+    u, sing, _ = np.linalg.svd(new, full_matrices=False)
+    q = u[:, sing > 1e-6 * max(float(sing.max(initial=0.0)), 1e-300)]
+    return q[:, : max(0, p - basis.shape[1])]
 
 
 # ---------------------------------------------------------------------------

@@ -311,75 +311,15 @@ def build_report(
     resamples
         Bootstrap resamples of the fits.
     """
-    from csqbound.experiments.store import Store
-    from csqbound.experiments.sweep import run_sweep
-    from csqbound.experiments.verify import Conjecture, collect
-    from csqbound.report.plots import evidence, plot_run, plot_verification
-    from csqbound.sgd.train import train
-
     start = time.perf_counter()
-    out = Path(out_dir)
-    try:
-        (out / "tables").mkdir(parents=True, exist_ok=True)
-        (out / "figures").mkdir(parents=True, exist_ok=True)
-        (out / "report.pdf").unlink(missing_ok=True)  # never leave a stale PDF beside a new tex
-    except OSError as exc:
-        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
-        raise CsqboundError(msg) from exc
+    out = _prepare_folder(Path(out_dir))
     store_path = Path(store) if store is not None else out / "runs.sqlite"
-
     theory = theory_records(suite)
-    per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
-    all_specs = [spec for _, specs in per_target for spec in specs]
-    with Store(store_path) as db:
-        sweep = run_sweep(all_specs, store=db, workers=workers, dask=dask, progress=progress)
-        verifications = [
-            collect(
-                specs, db, sweep, resamples=resamples,
-                conjecture=Conjecture.of(t.expression, t.domain, t.exponent, t.log_power),
-            )
-            for t, specs in per_target
-        ]  # fmt: skip
-
-    figures: list[Path] = []
-    results = []
-    for index, ((t, _), ver, th) in enumerate(zip(per_target, verifications, theory, strict=True)):
-        slug = _slug(t.name, index)
-        for ext in ("pdf", "png"):
-            figures.append(
-                plot_verification(ver, out / "figures" / f"scaling_{slug}.{ext}", title=t.name)
-            )
-        d_mid = t.ds[0]
-        settings = {**dict(t.settings), "samples": t.budget(d_mid)}
-        run = train(t.expression, t.domain, d=d_mid, seed=0, **settings)
-        for ext in ("pdf", "png"):
-            figures.append(plot_run(run, out / "figures" / f"run_{slug}.{ext}"))
-        results.append(
-            {
-                "name": t.name,
-                "slug": slug,
-                "theory": th,
-                "verification": ver.to_dict(),
-                "evidence": evidence(ver),
-                "known": t.known,
-                "expect": t.expect,
-                "example_run_d": d_mid,
-            }
-        )
-
-    makers = {
-        "theory": lambda: _theory_table(theory, suite),
-        "calibration": lambda: calibration_table(results),
-        "verification": lambda: verification_table(results),
-        "stages": lambda: _stages_table(results),
-    }
-    tables = {name: makers[name]() for name in _TABLES}
-    table_paths = []
-    for name, table in tables.items():
-        path = out / "tables" / f"{name}.tex"
-        path.write_text(render(table, "latex") + "\n", encoding="utf-8")
-        table_paths.append(path)
-
+    per_target, sweep, verifications = _sweeps(
+        suite, store_path, workers=workers, dask=dask, progress=progress, resamples=resamples
+    )
+    results, figures = _target_results(out, per_target, verifications, theory)
+    table_paths = _write_tables(out, suite, theory, results)
     tex = out / "report.tex"
     tex.write_text(_document(suite, results, sweep), encoding="utf-8")
     wall = time.perf_counter() - start
@@ -410,6 +350,103 @@ def build_report(
         wall_time=time.perf_counter() - start,
         pdf_note=note,
     )
+
+
+def _prepare_folder(out: Path) -> Path:
+    """Create ``OUT/tables`` and ``OUT/figures``; remove a stale ``report.pdf``."""
+    try:
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        (out / "report.pdf").unlink(missing_ok=True)  # never leave a stale PDF beside a new tex
+    except OSError as exc:
+        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
+        raise CsqboundError(msg) from exc
+    return out
+
+
+def _sweeps(
+    suite: Suite,
+    store_path: Path,
+    *,
+    workers: int | None,
+    dask: str | None,
+    progress: Callable[[Any], None] | None,
+    resamples: int,
+) -> tuple[list[tuple[SuiteTarget, list[Any]]], Any, list[Any]]:
+    """Run (or resume) every target's sweep as one pool; collect each target's verification."""
+    from csqbound.experiments.store import Store
+    from csqbound.experiments.sweep import run_sweep
+    from csqbound.experiments.verify import Conjecture, collect
+
+    per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
+    all_specs = [spec for _, specs in per_target for spec in specs]
+    with Store(store_path) as db:
+        sweep = run_sweep(all_specs, store=db, workers=workers, dask=dask, progress=progress)
+        verifications = [
+            collect(
+                specs, db, sweep, resamples=resamples,
+                conjecture=Conjecture.of(t.expression, t.domain, t.exponent, t.log_power),
+            )
+            for t, specs in per_target
+        ]  # fmt: skip
+    return per_target, sweep, verifications
+
+
+def _target_results(
+    out: Path,
+    per_target: list[tuple[SuiteTarget, list[Any]]],
+    verifications: list[Any],
+    theory: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """Per target: its figures (scaling, one example run) and its record in report.json."""
+    from csqbound.report.plots import evidence, plot_run, plot_verification
+    from csqbound.sgd.train import train
+
+    figures: list[Path] = []
+    results = []
+    for index, ((t, _), ver, th) in enumerate(zip(per_target, verifications, theory, strict=True)):
+        slug = _slug(t.name, index)
+        for ext in ("pdf", "png"):
+            figures.append(
+                plot_verification(ver, out / "figures" / f"scaling_{slug}.{ext}", title=t.name)
+            )
+        d_mid = t.ds[0]
+        settings = {**dict(t.settings), "samples": t.budget(d_mid)}
+        run = train(t.expression, t.domain, d=d_mid, seed=0, **settings)
+        for ext in ("pdf", "png"):
+            figures.append(plot_run(run, out / "figures" / f"run_{slug}.{ext}"))
+        results.append(
+            {
+                "name": t.name,
+                "slug": slug,
+                "theory": th,
+                "verification": ver.to_dict(),
+                "evidence": evidence(ver),
+                "known": t.known,
+                "expect": t.expect,
+                "example_run_d": d_mid,
+            }
+        )
+    return results, figures
+
+
+def _write_tables(
+    out: Path, suite: Suite, theory: list[dict[str, Any]], results: list[dict[str, Any]]
+) -> list[Path]:
+    """``OUT/tables/<name>.tex`` for every table of the report, in :data:`_TABLES` order."""
+    makers = {
+        "theory": lambda: _theory_table(theory, suite),
+        "calibration": lambda: calibration_table(results),
+        "verification": lambda: verification_table(results),
+        "stages": lambda: _stages_table(results),
+    }
+    tables = {name: makers[name]() for name in _TABLES}  # all built before any is written
+    table_paths = []
+    for name, table in tables.items():
+        path = out / "tables" / f"{name}.tex"
+        path.write_text(render(table, "latex") + "\n", encoding="utf-8")
+        table_paths.append(path)
+    return table_paths
 
 
 def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any) -> str:
