@@ -656,7 +656,11 @@ def csq_bound(
     dom = check_domain(domain)
     d = check_dimension(d)
     t = read_tau(tau)
-    expansion = as_expansion(x, dom)
+    return _csq_of(as_expansion(x, dom), d, t, iso)
+
+
+def _csq_of(expansion: Expansion, d: int, t: Fraction, iso: IsoLeapResult | None) -> CSQBound:
+    """The bound of :func:`csq_bound` on validated input (the kernel under the wrapper)."""
     dom = expansion.domain
     monos = _monomials(expansion, d)
     weighed = [_weight(expansion, m) for m in monos]
