@@ -673,6 +673,12 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     ParameterError
         For a negative or non-finite ``tol`` (or ``tol = 0`` on a numeric target).
 
+    See Also
+    --------
+    information_exponent : its first jump.
+    csqbound.leaps.leap : the coordinate leap.
+    csqbound.rotations.rotate : rotated copies with the same ``iso_leap``.
+
     Examples
     --------
     The examples of THEORY section 7:

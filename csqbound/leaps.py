@@ -293,6 +293,13 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     CsqboundError
         A monomial that cannot be read (non-integer or non-positive coordinates).
 
+    See Also
+    --------
+    leap_bruteforce : the same by its definition (a reference for tests).
+    cover : the non-adaptive exponent, always ``>= leap``.
+    csqbound.queries.csq_leap : the leap over the CSQ oracle.
+    csqbound.isoleap.iso_leap : the rotation-free leap of gaussian targets.
+
     Examples
     --------
     The staircase has the merged-staircase property (THEORY section 7):
@@ -363,6 +370,10 @@ def leap_bruteforce(x: object, domain: str = "boolean", *, max_monomials: int = 
     ParameterError
         More than ``max_monomials`` monomials.
 
+    See Also
+    --------
+    leap : the greedy, exact and fast.
+
     Examples
     --------
     >>> leap_bruteforce([{1}, {1, 2, 3}])
@@ -407,6 +418,10 @@ def cover(x: object, domain: str = "boolean") -> int:
     -------
     int
         The cover; 0 for a constant or empty support.
+
+    See Also
+    --------
+    leap : the adaptive exponent.
 
     Examples
     --------

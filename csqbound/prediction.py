@@ -227,6 +227,11 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
         Gaussian: a non-polynomial target with more than 3 variables (see
         :func:`csqbound.isoleap.iso_leap`).
 
+    See Also
+    --------
+    prediction_of : the same from a leap already computed.
+    csqbound.analysis.analyze : the prediction with the leaps and the CSQ bound.
+
     Examples
     --------
     >>> p = predict("x1 + x1*x2 + x1*x2*x3")

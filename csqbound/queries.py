@@ -206,6 +206,11 @@ def oracle_leap(
     ParameterError
         If ``variables`` is missing (and the oracle has none) or negative.
 
+    See Also
+    --------
+    csq_oracle, sq_oracle : the two oracles csqbound provides.
+    register_query_leap : add a query leap to every table.
+
     Examples
     --------
     >>> oracle_leap(csq_oracle("x1*x2*x3 - x1*x2*x4")).leap
@@ -312,6 +317,11 @@ def csq_leap(x: object, domain: str = "boolean") -> int:
     (``csqbound.leaps.leap(x).leap``); on the gaussian domain it counts new
     *coordinates* (the cardinality leap, the exponent of the CSQ bound on the
     hidden-coordinates class), which can be smaller than the degree-weighted leap.
+
+    See Also
+    --------
+    sq_leap : the leap over statistical queries, never larger.
+    csqbound.leaps.leap : equal to it on the boolean domain.
 
     Examples
     --------
@@ -714,6 +724,10 @@ def sq_leap(x: object) -> int:
 
     Raises :class:`~csqbound.errors.NotComputableError` (with a ``reason``) where
     :func:`sq_oracle` cannot decide exactly which points share a value.
+
+    See Also
+    --------
+    csq_leap : the leap over correlational queries.
 
     Examples
     --------

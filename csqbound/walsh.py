@@ -158,6 +158,11 @@ def fwht(values: np.ndarray) -> np.ndarray:
         If the length is not a power of two, ``P > 24``, or an integer transform
         could overflow ``int64`` (use an ``object`` array then).
 
+    See Also
+    --------
+    scipy.linalg.hadamard : the same matrix, dense.
+    boolean_spectrum : the transform applied to a truth table.
+
     Examples
     --------
     >>> fwht(np.array([1, 0, 0, 0]))

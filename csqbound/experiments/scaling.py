@@ -514,6 +514,39 @@ def _local_slopes(
     return local
 
 
+def _check_fit_options(resamples: int, level: float, min_points: int, min_d_values: int) -> None:
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
+        msg = f"resamples must be an integer >= 10, got {resamples!r}"
+        raise ParameterError(msg)
+    if not 0 < level < 1:
+        msg = f"level must be in (0, 1), got {level}"
+        raise ParameterError(msg)
+    if min_points < 1 or min_d_values < 2:
+        msg = "min_points must be >= 1 and min_d_values >= 2"
+        raise ParameterError(msg)
+
+
+def _overall_slopes(
+    usable: Sequence[int],
+    logx: np.ndarray,
+    logm: np.ndarray,
+    hull: Callable[[Callable[[np.ndarray], np.ndarray]], tuple[float, float]],
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Slope and interval over all usable ``d``, and over their upper half (the fit)."""
+
+    def fit(cols: slice) -> tuple[float, tuple[float, float]]:
+        slope = float(_slopes_rows(logx[cols], logm[None, cols])[0])
+        return slope, hull(lambda lb: _slopes_rows(logx[cols], lb[:, cols]))
+
+    if len(usable) < 2:
+        return None, None, None, None, None, None
+    slope_all, ci_all = fit(slice(None))
+    range_all = (usable[0], usable[-1])
+    start = min(len(usable) // 2, len(usable) - 2)
+    slope, ci = fit(slice(start, None))
+    return slope_all, ci_all, range_all, slope, ci, (usable[start], usable[-1])
+
+
 def _decide(
     per: _PerD,
     usable: Sequence[int],
@@ -595,15 +628,7 @@ def _fit_core(
     Per-``d`` statistics, bootstrap medians, local and overall slopes (the overall
     one over the upper half of the usable ``d``), then the decision (:func:`_decide`).
     """
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
-        msg = f"resamples must be an integer >= 10, got {resamples!r}"
-        raise ParameterError(msg)
-    if not 0 < level < 1:
-        msg = f"level must be in (0, 1), got {level}"
-        raise ParameterError(msg)
-    if min_points < 1 or min_d_values < 2:
-        msg = "min_points must be >= 1 and min_d_values >= 2"
-        raise ParameterError(msg)
+    _check_fit_options(resamples, level, min_points, min_d_values)
     rng = np.random.default_rng(seed)
     notes = list(notes)
     per = _per_d_statistics(
@@ -624,19 +649,7 @@ def _fit_core(
 
     logm = np.log(np.array([per.medians[dv] for dv in usable], dtype=np.float64)) - shift
     local = _local_slopes(usable, logx, logm, hull)
-
-    def fit(cols: slice) -> tuple[float, tuple[float, float]]:
-        slope = float(_slopes_rows(logx[cols], logm[None, cols])[0])
-        return slope, hull(lambda lb: _slopes_rows(logx[cols], lb[:, cols]))
-
-    slope_all = ci_all = slope = ci = None
-    range_all = range_fit = None
-    if len(usable) >= 2:
-        slope_all, ci_all = fit(slice(None))
-        range_all = (usable[0], usable[-1])
-        start = min(len(usable) // 2, len(usable) - 2)
-        slope, ci = fit(slice(start, None))
-        range_fit = (usable[start], usable[-1])
+    slope_all, ci_all, range_all, slope, ci, range_fit = _overall_slopes(usable, logx, logm, hull)
     verdict, reason = _decide(
         per,
         usable,
