@@ -80,7 +80,7 @@ import sympy
 from csqbound import limits
 from csqbound._validation import as_int
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion, as_expansion
+from csqbound.expansion import Expansion, TargetLike, as_expansion
 from csqbound.isoleap import IsoLeapResult, iso_leap
 from csqbound.monomial import Domain, Monomial, check_domain
 from csqbound.parsing import exact_number
@@ -596,7 +596,7 @@ def _monomials(expansion: Expansion, d: int) -> list[Monomial]:
 
 
 def csq_bound(
-    x: object,
+    x: TargetLike,
     d: int,
     tau: object,
     domain: str = "boolean",

@@ -74,7 +74,7 @@ from csqbound import limits
 from csqbound._polyutils import DEFAULT_TOL
 from csqbound._validation import as_float
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError
-from csqbound.expansion import Expansion, as_target, gaussian_expansion
+from csqbound.expansion import Expansion, TargetLike, as_target, gaussian_expansion
 from csqbound.monomial import Monomial
 
 __all__ = [
@@ -622,7 +622,7 @@ def _numeric_directions(
 # ---------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------
-def _gaussian_expansion(x: object, max_degree: int, tol: float | None) -> Expansion:
+def _gaussian_expansion(x: TargetLike, max_degree: int, tol: float | None) -> Expansion:
     """The gaussian expansion of ``x`` through the gate, refusing what iso_leap cannot do."""
     read = as_target(
         x,
@@ -643,7 +643,7 @@ def _gaussian_expansion(x: object, max_degree: int, tol: float | None) -> Expans
     return gaussian_expansion(read, max_degree=max_degree, tol=tol)
 
 
-def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> IsoLeapResult:
+def iso_leap(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) -> IsoLeapResult:
     """The rotation-free leap of a gaussian target (THEORY section 3), with its witness.
 
     Parameters
@@ -755,7 +755,7 @@ def _result(
     )
 
 
-def information_exponent(x: object, *, max_degree: int = 8, tol: float | None = None) -> int:
+def information_exponent(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) -> int:
     """The information exponent: the first jump of :func:`iso_leap`.
 
     For a single-index target ``sigma(<u, x>)`` it is the least ``k >= 1`` with

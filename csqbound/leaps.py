@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
 
 from csqbound.errors import ParameterError
-from csqbound.expansion import as_support
+from csqbound.expansion import SupportLike, as_support
 from csqbound.monomial import Domain, Monomial
 
 __all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce", "stage_jumps"]
@@ -258,14 +258,14 @@ def stage_jumps(jumps: Sequence[int]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
+def _family(x: SupportLike, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
     """The non-constant support of ``x`` through the gate :func:`csqbound.expansion.as_support`."""
     monos, dom, _ = as_support(x, domain)
     return monos, dom
 
 
 # -- public functions -------------------------------------------------------------
-def leap(x: object, domain: str = "boolean") -> LeapResult:
+def leap(x: SupportLike, domain: str = "boolean") -> LeapResult:
     """The leap of a target or support family, with its greedy witness.
 
     Parameters
@@ -348,7 +348,7 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     )
 
 
-def leap_bruteforce(x: object, domain: str = "boolean", *, max_monomials: int = 8) -> int:
+def leap_bruteforce(x: SupportLike, domain: str = "boolean", *, max_monomials: int = 8) -> int:
     """The leap by its definition: ``min`` over all orderings of the largest step cost.
 
     A reference for tests; it costs ``m! * m`` steps for ``m`` monomials.
@@ -403,7 +403,7 @@ def leap_bruteforce(x: object, domain: str = "boolean", *, max_monomials: int = 
     return best
 
 
-def cover(x: object, domain: str = "boolean") -> int:
+def cover(x: SupportLike, domain: str = "boolean") -> int:
     """The cover: least ``k`` such that every coordinate is in some monomial of degree ``<= k``.
 
     Equals the largest, over coordinates ``i`` of the support, of the least total

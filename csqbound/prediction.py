@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from csqbound.errors import ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound.expansion import Expansion, SupportLike
 from csqbound.monomial import Domain, check_domain
 from csqbound.target import Target
 
@@ -203,7 +203,7 @@ class Prediction:
         }
 
 
-def predict(x: object, domain: str = "boolean") -> Prediction:
+def predict(x: SupportLike, domain: str = "boolean") -> Prediction:
     """Predicted SGD sample and time exponents and stage scales (THEORY section 6).
 
     Parameters

@@ -68,7 +68,14 @@ from csqbound.errors import (
     NotComputableError,
     shorten,
 )
-from csqbound.expansion import Expansion, as_expansion, as_support, as_target
+from csqbound.expansion import (
+    Expansion,
+    SupportLike,
+    TargetLike,
+    as_expansion,
+    as_support,
+    as_target,
+)
 from csqbound.target import Target
 from csqbound.walsh import exact_values, fwht
 
@@ -280,7 +287,7 @@ class CSQOracle:
         return None if best is None else frozenset(best[1])
 
 
-def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
+def csq_oracle(x: SupportLike, domain: str = "boolean") -> CSQOracle:
     """The CSQ oracle of a target or support family.
 
     Parameters
@@ -310,7 +317,7 @@ def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
     return CSQOracle(supports, p)
 
 
-def csq_leap(x: object, domain: str = "boolean") -> int:
+def csq_leap(x: SupportLike, domain: str = "boolean") -> int:
     """``Leap_CSQ``: the leap over the CSQ oracle.
 
     On the boolean domain it equals the leap of THEORY section 2
@@ -658,7 +665,7 @@ def _pointwise_labels(target: Target, p: int) -> np.ndarray:
     return _labels_of(keys, values)  # type: ignore[arg-type]
 
 
-def sq_oracle(x: object) -> SQOracle:
+def sq_oracle(x: TargetLike) -> SQOracle:
     """The exact SQ oracle of a boolean target.
 
     The oracle needs which points of ``{-1,1}^P`` share a value of the target.
@@ -719,7 +726,7 @@ def sq_oracle(x: object) -> SQOracle:
     return SQOracle(_pointwise_labels(target, p), p)
 
 
-def sq_leap(x: object) -> int:
+def sq_leap(x: TargetLike) -> int:
     """``Leap_SQ`` of a boolean target (exact, ``P <= 16``); always ``<= csq_leap(x)``.
 
     Raises :class:`~csqbound.errors.NotComputableError` (with a ``reason``) where
