@@ -135,7 +135,11 @@ def check_figure_path(
     """
     out = Path(path)
     if out.suffix.lower() not in FORMATS:
-        msg = f"cannot {action} {str(path)!r}: the file name must end in .png, .pdf or .svg"
+        got = f"a name ending in {out.suffix!r}" if out.suffix else "a name without a suffix"
+        msg = (
+            f"cannot {action} {str(path)!r}: the file name must end in .png, .pdf or .svg, "
+            f"not {got}"
+        )
         raise CsqboundError(msg)
     folder = out.parent if str(out.parent) else Path(".")
     if folder_must_exist and not folder.is_dir():
