@@ -33,7 +33,7 @@ try:
 except ImportError:  # run from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from csqbound.leap import leap  # noqa: E402
+from csqbound.leaps import leap  # noqa: E402
 from csqbound.monomial import Monomial  # noqa: E402
 
 __all__ = ["BENCHMARKS", "Row", "main"]
@@ -95,7 +95,7 @@ def naive_greedy(
 ) -> tuple[list[int], list[int]]:
     """The obvious greedy: at every step recompute every remaining cost (ties: lowest index).
 
-    This is the loop one writes first; :func:`csqbound.leap.greedy_order` takes the
+    This is the loop one writes first; :func:`csqbound.leaps.greedy_order` takes the
     same steps (same tie rule) with an inverted index and a heap.
     """
     covered: set[int] = set()

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+from csqbound.analysis import Analysis, analyze
 from csqbound.catalog import CATALOG, CatalogEntry, catalog_entry
 from csqbound.csq import CSQBound, csq_bound
 from csqbound.dlq import dlq_leap
@@ -29,10 +30,10 @@ from csqbound.expansion import Expansion, expand
 from csqbound.experiments.verify import Verification, verify
 from csqbound.generative import GenerativeResult, generative_exponent
 from csqbound.isoleap import IsoLeapResult, information_exponent, iso_leap
-from csqbound.leap import LeapResult, cover, leap, leap_bruteforce
+from csqbound.leaps import LeapResult, cover, leap, leap_bruteforce
 from csqbound.monomial import Monomial
-from csqbound.parse import parse
-from csqbound.predict import Prediction, predict
+from csqbound.parsing import parse
+from csqbound.prediction import Prediction, predict
 from csqbound.queries import csq_leap, oracle_leap, sq_leap
 from csqbound.sgd.train import Run, train
 from csqbound.support import SupportGraph
@@ -40,6 +41,7 @@ from csqbound.target import Target
 
 __all__ = [
     "CATALOG",
+    "Analysis",
     "BackendUnavailableError",
     "CSQBound",
     "CatalogEntry",
@@ -58,6 +60,7 @@ __all__ = [
     "SupportGraph",
     "Target",
     "Verification",
+    "analyze",
     "catalog_entry",
     "cover",
     "csq_bound",

@@ -1,7 +1,7 @@
 """Named targets from the literature, each with its source.
 
 The catalog is data: a name, an expression (in the syntax of
-:func:`csqbound.parse.parse`), a domain, a one-line description and the paper
+:func:`csqbound.parsing.parse`), a domain, a one-line description and the paper
 it comes from. ``csqbound zoo`` computes every quantity of every entry; any
 command that takes an expression also accepts a catalog name.
 """

@@ -154,7 +154,7 @@ def _check_plot(plot: Path | None) -> None:
     if plot is not None:
         from csqbound.report.plots import check_figure_path
 
-        check_figure_path(plot)
+        check_figure_path(plot, action="plot to")
 
 
 #: Longest error line on stderr (the prefix included).
@@ -287,12 +287,13 @@ def leap(
     ] = None,
 ) -> None:
     """The leap of EXPR: witness, jumps, stages, MSP, cover; CSQ/SQ/DLQ leaps or iso/IE/GE."""
+    from csqbound.analysis import analyze
     from csqbound.dlq import check_loss
     from csqbound.report.summary import leap_summary, leap_tables
 
     output = _Output(fmt, columns)
     losses = None if loss is None else [check_loss(n).name for n in loss.split(",")]
-    summary = leap_summary(_target(expr, domain), losses=losses)
+    summary = leap_summary(analyze(_target(expr, domain)), losses=losses)
     output.emit(summary, lambda: leap_tables(summary))
 
 
@@ -308,13 +309,14 @@ def graph(
     columns: ColumnsOpt = None,
 ) -> None:
     """Draw the support graph of EXPR (monomials, coordinates, witness DAG) by stage."""
+    from csqbound.report.plots import plot_support_graph
     from csqbound.report.tables import Table
     from csqbound.support import SupportGraph
 
     output = _Output(fmt, columns)
     target = _target(expr, domain)
     sg = SupportGraph.build(target.expression, domain=target.domain)
-    path = sg.draw(out)
+    path = plot_support_graph(sg, out)
     g = sg.to_networkx()
     info = {
         "expression": expr,
@@ -341,13 +343,12 @@ def csq(
     columns: ColumnsOpt = None,
 ) -> None:
     """Stage-wise CSQ lower bound for learning EXPR on hidden coordinates (THEORY section 5)."""
-    from csqbound.csq import csq_bound
-    from csqbound.report.summary import csq_tables
+    from csqbound.analysis import analyze
+    from csqbound.report.summary import csq_record, csq_tables
 
     output = _Output(fmt, columns)
     target = _target(expr, domain)
-    data = csq_bound(target, d=d, tau=tau, domain=target.domain).to_dict()
-    data = {"expression": str(target), **data}
+    data = csq_record(analyze(target, d=d, tau=tau))
     output.emit(data, lambda: csq_tables(data))
 
 
@@ -545,9 +546,6 @@ def _sweep_progress(total_hint: str, quiet: bool) -> Any:
     return bar()
 
 
-SETTING_OPTIONS = ("width", "replicas", "batch", "samples", "lr", "stop_loss")
-
-
 @app.command()
 @guarded
 def verify(
@@ -671,8 +669,8 @@ def runs(
     import csv
     import io
     import math
-    import statistics
 
+    from csqbound.experiments.scaling import censored_median
     from csqbound.experiments.store import Store
     from csqbound.report.tables import Table, render, to_json
 
@@ -702,7 +700,7 @@ def runs(
             for n, st in zip(r.samples_to_learn, r.status, strict=False)
             if n is not None or st == "budget_exhausted"
         )
-        median = statistics.median(values) if values else None
+        median = censored_median(values) if values else None
         records.append(
             {
                 "target": r.target,

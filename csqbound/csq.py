@@ -36,12 +36,13 @@ up to 2000 covered sets) and the run with the largest bound is reported: every
 stage bound is valid on its own, all runs share the same largest jump, and the
 result does not depend on how coordinates are labelled. On the boolean domain
 without ties the covered sets are those of the leap's witness
-(:meth:`csqbound.leap.LeapResult.covered_sets`). Along that greedy the
+(:meth:`csqbound.leaps.LeapResult.covered_sets`). Along that greedy the
 bound grows as ``d^(jump)`` at each stage, so the overall bound grows as
 ``d^exponent`` with ``exponent`` the cardinality leap (new coordinates per
 step): the leap on the boolean domain, possibly less than the degree-weighted
 leap on the gaussian domain (``He3(x1)``: exponent 1, while online SGD is
-predicted to need ``d^2`` samples) — the result says so in its ``notes``.
+predicted to need ``d^2`` samples) — the notes of ``csqbound csq`` say so
+(:func:`csqbound.report.summary.csq_notes`).
 
 All arithmetic is exact (``fractions.Fraction``) when ``||r||^2`` is rational;
 otherwise (irrational or numeric coefficients) it is done in 50-digit
@@ -77,19 +78,26 @@ import mpmath
 import sympy
 
 from csqbound import limits
+from csqbound._validation import as_int
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound.expansion import Expansion, TargetLike, as_expansion
+from csqbound.isoleap import IsoLeapResult, iso_leap
 from csqbound.monomial import Domain, Monomial, check_domain
-from csqbound.parse import exact_number
+from csqbound.parsing import exact_number
+from csqbound.queries import csq_oracle, oracle_leap
 
 __all__ = [
     "CLASS_LABEL",
+    "MAX_RUN_DEPTH",
+    "MAX_RUN_STATES",
+    "WORKING_DIGITS",
     "ROTATION_LABEL",
     "CSQBound",
     "CSQStage",
     "check_dimension",
     "csq_bound",
     "gamma",
+    "read_tau",
     "stage_queries",
 ]
 
@@ -104,12 +112,12 @@ ROTATION_LABEL = (
 
 #: Largest number of covered sets visited when exploring tied greedy runs (and, for
 #: large supports, :data:`csqbound.limits.MAX_CSQ_WORK` monomials visited in all).
-_MAX_RUN_STATES = 2000
+MAX_RUN_STATES = 2000
 #: ... or runs longer than this many steps (the search recurses once per step).
-_MAX_RUN_DEPTH = 200
+MAX_RUN_DEPTH = 200
 
 #: Working precision (decimal digits) of inexact bounds.
-_DIGITS = 50
+WORKING_DIGITS = 50
 
 #: A value of the bound: exact, or a high-precision decimal when inexact.
 Number: TypeAlias = Fraction | Any  # Any: mpmath.mpf (untyped)
@@ -196,16 +204,24 @@ class CSQBound:
         The cardinality leap: the bound grows as ``d^exponent``.
     exact
         Whether ``||r||^2`` (hence the bound) is exact.
-    predicted_sgd_samples_exponent, predicted_sgd_time_exponent
-        From :func:`csqbound.predict.predict` (``None`` when it cannot be computed).
     class_label
         The class the bound is about.
     rotation_reference
         Gaussian single-index targets only: the literature CSQ bound ``d^(k/2)``
         for the rotation class, labelled as a reference; else ``None``.
-    notes
-        Sentences explaining what the numbers mean here (exponent differences,
-        vacuous stages, numeric inputs).
+    lexicographic
+        The tied greedy runs were too many to explore: the stages follow the
+        lexicographic run (the bound may then depend on the labelling).
+    rotation_error
+        Gaussian targets whose ``iso_leap`` could not be computed: why (then no
+        rotation reference).
+    truncation, max_degree
+        Non-polynomial gaussian targets: the expansion's truncation mass and degree.
+
+    See Also
+    --------
+    csqbound.analysis.analyze : the bound with the leaps and the SGD prediction.
+    csqbound.report.summary.csq_notes : the sentences that explain these numbers.
     """
 
     d: int
@@ -217,11 +233,12 @@ class CSQBound:
     log10_bound: float | None
     exponent: int
     exact: bool
-    predicted_sgd_samples_exponent: int | None
-    predicted_sgd_time_exponent: int | None
     class_label: str
     rotation_reference: dict[str, Any] | None
-    notes: tuple[str, ...]
+    lexicographic: bool = False
+    rotation_error: str | None = None
+    truncation: float | None = None
+    max_degree: int | None = None
 
     @property
     def bound_ceiling(self) -> int:
@@ -231,7 +248,10 @@ class CSQBound:
         return int(mpmath.ceil(self.bound))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (exact numbers as strings).
+        """JSON-ready summary (exact numbers as strings; no prediction, no notes).
+
+        :func:`csqbound.report.summary.csq_record` adds the SGD prediction and the
+        notes for ``csqbound csq``.
 
         Examples
         --------
@@ -254,10 +274,7 @@ class CSQBound:
             "log10_bound": self.log10_bound,
             "exact": self.exact,
             "stages": [stage.to_dict() for stage in self.stages],
-            "predicted_sgd_samples_exponent": self.predicted_sgd_samples_exponent,
-            "predicted_sgd_time_exponent": self.predicted_sgd_time_exponent,
             "rotation_reference": self.rotation_reference,
-            "notes": list(self.notes),
         }
 
 
@@ -272,7 +289,7 @@ _EXACT_PRINT_BITS = 1000
 def _show(value: Number) -> str:
     if isinstance(value, Fraction):
         if max(abs(value.numerator), value.denominator).bit_length() > _EXACT_PRINT_BITS:
-            with mpmath.workdps(_DIGITS):
+            with mpmath.workdps(WORKING_DIGITS):
                 return mpmath.nstr(mpmath.mpf(value.numerator) / value.denominator, 30)
         return (
             str(value.numerator)
@@ -301,8 +318,14 @@ def _to_float(value: Number) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _tau(tau: object) -> Fraction:
-    """Read ``tau`` exactly: str / int / Fraction / sympy Rational / Decimal / float."""
+def read_tau(tau: object) -> Fraction:
+    """Read ``tau`` exactly: str / int / Fraction / sympy Rational / Decimal / float.
+
+    Examples
+    --------
+    >>> read_tau("0.01"), read_tau(0.01)
+    (Fraction(1, 100), Fraction(1, 100))
+    """
     if isinstance(tau, bool):
         msg = "tau must be a number, got a boolean"
         raise ParameterError(msg)
@@ -357,7 +380,7 @@ def _weight(expansion: Expansion, mono: Monomial) -> tuple[Number, bool]:
     simplified = sympy.radsimp(sympy.expand(value))
     if isinstance(simplified, sympy.Rational):
         return Fraction(int(simplified.p), int(simplified.q)), True
-    return mpmath.mpf(str(sympy.N(value, _DIGITS + 10))), False
+    return mpmath.mpf(str(sympy.N(value, WORKING_DIGITS + 10))), False
 
 
 # ---------------------------------------------------------------------------
@@ -399,7 +422,7 @@ def stage_queries(r_norm2: Number, gamma_u: Fraction, tau: Fraction) -> tuple[Nu
         return zero, True
     if isinstance(r_norm2, Fraction):
         return slack * tau * tau / (r_norm2 * gamma_u), False
-    with mpmath.workdps(_DIGITS):
+    with mpmath.workdps(WORKING_DIGITS):
         num = mpmath.mpf(slack.numerator) / slack.denominator
         t = mpmath.mpf(tau.numerator) / tau.denominator
         g = mpmath.mpf(gamma_u.numerator) / gamma_u.denominator
@@ -423,7 +446,7 @@ def _best_run(
     Every run has the same largest jump (the cardinality leap), and every stage
     bound is valid on its own, so this only picks the strongest witness and
     makes the result independent of how coordinates are labelled. Each covered
-    set costs ``cost`` (monomials visited); past :data:`_MAX_RUN_STATES` sets or
+    set costs ``cost`` (monomials visited); past :data:`MAX_RUN_STATES` sets or
     :data:`csqbound.limits.MAX_CSQ_WORK` in all, ``_TooManyTies`` is raised.
     """
     memo: dict[frozenset[int], tuple[Number | None, list[CSQStage]]] = {}
@@ -432,7 +455,7 @@ def _best_run(
     def best(covered: frozenset[int], depth: int = 0) -> tuple[Number | None, list[CSQStage]]:
         if covered in memo:
             return memo[covered]
-        if len(memo) >= min(_MAX_RUN_STATES, budget) or depth >= _MAX_RUN_DEPTH:
+        if len(memo) >= min(MAX_RUN_STATES, budget) or depth >= MAX_RUN_DEPTH:
             raise _TooManyTies
         new = [s - covered for s in supports if not s <= covered]
         if not new:
@@ -457,21 +480,15 @@ def _best_run(
 # ---------------------------------------------------------------------------
 # the public function
 # ---------------------------------------------------------------------------
-def _expansion(x: object, domain: Domain) -> Expansion:
-    from csqbound.queries import _expansion as read
-
-    return read(x, domain)
-
-
 def _rotation_reference(
-    expansion: Expansion, d: int, x: object = None
+    expansion: Expansion, d: int, iso: IsoLeapResult | None
 ) -> tuple[dict[str, Any] | None, str | None]:
-    from csqbound.isoleap import iso_leap
-
-    try:
-        iso = iso_leap(expansion)
-    except ExpansionError as exc:
-        return None, f"iso_leap unavailable ({exc}); no rotation-class reference."
+    """The rotation-class reference of a single-index target, or ``None`` and why not."""
+    if iso is None:
+        try:
+            iso = iso_leap(expansion)
+        except ExpansionError as exc:
+            return None, str(exc)
     if not iso.single_index:
         return None, None
     k = iso.information_exponent
@@ -485,7 +502,7 @@ def _rotation_reference(
     }
     from csqbound.generative import sq_reference
 
-    reference.update(sq_reference(expansion if x is None else x, iso, d))
+    reference.update(sq_reference(expansion, iso, d))
     return reference, None
 
 
@@ -507,10 +524,7 @@ def check_dimension(d: object) -> int:
     ...
     csqbound.errors.ParameterError: d must be between 1 and 10^1000 ...
     """
-    if isinstance(d, bool) or not isinstance(d, numbers.Integral):
-        msg = f"d must be an integer, got {shorten(repr(d))}"
-        raise ParameterError(msg)
-    value = int(d)
+    value = as_int(d, "d")
     if not 1 <= value <= limits.MAX_DIMENSION:
         shown = str(value) if value.bit_length() < 300 else f"a {value.bit_length():,}-bit integer"
         msg = f"d must be between 1 and 10^1000 (MAX_DIMENSION in csqbound.limits), got {shown}"
@@ -537,7 +551,7 @@ def _stage_maker(
         if exact:
             r2: Number = Fraction(sum(scaled[i] for i in rest), denominator)
         else:
-            with mpmath.workdps(_DIGITS):
+            with mpmath.workdps(WORKING_DIGITS):
                 r2 = mpmath.fsum(
                     mpmath.mpf(w.numerator) / w.denominator if isinstance(w, Fraction) else w
                     for w in (weights[i] for i in rest)
@@ -562,22 +576,14 @@ def _stage_maker(
 
 def _stages(
     expansion: Expansion, monos: Sequence[Monomial], make_stage: Callable[..., CSQStage]
-) -> tuple[list[CSQStage], list[str]]:
-    """The stages of the strongest tied greedy run, or of the lexicographic one (with a note)."""
+) -> tuple[list[CSQStage], bool]:
+    """The stages of the strongest tied greedy run, or of the lexicographic one (``True``)."""
     supports = sorted({m.support for m in monos}, key=lambda s: (len(s), sorted(s)))
     try:
-        return _best_run(supports, make_stage, len(monos)), []
+        return _best_run(supports, make_stage, len(monos)), False
     except _TooManyTies:
-        from csqbound.queries import csq_oracle, oracle_leap
-
         greedy = oracle_leap(csq_oracle(expansion))
-        note = (
-            f"The greedy has too many tied runs to explore (over {_MAX_RUN_STATES} covered "
-            f"sets, {_MAX_RUN_DEPTH} steps or {limits.MAX_CSQ_WORK:,} monomials visited, "
-            "MAX_CSQ_WORK in csqbound.limits): the stages follow the lexicographic run, so "
-            "the bound may depend on how the coordinates are labelled."
-        )
-        return [make_stage(u) for u in greedy.covered_sets()[:-1]], [note]
+        return [make_stage(u) for u in greedy.covered_sets()[:-1]], True
 
 
 def _monomials(expansion: Expansion, d: int) -> list[Monomial]:
@@ -593,17 +599,14 @@ def _monomials(expansion: Expansion, d: int) -> list[Monomial]:
     return monos
 
 
-def _predictions(expansion: Expansion, dom: Domain) -> tuple[Any, list[str]]:
-    """The SGD prediction of :func:`csqbound.predict.predict`, or ``None`` and a note."""
-    try:
-        from csqbound.predict import predict
-
-        return predict(expansion, dom), []
-    except ExpansionError as exc:
-        return None, [f"No SGD prediction: {exc}."]
-
-
-def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBound:
+def csq_bound(
+    x: TargetLike,
+    d: int,
+    tau: object,
+    domain: str = "boolean",
+    *,
+    iso: IsoLeapResult | None = None,
+) -> CSQBound:
     """The stage-wise CSQ lower bound of THEORY section 5 at dimension ``d`` and tolerance ``tau``.
 
     Parameters
@@ -620,6 +623,9 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
         (``Fraction(str(tau))``, so ``0.01`` is exactly ``1/100``).
     domain
         ``"boolean"`` or ``"gaussian"``.
+    iso
+        Gaussian targets: their :func:`csqbound.iso_leap`, when already computed
+        (for the rotation-class reference); computed here otherwise.
 
     Returns
     -------
@@ -643,29 +649,32 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
     >>> [(sorted(s.covered), s.jump) for s in b.stages]
     [([], 1), ([1], 2)]
     >>> b = csq_bound("He3(x1)", d=1000, tau="0.01", domain="gaussian")
-    >>> b.exponent, b.predicted_sgd_samples_exponent, b.rotation_reference["exponent"]
-    (1, 2, 1.5)
+    >>> b.exponent, b.rotation_reference["exponent"]
+    (1, 1.5)
+
+    See Also
+    --------
+    csqbound.analysis.analyze : with the leaps, the SGD prediction and the notes' inputs.
+    csqbound.queries.csq_leap : the cardinality leap, the bound's exponent.
     """
     dom = check_domain(domain)
     d = check_dimension(d)
-    t = _tau(tau)
-    expansion = _expansion(x, dom)
+    t = read_tau(tau)
+    return _csq_of(as_expansion(x, dom), d, t, iso)
+
+
+def _csq_of(expansion: Expansion, d: int, t: Fraction, iso: IsoLeapResult | None) -> CSQBound:
+    """The bound of :func:`csq_bound` on validated input (the kernel under the wrapper)."""
     dom = expansion.domain
     monos = _monomials(expansion, d)
     weighed = [_weight(expansion, m) for m in monos]
     exact = expansion.exact and all(ok for _, ok in weighed)
-    stages, notes = _stages(
+    stages, lexicographic = _stages(
         expansion, monos, _stage_maker(monos, [w for w, _ in weighed], exact, d, t)
     )
-    exponent = max(s.jump for s in stages)
     bound = max((s.queries for s in stages), default=Fraction(0))
-    prediction, why = _predictions(expansion, dom)
-    notes.extend(why)
-    rotation, note = _rotation_reference(expansion, d, x) if dom == "gaussian" else (None, None)
-    notes.extend([note] if note else [])
-    labels = None if prediction is None else (prediction.samples_label, prediction.time_label)
-    notes.extend(_explain(dom, exponent, None if prediction is None else prediction.leap, labels))
-    notes.extend(_notes(expansion, stages, exact, d))
+    rotation, why = _rotation_reference(expansion, d, iso) if dom == "gaussian" else (None, None)
+    truncated = expansion.max_degree is not None and expansion.truncation is not None
     return CSQBound(
         d=d,
         tau=t,
@@ -674,67 +683,12 @@ def csq_bound(x: object, d: int, tau: object, domain: str = "boolean") -> CSQBou
         stages=tuple(stages),
         bound=bound,
         log10_bound=_log10(bound),
-        exponent=exponent,
+        exponent=max(s.jump for s in stages),
         exact=exact,
-        predicted_sgd_samples_exponent=None if prediction is None else prediction.samples_exponent,
-        predicted_sgd_time_exponent=None if prediction is None else prediction.time_exponent,
         class_label=CLASS_LABEL,
         rotation_reference=rotation,
-        notes=tuple(notes),
+        lexicographic=lexicographic,
+        rotation_error=why,
+        truncation=expansion.truncation if truncated else None,
+        max_degree=expansion.max_degree if truncated else None,
     )
-
-
-def _notes(expansion: Expansion, stages: Sequence[CSQStage], exact: bool, d: int) -> list[str]:
-    """Sentences on vacuous stages, inexact arithmetic and truncated expansions."""
-    notes: list[str] = []
-    vacuous = [s for s in stages if s.vacuous]
-    if vacuous:
-        which = ", ".join("{" + ", ".join(map(str, sorted(s.covered))) + "}" for s in vacuous)
-        notes.append(
-            f"At d={d} the stage bound is vacuous (1/2 - 4 Gamma_U <= 0, reported as 0) for "
-            f"U = {which}: the class is too small there for the argument; it applies at larger d."
-        )
-    if not exact:
-        notes.append(
-            "||r||^2 is not an exact rational (irrational or numeric coefficients): the bound is "
-            f"computed with {_DIGITS} significant digits."
-        )
-    if expansion.max_degree is not None and expansion.truncation is not None:
-        notes.append(
-            f"The target is not a polynomial: its Hermite expansion was truncated at degree "
-            f"{expansion.max_degree} (mass beyond it about {expansion.truncation:.3g}). The "
-            "numbers are the CSQ bound for that truncation; for the target itself the sum "
-            "Gamma_U runs over infinitely many monomials and this stage-wise bound does not apply "
-            "as stated."
-        )
-    return notes
-
-
-def _explain(
-    domain: Domain,
-    exponent: int,
-    leap_value: int | None,
-    labels: tuple[str, str] | None,
-) -> list[str]:
-    """Sentences on how the CSQ exponent relates to the predicted SGD exponents."""
-    notes: list[str] = []
-    if labels is None or leap_value is None:
-        return notes
-    samples, time = labels
-    if domain == "gaussian" and exponent < leap_value:
-        notes.append(
-            f"The CSQ exponent on the hidden-coordinates class is {exponent}, below the "
-            f"degree-weighted iso_leap {leap_value} that predicts online SGD ({samples} samples): "
-            "on this class a learner only has to find which coordinates carry the signal, which "
-            f"costs about d^{exponent} queries whatever the Hermite degree, while SGD from an "
-            "isotropic initialisation does not know the relevant directions are coordinates and "
-            "pays the degree (information exponent) of each new direction."
-        )
-    elif exponent >= 2 and exponent == leap_value:
-        notes.append(
-            f"The CSQ bound grows as d^{exponent} queries while online SGD is predicted to need "
-            f"{samples} samples and {time} time: each SGD step uses one fresh sample but "
-            "evaluates about d gradient coordinates, i.e. about d correlational queries, so the "
-            "query count matches SGD's time, and samples sit one power of d below it."
-        )
-    return notes

@@ -256,7 +256,7 @@ def set_cover(system: Iterable[frozenset[int]]) -> int:
 # ---------------------------------------------------------------------------
 def _boolean(x: object) -> tuple[Target | None, Expansion]:
     """The target (when there is one) and its exact boolean expansion."""
-    from csqbound.queries import _expansion
+    from csqbound.expansion import as_expansion as _expansion
 
     if isinstance(x, Target) and x.domain != "boolean":
         msg = "DLQ leaps are computed on the boolean domain only; got a gaussian target"

@@ -599,7 +599,7 @@ def sq_reference(x: object, iso: Any, d: int) -> dict[str, Any]:
 def _target_of(x: object) -> Target:
     """A gaussian Target from text, a Target, or an exact gaussian Expansion."""
     from csqbound.expansion import Expansion
-    from csqbound.parse import symbol
+    from csqbound.parsing import symbol
 
     if isinstance(x, Expansion):
         if not x.exact:

@@ -14,7 +14,8 @@ in the probabilists' Hermite polynomials ``He_alpha(x) = prod_i He_{alpha_i}(x_i
   quadrature error is estimated by a second run with half the points per
   dimension and the mass beyond that degree is reported as ``truncation``.
 
-:func:`gaussian_expansion` chooses the route and returns an
+:func:`gaussian_spectrum` chooses the route and returns plain data;
+:func:`csqbound.expansion.gaussian_expansion` wraps it in an
 :class:`~csqbound.expansion.Expansion`.
 """
 
@@ -30,16 +31,17 @@ import sympy
 from scipy.special import roots_hermitenorm
 
 from csqbound import limits
-from csqbound.errors import ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion
-from csqbound.monomial import Monomial
-from csqbound.walsh import (
-    _check_coefficient,
-    _check_tol,
-    _exact_simplify,
-    _has_float,
-    _polynomial_input,
+from csqbound._polyutils import (
+    DEFAULT_TOL,
+    Spectrum,
+    check_coefficient,
+    check_tol,
+    exact_simplify,
+    has_float,
+    polynomial_input,
 )
+from csqbound.errors import ExpansionError, ParameterError, shorten
+from csqbound.monomial import Monomial
 
 if TYPE_CHECKING:
     from csqbound.target import Target
@@ -49,7 +51,7 @@ __all__ = [
     "QUADRATURE_BUDGET",
     "default_points_per_dim",
     "gauss_hermite_coefficients",
-    "gaussian_expansion",
+    "gaussian_spectrum",
     "hermite_coefficients_of_power",
     "polynomial_to_hermite",
 ]
@@ -68,8 +70,6 @@ _ONE_DIM_POINTS = 100_000
 
 #: Hard ceiling on ``points_per_dim ** P`` when the caller chooses ``points_per_dim``.
 _MAX_POINTS = 50_000_000
-
-_MIN_TOL = 1e-9
 
 
 # ---------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def polynomial_to_hermite(
     >>> polynomial_to_hermite(u**2 - 1, (x1, x2))  # He2 of a unit direction
     {Monomial(x1*x2): -1, Monomial(He2(x1)): 1/2, Monomial(He2(x2)): 1/2}
     """
-    expr, constant, poly = _polynomial_input(expr, symbols, "polynomial_to_hermite")
+    expr, constant, poly = polynomial_input(expr, symbols, "polynomial_to_hermite")
     if constant is not None or poly is None:
         return constant or {}
     domain, coords = poly.domain, poly.coordinates
@@ -180,8 +180,8 @@ def polynomial_to_hermite(
     for key in sorted(acc, key=lambda k: (sum(d for _, d in k), k)):  # Monomial order
         number = domain.to_sympy(acc[key])
         if not exact_domain:
-            _check_coefficient(number, expr)
-            number = _exact_simplify(number)
+            check_coefficient(number, expr)
+            number = exact_simplify(number)
         if number != 0:
             out[Monomial(key)] = number
     return out
@@ -388,62 +388,29 @@ def gauss_hermite_coefficients(
 
 
 # ---------------------------------------------------------------------------
-# public wrapper
+# the gaussian kernel (plain data; csqbound.expansion.gaussian_expansion wraps it)
 # ---------------------------------------------------------------------------
-def gaussian_expansion(target: Target, max_degree: int = 8, tol: float | None = None) -> Expansion:
-    """The Hermite expansion of a target on the gaussian domain.
+def gaussian_spectrum(target: Target, max_degree: int = 8, tol: float | None = None) -> Spectrum:
+    """The Hermite coefficients of a target on ``N(0, I_P)``, as plain data.
 
-    Polynomials convert exactly (method ``"hermite"``; ``max_degree`` is not
-    used). Anything else is integrated by :func:`gauss_hermite_coefficients`
-    for every ``|alpha| <= max_degree`` (method ``"gauss-hermite"``): a
-    coefficient counts as non-zero when ``|c| sqrt(alpha!) > tol ||f||``, with
-    ``tol`` defaulting to ``max(1e-9, 10 error / ||f||)``; the tolerance used,
-    the error estimate and ``truncation = ||f||^2 - sum_alpha c_alpha^2 alpha!``
-    (over the coefficients kept, all from the same quadrature, clipped at 0)
-    are recorded. Polynomials with float coefficients are converted exactly,
-    then recorded as numeric.
-
-    Parameters
-    ----------
-    target
-        A :class:`~csqbound.target.Target` (its ``domain`` is not checked here).
-    max_degree
-        Largest total degree of the quadrature, ``0..40``.
-    tol
-        Relative threshold for numeric expansions (see above).
-
-    Returns
-    -------
-    Expansion
-
-    Raises
-    ------
-    ParameterError
-        If ``max_degree`` is outside ``0..40`` or ``tol`` is negative.
-    ExpansionError
-        If a non-polynomial target has too many variables for the quadrature
-        or is not finite at a quadrature node.
+    The kernel under :func:`csqbound.expansion.gaussian_expansion` (which documents
+    the routes and wraps the result in an :class:`~csqbound.expansion.Expansion`).
+    ``max_degree`` is validated always and used by the quadrature only.
 
     Examples
     --------
     >>> from csqbound.target import Target
-    >>> e = gaussian_expansion(Target.from_text("x1**3 + x1*x2", "gaussian"))
-    >>> e.method, {str(m): c for m, c in e.coefficients.items()}
+    >>> s = gaussian_spectrum(Target.from_text("x1**3 + x1*x2", "gaussian"))
+    >>> s.method, {str(m): c for m, c in s.coefficients.items()}
     ('hermite', {'x1': 3, 'x1*x2': 1, 'He3(x1)': 1})
-    >>> e = gaussian_expansion(Target.from_text("relu(x1)", "gaussian"), max_degree=4)
-    >>> e.method, e.exact, {str(m): round(c, 4) for m, c in e.coefficients.items()}
-    ('gauss-hermite', False, {'1': 0.3989, 'x1': 0.5, 'He2(x1)': 0.1995, 'He4(x1)': -0.0166})
-    >>> 0 < e.truncation < 0.01
-    True
     """
     degree = _check_max_degree(max_degree)
-    p = target.variables
     expr = target.expression
     if target.is_polynomial:
         coefficients = polynomial_to_hermite(expr, target.symbols)
-        if not _has_float(expr):
-            return Expansion("gaussian", coefficients, p, method="hermite")
-        tolerance = _check_tol(tol)
+        if not has_float(expr):
+            return Spectrum(coefficients, "hermite")
+        tolerance = check_tol(tol)
         floats = {m: float(c) for m, c in coefficients.items()}
         norm = math.sqrt(math.fsum(c * c * m.factorial for m, c in floats.items()))
         error = (
@@ -454,29 +421,25 @@ def gaussian_expansion(target: Target, max_degree: int = 8, tol: float | None = 
         kept = {
             m: c for m, c in floats.items() if abs(c) * math.sqrt(m.factorial) > tolerance * norm
         }
-        return Expansion(
-            "gaussian", kept, p, exact=False, tol=tolerance, method="hermite", error=error
-        )
+        return Spectrum(kept, "hermite", exact=False, tol=tolerance, error=error)
 
     def fn(points: np.ndarray) -> np.ndarray:
         return np.asarray(target.evaluate(points), dtype=np.float64)
 
-    coefs, norm2, error = gauss_hermite_coefficients(fn, p, degree)
+    coefs, norm2, error = gauss_hermite_coefficients(fn, target.variables, degree)
     norm = math.sqrt(max(norm2, 0.0))
     if tol is None:
-        tolerance = max(_MIN_TOL, 10 * error / norm) if norm > 0 else _MIN_TOL
+        tolerance = max(DEFAULT_TOL, 10 * error / norm) if norm > 0 else DEFAULT_TOL
     else:
-        tolerance = _check_tol(tol)
+        tolerance = check_tol(tol)
     kept = {m: c for m, c in coefs.items() if abs(c) * math.sqrt(m.factorial) > tolerance * norm}
     captured = math.fsum(c * c * m.factorial for m, c in kept.items())
-    return Expansion(
-        "gaussian",
+    return Spectrum(
         kept,
-        p,
+        "gauss-hermite",
         exact=False,
         tol=tolerance,
+        error=error,
         truncation=max(norm2 - captured, 0.0),
         max_degree=degree,
-        method="gauss-hermite",
-        error=error,
     )

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,10 +71,11 @@ import numpy as np
 import sympy
 
 from csqbound import limits
-from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound._polyutils import DEFAULT_TOL
+from csqbound._validation import as_float
+from csqbound.errors import CsqboundError, ExpansionError, ParameterError
+from csqbound.expansion import Expansion, TargetLike, as_target, gaussian_expansion
 from csqbound.monomial import Monomial
-from csqbound.target import Target
 
 __all__ = [
     "MAX_EXACT_VARIABLES",
@@ -93,9 +93,6 @@ MAX_EXACT_VARIABLES = limits.MAX_EXACT_ISO_VARIABLES
 #: Largest ``P`` of a non-polynomial target (numeric surrogate from quadrature)
 #: (:data:`csqbound.limits.MAX_NUMERIC_ISO_VARIABLES`).
 MAX_NUMERIC_VARIABLES = limits.MAX_NUMERIC_ISO_VARIABLES
-
-#: Default relative tolerance of the numeric greedy when the expansion has none.
-_DEFAULT_TOL = 1e-9
 
 #: A polynomial: exponent tuple -> coefficient (a field element or a float).
 _Poly = dict[tuple[int, ...], Any]
@@ -509,7 +506,12 @@ def _gaussian_moment_matrix(betas: Sequence[tuple[int, ...]]) -> np.ndarray:
 def _numeric_greedy(
     coefficients: Mapping[Monomial, float], variables: int, tol: float, norm: float
 ) -> tuple[list[int], list[np.ndarray]]:
-    """The subspace greedy in floating point; returns jumps and orthonormal blocks (columns)."""
+    """The subspace greedy in floating point; returns jumps and orthonormal blocks (columns).
+
+    Each step composes ``f`` with ``x = B a + P_perp z`` (:func:`_numeric_forms`) and
+    takes the least ``k`` whose Hermite tensor in ``z`` carries energy above
+    ``(tol ||f||)^2`` (:func:`_numeric_step`); its new directions extend ``B``.
+    """
     p = variables
     f = _hermite_to_power_basis(coefficients, p, float, 0.0)
     threshold = (tol * norm) ** 2
@@ -518,72 +520,8 @@ def _numeric_greedy(
     blocks: list[np.ndarray] = []
     while basis.shape[1] < p:
         v = basis.shape[1]
-        nvars = v + p
-        perp = np.eye(p) - basis @ basis.T
-        forms: list[_Poly] = []
-        for i in range(p):
-            form: _Poly = {}
-            for j in range(v):
-                if basis[i, j] != 0.0:
-                    e = [0] * nvars
-                    e[j] = 1
-                    form[tuple(e)] = float(basis[i, j])
-            for j in range(p):
-                if perp[i, j] != 0.0:
-                    e = [0] * nvars
-                    e[v + j] = 1
-                    form[tuple(e)] = float(perp[i, j])
-            forms.append(form)
-        g = _compose(f, forms, nvars, 1.0)
-        top = _max_z_degree(g, v)
-        step = None
-        for k in range(1, top + 1):
-            tensor = _hermite_tensor(g, v, k, float, 0.0)
-            if not tensor:
-                continue
-            betas = sorted({b for row in tensor.values() for b in row})
-            where = {b: n for n, b in enumerate(betas)}
-            moments = _gaussian_moment_matrix(betas)
-            # energy of the degree-k component: sum_gamma' E[T_gamma'(a)^2] / gamma'!
-            vecs = {}
-            energy = 0.0
-            for gp, row in tensor.items():
-                vec = np.zeros(len(betas))
-                for b, c in row.items():
-                    vec[where[b]] = c
-                vecs[gp] = vec
-                energy += float(vec @ moments @ vec) / math.prod(math.factorial(x) for x in gp)
-            if energy <= threshold:
-                continue
-            gram = np.zeros((p, p))
-            rests: dict[tuple[int, ...], dict[int, np.ndarray]] = {}
-            for gp, vec in vecs.items():
-                for i in range(p):
-                    if gp[i]:
-                        rest = gp[:i] + (gp[i] - 1,) + gp[i + 1 :]
-                        rests.setdefault(rest, {})[i] = vec
-            for rest, entries in rests.items():
-                mult = math.factorial(k - 1) // math.prod(math.factorial(x) for x in rest)
-                for i, vi in entries.items():
-                    for j, vj in entries.items():
-                        gram[i, j] += mult * float(vi @ moments @ vj)
-            values, vectors = np.linalg.eigh(gram)
-            # The eigenvalues carry rounding noise of about eps * max(values): a floor
-            # below it keeps noise directions (rotated tanh + He2 read iso_leap 1).
-            noise = 1e3 * np.finfo(np.float64).eps * max(float(values.max()), 0.0)
-            keep = values / math.factorial(k) > max(threshold, noise / math.factorial(k))
-            if not keep.any():
-                keep = values >= values.max()
-            new = vectors[:, keep]
-            new = new - basis @ (basis.T @ new)
-            # orthonormalise what is left outside V and drop directions that vanished
-            u, sing, _ = np.linalg.svd(new, full_matrices=False)
-            q = u[:, sing > 1e-6 * max(float(sing.max(initial=0.0)), 1e-300)]
-            q = q[:, : max(0, p - basis.shape[1])]
-            if q.shape[1] == 0:
-                continue
-            step = (k, q)
-            break
+        g = _compose(f, _numeric_forms(basis, p), v + p, 1.0)
+        step = _numeric_step(g, basis, threshold)
         if step is None:
             break
         k, q = step
@@ -593,48 +531,119 @@ def _numeric_greedy(
     return jumps, blocks
 
 
+def _numeric_forms(basis: np.ndarray, p: int) -> list[_Poly]:
+    """``x_i = sum_j B[i, j] a_j + sum_j (P_perp)[i, j] z_j`` as linear forms in ``(a, z)``."""
+    v = basis.shape[1]
+    nvars = v + p
+    perp = np.eye(p) - basis @ basis.T
+    forms: list[_Poly] = []
+    for i in range(p):
+        form: _Poly = {}
+        for j in range(v):
+            if basis[i, j] != 0.0:
+                e = [0] * nvars
+                e[j] = 1
+                form[tuple(e)] = float(basis[i, j])
+        for j in range(p):
+            if perp[i, j] != 0.0:
+                e = [0] * nvars
+                e[v + j] = 1
+                form[tuple(e)] = float(perp[i, j])
+        forms.append(form)
+    return forms
+
+
+def _numeric_step(g: _Poly, basis: np.ndarray, threshold: float) -> tuple[int, np.ndarray] | None:
+    """The least jump ``k`` with energy above ``threshold`` and its new orthonormal directions."""
+    p, v = basis.shape
+    for k in range(1, _max_z_degree(g, v) + 1):
+        tensor = _hermite_tensor(g, v, k, float, 0.0)
+        if not tensor:
+            continue
+        betas = sorted({b for row in tensor.values() for b in row})
+        where = {b: n for n, b in enumerate(betas)}
+        moments = _gaussian_moment_matrix(betas)
+        # energy of the degree-k component: sum_gamma' E[T_gamma'(a)^2] / gamma'!
+        vecs = {}
+        energy = 0.0
+        for gp, row in tensor.items():
+            vec = np.zeros(len(betas))
+            for b, c in row.items():
+                vec[where[b]] = c
+            vecs[gp] = vec
+            energy += float(vec @ moments @ vec) / math.prod(math.factorial(x) for x in gp)
+        if energy <= threshold:
+            continue
+        q = _numeric_directions(_numeric_gram(vecs, moments, p, k), basis, k, threshold)
+        if q.shape[1]:
+            return k, q
+    return None
+
+
+def _numeric_gram(
+    vecs: Mapping[tuple[int, ...], np.ndarray], moments: np.ndarray, p: int, k: int
+) -> np.ndarray:
+    """The Gram matrix of the flattening ``T_k[:, i2..ik]``, averaged over ``a``."""
+    gram = np.zeros((p, p))
+    rests: dict[tuple[int, ...], dict[int, np.ndarray]] = {}
+    for gp, vec in vecs.items():
+        for i in range(p):
+            if gp[i]:
+                rest = gp[:i] + (gp[i] - 1,) + gp[i + 1 :]
+                rests.setdefault(rest, {})[i] = vec
+    for rest, entries in rests.items():
+        mult = math.factorial(k - 1) // math.prod(math.factorial(x) for x in rest)
+        for i, vi in entries.items():
+            for j, vj in entries.items():
+                gram[i, j] += mult * float(vi @ moments @ vj)
+    return gram
+
+
+def _numeric_directions(
+    gram: np.ndarray, basis: np.ndarray, k: int, threshold: float
+) -> np.ndarray:
+    """The directions of ``span(T_k)`` above the threshold, orthonormal and outside ``V``."""
+    p = basis.shape[0]
+    values, vectors = np.linalg.eigh(gram)
+    # The eigenvalues carry rounding noise of about eps * max(values): a floor
+    # below it keeps noise directions (rotated tanh + He2 read iso_leap 1).
+    noise = 1e3 * np.finfo(np.float64).eps * max(float(values.max()), 0.0)
+    keep = values / math.factorial(k) > max(threshold, noise / math.factorial(k))
+    if not keep.any():
+        keep = values >= values.max()
+    new = vectors[:, keep]
+    new = new - basis @ (basis.T @ new)
+    # orthonormalise what is left outside V and drop directions that vanished
+    u, sing, _ = np.linalg.svd(new, full_matrices=False)
+    q = u[:, sing > 1e-6 * max(float(sing.max(initial=0.0)), 1e-300)]
+    return q[:, : max(0, p - basis.shape[1])]
+
+
 # ---------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------
-def _gaussian_expansion(x: object, max_degree: int, tol: float | None) -> Expansion:
-    if isinstance(x, Expansion):
-        if x.domain != "gaussian":
-            msg = (
-                f"iso_leap is defined on the gaussian domain only; got a {x.domain} expansion. "
-                "Use csqbound.leap.leap for boolean targets"
-            )
-            raise DomainError(msg)
-        return x
-    if isinstance(x, Target):
-        if x.domain != "gaussian":
-            msg = (
-                f"iso_leap is defined on the gaussian domain only; got a {x.domain} target. "
-                "Use csqbound.leap.leap for boolean targets, or make the target with "
-                "domain='gaussian'"
-            )
-            raise DomainError(msg)
-        target = x
-    elif isinstance(x, str | sympy.Basic):
-        target = Target.coerce(x, "gaussian")  # type: ignore[arg-type]
-    else:
-        msg = (
-            f"iso_leap needs an expression (text or sympy), a gaussian Target or a gaussian "
-            f"Expansion, got {type(x).__name__}"
-        )
-        raise CsqboundError(msg)
-    if target.variables > MAX_NUMERIC_VARIABLES and not target.is_polynomial:
+def _gaussian_expansion(x: TargetLike, max_degree: int, tol: float | None) -> Expansion:
+    """The gaussian expansion of ``x`` through the gate, refusing what iso_leap cannot do."""
+    read = as_target(
+        x,
+        "gaussian",
+        require="gaussian",
+        caller="iso_leap",
+        hint=". Use csqbound.leap for boolean targets",
+    )
+    if isinstance(read, Expansion):
+        return read
+    if read.variables > MAX_NUMERIC_VARIABLES and not read.is_polynomial:
         msg = (
             f"iso_leap of a non-polynomial target needs P <= {MAX_NUMERIC_VARIABLES} variables "
-            f"(numeric surrogate from quadrature), got P={target.variables}; write the target as "
+            f"(numeric surrogate from quadrature), got P={read.variables}; write the target as "
             "a polynomial with exact coefficients for the exact algorithm"
         )
         raise ExpansionError(msg)
-    from csqbound.hermite import gaussian_expansion
-
-    return gaussian_expansion(target, max_degree=max_degree, tol=tol)
+    return gaussian_expansion(read, max_degree=max_degree, tol=tol)
 
 
-def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> IsoLeapResult:
+def iso_leap(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) -> IsoLeapResult:
     """The rotation-free leap of a gaussian target (THEORY section 3), with its witness.
 
     Parameters
@@ -664,6 +673,12 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     ParameterError
         For a negative or non-finite ``tol`` (or ``tol = 0`` on a numeric target).
 
+    See Also
+    --------
+    information_exponent : its first jump.
+    csqbound.leaps.leap : the coordinate leap.
+    csqbound.rotations.rotate : rotated copies with the same ``iso_leap``.
+
     Examples
     --------
     The examples of THEORY section 7:
@@ -686,14 +701,7 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
     >>> r.information_exponent, r.exact
     (1, False)
     """
-    if tol is not None and (
-        isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
-    ):
-        msg = f"tol must be a finite number >= 0 or None, got {shorten(tol, quote=True)}"
-        raise ParameterError(msg)
-    if tol is not None and tol < 0:
-        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
-        raise ParameterError(msg)
+    as_float(tol, "tol", allow_none=True)
     expansion = _gaussian_expansion(x, max_degree, tol)
     p = expansion.variables
     coefficients = {m: c for m, c in expansion.coefficients.items() if m.powers}
@@ -714,9 +722,7 @@ def iso_leap(x: object, *, max_degree: int = 8, tol: float | None = None) -> Iso
             "with exact coefficients for the exact algorithm"
         )
         raise ExpansionError(msg)
-    used = (
-        tol if tol is not None else (expansion.tol if expansion.tol is not None else _DEFAULT_TOL)
-    )
+    used = tol if tol is not None else (expansion.tol if expansion.tol is not None else DEFAULT_TOL)
     if used <= 0:
         msg = f"the numeric greedy needs a tolerance > 0, got tol={used!r}"
         raise ParameterError(msg)
@@ -749,7 +755,7 @@ def _result(
     )
 
 
-def information_exponent(x: object, *, max_degree: int = 8, tol: float | None = None) -> int:
+def information_exponent(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) -> int:
     """The information exponent: the first jump of :func:`iso_leap`.
 
     For a single-index target ``sigma(<u, x>)`` it is the least ``k >= 1`` with

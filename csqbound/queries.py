@@ -33,7 +33,7 @@ Which loss gives which (Joshi, Misiakiewicz, Srebro, NeurIPS 2024): gradient
 queries of the **squared loss** behave like CSQ, gradient queries of the
 **ℓ1 (absolute) loss** like SQ. ``Leap_SQ <= Leap_CSQ``, and the CSQ leap is the
 leap of section 2 on the boolean domain (:func:`csq_leap` equals
-``csqbound.leap.leap(x).leap``). Example: ``x1*x2*x3 - x1*x2*x4`` has
+``csqbound.leaps.leap(x).leap``). Example: ``x1*x2*x3 - x1*x2*x4`` has
 ``Leap_CSQ = 3`` but ``Leap_SQ = 2`` (``y = 0`` exactly when ``x3 = x4``).
 
 References
@@ -60,23 +60,32 @@ import sympy
 from sympy.core.evalf import PrecisionExhausted
 
 from csqbound import limits
+from csqbound._validation import as_int
 from csqbound.errors import (
     CsqboundError,
     DomainError,
     ExpansionError,
     NotComputableError,
-    ParameterError,
     shorten,
 )
-from csqbound.expansion import Expansion
-from csqbound.monomial import Monomial, check_domain
+from csqbound.expansion import (
+    Expansion,
+    SupportLike,
+    TargetLike,
+    as_expansion,
+    as_support,
+    as_target,
+)
 from csqbound.target import Target
+from csqbound.walsh import exact_values, fwht
 
 __all__ = [
     "MAX_SQ_VARIABLES",
     "CSQOracle",
     "Oracle",
+    "QUERY_LEAPS",
     "OracleLeapResult",
+    "QueryLeap",
     "SQOracle",
     "csq_leap",
     "csq_oracle",
@@ -84,6 +93,7 @@ __all__ = [
     "dlq_oracle",
     "least_detectable",
     "oracle_leap",
+    "register_query_leap",
     "sq_leap",
     "sq_oracle",
 ]
@@ -205,6 +215,11 @@ def oracle_leap(
     ParameterError
         If ``variables`` is missing (and the oracle has none) or negative.
 
+    See Also
+    --------
+    csq_oracle, sq_oracle : the two oracles csqbound provides.
+    register_query_leap : add a query leap to every table.
+
     Examples
     --------
     >>> oracle_leap(csq_oracle("x1*x2*x3 - x1*x2*x4")).leap
@@ -214,9 +229,7 @@ def oracle_leap(
     (2, (frozenset({3, 4}), frozenset({1, 2})))
     """
     p = variables if variables is not None else getattr(oracle, "variables", None)
-    if p is None or isinstance(p, bool) or not isinstance(p, int) or p < 0:
-        msg = f"oracle_leap needs the number of variables P >= 0, got {shorten(p, quote=True)}"
-        raise ParameterError(msg)
+    p = as_int(p, "the number of variables P of oracle_leap", 0)
     covered: frozenset[int] = frozenset()
     order: list[frozenset[int]] = []
     while True:
@@ -276,25 +289,7 @@ class CSQOracle:
         return None if best is None else frozenset(best[1])
 
 
-def _expansion(x: object, domain: str) -> Expansion:
-    """An expansion of ``x`` (text, sympy, Target or Expansion) on ``domain``."""
-    dom = check_domain(domain)
-    if isinstance(x, Expansion):
-        return x
-    from csqbound.expansion import expand
-
-    if isinstance(x, Target):
-        return expand(x)
-    if isinstance(x, str | sympy.Basic):
-        return expand(x, dom)  # type: ignore[arg-type]
-    msg = (
-        f"cannot read a target from {type(x).__name__}: give an expression (text or sympy), "
-        "a Target or an Expansion"
-    )
-    raise CsqboundError(msg)
-
-
-def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
+def csq_oracle(x: SupportLike, domain: str = "boolean") -> CSQOracle:
     """The CSQ oracle of a target or support family.
 
     Parameters
@@ -318,36 +313,24 @@ def csq_oracle(x: object, domain: str = "boolean") -> CSQOracle:
     >>> csq_oracle([{1: 3}], domain="gaussian").supports
     (frozenset({1}),)
     """
-    dom = check_domain(domain)
-    if isinstance(x, str | sympy.Basic | Expansion | Target):
-        expansion = _expansion(x, dom)
-        monos: Iterable[Monomial] = expansion.support
-        p = expansion.variables
-    elif isinstance(x, Monomial | Iterable):
-        items: Iterable[object] = (x,) if isinstance(x, Monomial) else x  # type: ignore[assignment]
-        monos = [Monomial.coerce(m, dom) for m in items]
-        p = max((m.powers[-1][0] for m in monos if m.powers), default=0)
-    else:
-        msg = (
-            f"cannot read a support from {type(x).__name__}: give an expression, a Target, "
-            "an Expansion or an iterable of monomials"
-        )
-        raise CsqboundError(msg)
-    seen: dict[frozenset[int], None] = {}
-    for mono in monos:
-        if mono.powers:
-            seen[mono.support] = None
+    monos, _, p = as_support(x, domain)
+    seen = dict.fromkeys(mono.support for mono in monos)
     supports = tuple(sorted(seen, key=lambda s: (len(s), sorted(s))))
     return CSQOracle(supports, p)
 
 
-def csq_leap(x: object, domain: str = "boolean") -> int:
+def csq_leap(x: SupportLike, domain: str = "boolean") -> int:
     """``Leap_CSQ``: the leap over the CSQ oracle.
 
     On the boolean domain it equals the leap of THEORY section 2
-    (``csqbound.leap.leap(x).leap``); on the gaussian domain it counts new
+    (``csqbound.leaps.leap(x).leap``); on the gaussian domain it counts new
     *coordinates* (the cardinality leap, the exponent of the CSQ bound on the
     hidden-coordinates class), which can be smaller than the degree-weighted leap.
+
+    See Also
+    --------
+    sq_leap : the leap over statistical queries, never larger.
+    csqbound.leaps.leap : equal to it on the boolean domain.
 
     Examples
     --------
@@ -523,25 +506,17 @@ class SQOracle:
 def _cube_values(ints: dict[int, int], p: int) -> np.ndarray:
     """``sum_S c_S chi_S`` on every point of ``{-1,1}^P`` for integer ``c_S`` (key: set bits).
 
-    The Sylvester-Hadamard transform, exact: int64 when ``sum |c| < 2^62`` bounds every
-    value, Python ints otherwise.
+    The Sylvester-Hadamard transform (:func:`csqbound.walsh.fwht`), exact: int64 when
+    ``max |c| 2^P < 2^62`` bounds every value, Python ints otherwise.
     """
     n = 1 << p
-    if sum(abs(v) for v in ints.values()) < 2**62:
-        vec = np.zeros(n, dtype=np.int64)
-    else:
-        vec = np.zeros(n, dtype=object)
+    small = max((abs(v) for v in ints.values()), default=0) * n < 2**62
+    vec = np.zeros(n, dtype=np.int64 if small else object)
+    if not small:
         vec[:] = 0
     for k, v in ints.items():
         vec[k] = v
-    h = 1
-    while h < n:
-        view = vec.reshape(-1, 2, h)
-        upper = view[:, 1, :].copy()
-        view[:, 1, :] = view[:, 0, :] - upper
-        view[:, 0, :] = view[:, 0, :] + upper
-        h *= 2
-    return vec
+    return fwht(vec)
 
 
 def _check_sq_input(expansion: Expansion) -> int:
@@ -686,15 +661,13 @@ def _pointwise_labels(target: Target, p: int) -> np.ndarray:
             "(MAX_SQ_POINTWISE_VARIABLES in csqbound.limits)"
         )
         raise _not_computable(msg)
-    from csqbound.walsh import _exact_values
-
-    exact = _exact_values(target.expression, target.symbols, range(1 << p))
+    exact = exact_values(target.expression, target.symbols, range(1 << p))
     values = [_atoms(v) for v in exact]
     keys = [tuple([frozenset(v.items())]) for v in values]
     return _labels_of(keys, values)  # type: ignore[arg-type]
 
 
-def sq_oracle(x: object) -> SQOracle:
+def sq_oracle(x: TargetLike) -> SQOracle:
     """The exact SQ oracle of a boolean target.
 
     The oracle needs which points of ``{-1,1}^P`` share a value of the target.
@@ -736,16 +709,9 @@ def sq_oracle(x: object) -> SQOracle:
     >>> sq_oracle("tanh(x1 + x2)").labels.tolist()  # tanh(2), 0, 0, -tanh(2)
     [0, 1, 1, 2]
     """
-    target: Target | None = None
-    if isinstance(x, Expansion):
-        expansion = x
-    else:
-        if isinstance(x, Target) and x.domain != "boolean":
-            msg = "the SQ oracle is defined on the boolean domain only; got a gaussian target"
-            raise DomainError(msg)
-        if isinstance(x, Target | str | sympy.Basic):
-            target = Target.coerce(x, "boolean")  # type: ignore[arg-type]
-        expansion = _expansion(target if target is not None else x, "boolean")
+    read = as_target(x, "boolean", require="boolean", caller="the SQ oracle")
+    target = read if isinstance(read, Target) else None
+    expansion = as_expansion(read)
     p = _check_sq_input(expansion)
     if expansion.exact and all(
         isinstance(c, sympy.Rational) for c in expansion.coefficients.values()
@@ -762,11 +728,15 @@ def sq_oracle(x: object) -> SQOracle:
     return SQOracle(_pointwise_labels(target, p), p)
 
 
-def sq_leap(x: object) -> int:
+def sq_leap(x: TargetLike) -> int:
     """``Leap_SQ`` of a boolean target (exact, ``P <= 16``); always ``<= csq_leap(x)``.
 
     Raises :class:`~csqbound.errors.NotComputableError` (with a ``reason``) where
     :func:`sq_oracle` cannot decide exactly which points share a value.
+
+    See Also
+    --------
+    csq_leap : the leap over correlational queries.
 
     Examples
     --------
@@ -805,3 +775,56 @@ def dlq_leap(x: object, loss: str = "absolute", *, adaptive: bool = True) -> int
     from csqbound import dlq
 
     return dlq.dlq_leap(x, loss, adaptive=adaptive)
+
+
+# ---------------------------------------------------------------------------
+# the registry of query leaps
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueryLeap:
+    """A query leap the summaries, the zoo and the report compute and print.
+
+    Attributes
+    ----------
+    name
+        The key of the value in every record (``"csq_leap"``).
+    label
+        Its short label in the "other leaps" cell (``"CSQ"``).
+    domains
+        The domains it is defined on; elsewhere the records hold ``None``.
+    compute
+        ``compute(target, expansion) -> int``; a
+        :class:`~csqbound.errors.NotComputableError` or
+        :class:`~csqbound.errors.ExpansionError` means "not computable here".
+    """
+
+    name: str
+    label: str
+    domains: tuple[str, ...]
+    compute: Callable[[Target, Expansion], int]
+
+
+#: The registered query leaps, in the order the tables print them. A new query type
+#: is its oracle in this module plus one :func:`register_query_leap` call.
+QUERY_LEAPS: dict[str, QueryLeap] = {}
+
+
+def register_query_leap(
+    name: str, label: str, domains: Iterable[str], compute: Callable[[Target, Expansion], int]
+) -> QueryLeap:
+    """Register a query leap (replacing one of the same name) and return it.
+
+    Examples
+    --------
+    >>> sorted(QUERY_LEAPS)
+    ['csq_leap', 'sq_leap']
+    >>> QUERY_LEAPS["sq_leap"].label
+    'SQ'
+    """
+    entry = QueryLeap(name, label, tuple(domains), compute)
+    QUERY_LEAPS[name] = entry
+    return entry
+
+
+register_query_leap("csq_leap", "CSQ", ("boolean",), lambda target, expansion: csq_leap(expansion))
+register_query_leap("sq_leap", "SQ", ("boolean",), lambda target, expansion: sq_leap(target))

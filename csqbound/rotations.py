@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import sympy
 
 from csqbound.errors import DomainError, ParameterError
-from csqbound.parse import symbol
+from csqbound.expansion import as_target
+from csqbound.parsing import symbol
 from csqbound.target import Target
 
-__all__ = ["cayley_rotation", "rotate"]
+__all__ = ["cayley_rotation", "gaussian_target", "rotate"]
 
 
 def _as_matrix(value: object, name: str) -> sympy.Matrix:
@@ -96,19 +97,38 @@ def cayley_rotation(A: object) -> sympy.ImmutableMatrix:
     return sympy.ImmutableMatrix(q)
 
 
-def _gaussian_target(value: object) -> Target:
+def gaussian_target(value: object) -> Target:
+    """A gaussian :class:`~csqbound.target.Target` to rotate, read through the gate.
+
+    Raises
+    ------
+    DomainError
+        For a boolean Target.
+    ParameterError
+        For anything that is not a target (text, sympy or a Target).
+
+    Examples
+    --------
+    >>> gaussian_target("x1*x2").domain
+    'gaussian'
+    """
     try:
-        target = Target.coerce(value, "gaussian")  # type: ignore[arg-type]
+        read = as_target(
+            value,
+            "gaussian",
+            require="gaussian",
+            caller="rotation",
+            hint=f" {value} (N(0, I) is rotation invariant, the cube is not)",
+        )
+    except DomainError:
+        raise
     except ValueError as exc:
         msg = f"cannot read {value!r} as a gaussian target: {exc}"
         raise ParameterError(msg) from exc
-    if target.domain != "gaussian":
-        msg = (
-            f"only gaussian targets can be rotated (N(0, I) is rotation invariant, the cube is "
-            f"not); got a {target.domain} target {target}"
-        )
-        raise DomainError(msg)
-    return target
+    if not isinstance(read, Target):
+        msg = f"cannot read {value!r} as a gaussian target: give text, sympy or a Target"
+        raise ParameterError(msg)
+    return read
 
 
 def rotate(target: object, Q: object) -> Target:
@@ -142,13 +162,7 @@ def rotate(target: object, Q: object) -> Target:
     >>> rotate("x1*x2", Q).expression
     12*x1**2/25 - 7*x1*x2/25 - 12*x2**2/25
     """
-    t = target if isinstance(target, Target) else _gaussian_target(target)
-    if t.domain != "gaussian":
-        msg = (
-            f"only gaussian targets can be rotated (N(0, I) is rotation invariant, the cube is "
-            f"not); got a {t.domain} target {t}"
-        )
-        raise DomainError(msg)
+    t = gaussian_target(target)
     q = _as_matrix(Q, "Q")
     n = q.rows
     if n < t.variables:

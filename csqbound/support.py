@@ -12,18 +12,18 @@ nodes and two kinds of edges (THEORY.md section 2):
   the witness order, so they form a DAG: the monomials a step builds on.
 
 Every node carries the 0-based stage of the greedy run in which it appears.
-:meth:`SupportGraph.draw` lays the stages out left to right.
+:func:`csqbound.report.plots.plot_support_graph` draws it, stages left to right
+(this module computes; it writes no files).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import networkx
 
-from csqbound.leap import LeapResult, _family, leap
+from csqbound.expansion import as_support
+from csqbound.leaps import LeapResult, leap
 from csqbound.monomial import Domain, Monomial
 
 __all__ = ["SupportGraph"]
@@ -41,10 +41,16 @@ class SupportGraph:
         The non-constant support, deduplicated, in input order (an Expansion's
         order: by degree, then coordinates).
     leap
-        The :class:`~csqbound.leap.LeapResult` the graph was built from.
+        The :class:`~csqbound.leaps.LeapResult` the graph was built from.
     graph
         The graph itself; treat it as read-only and use :meth:`to_networkx` for a
         copy of your own.
+
+    See Also
+    --------
+    csqbound.report.plots.plot_support_graph : draws it, stages left to right.
+    csqbound.leaps.leap : the witness order the graph is built from.
+    networkx.algorithms.dag.is_directed_acyclic_graph : the witness edges pass it.
 
     Examples
     --------
@@ -72,7 +78,7 @@ class SupportGraph:
         Parameters
         ----------
         x
-            As for :func:`csqbound.leap.leap`: an expression, an Expansion, or an
+            As for :func:`csqbound.leaps.leap`: an expression, an Expansion, or an
             iterable of monomials (sets of coordinates, mappings coordinate ->
             degree, :class:`~csqbound.monomial.Monomial`).
         domain
@@ -97,7 +103,7 @@ class SupportGraph:
         >>> g.to_networkx().edges[("m", "x1*He2(x2)"), ("x", 2)]
         {'kind': 'incidence', 'weight': 2}
         """
-        monos, dom = _family(x, domain)
+        monos, dom, _ = as_support(x, domain)
         result = leap(monos, dom)
         graph = networkx.DiGraph(domain=dom, leap=result.leap)
         stage_of_step: list[int] = []
@@ -148,149 +154,3 @@ class SupportGraph:
         True
         """
         return self.graph.copy()
-
-    def draw(self, path: str | Path) -> Path:
-        """Draw the graph, stages left to right, to a ``.png``, ``.svg`` or ``.pdf`` file.
-
-        Each stage is a column of monomials (in witness order, top to bottom)
-        with a column beside it for the coordinates first covered there.
-        Incidence edges are thin grey lines; witness edges are dashed red arrows.
-        Drawing uses matplotlib's object-oriented API with an Agg canvas, so it
-        works without a display and leaves pyplot's backend alone.
-
-        Parameters
-        ----------
-        path
-            Output file; its suffix picks the format.
-
-        Returns
-        -------
-        Path
-            The path written.
-
-        Raises
-        ------
-        CsqboundError
-            The suffix is not ``.png``, ``.svg`` or ``.pdf``.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     out = SupportGraph.build([{1}, {1, 2, 3}]).draw(pathlib.Path(tmp) / "g.svg")
-        ...     (out.name, out.stat().st_size > 0)
-        ('g.svg', True)
-        """
-        from csqbound.report.plots import check_figure_path
-
-        out = check_figure_path(path)
-        suffix = out.suffix.lower()
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import FancyArrowPatch
-
-        result = self.leap
-        n_mono = len(result.order)
-        font = 9.0 if n_mono <= 30 else max(4.0, 9.0 * math.sqrt(30 / n_mono))
-        col_width = 3.0  # a stage: monomial column at 3s, coordinate column at 3s + 1.4
-        rows = {}
-        for s, stage in enumerate(result.stages):
-            coords = [c for c, t in result.stage_of.items() if t == s]
-            rows[s] = max(len(stage), len(coords), 1)
-        height = max(rows.values(), default=1)
-        n_stages = max(len(result.stages), 1)
-        scale = font / 9.0
-        fig = Figure(
-            figsize=(max(5.0, 2.2 * n_stages * scale + 1.5), max(3.0, 0.45 * height * scale + 1.8))
-        )
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-
-        pos: dict[tuple[str, object], tuple[float, float]] = {}
-        for s, stage in enumerate(result.stages):
-            for r, mono in enumerate(stage):
-                pos[("m", str(mono))] = (col_width * s, -float(r))
-        covered_in: dict[int, list[int]] = {}
-        for coordinate in result.first_cover:  # insertion order = order of first cover
-            covered_in.setdefault(result.stage_of[coordinate], []).append(coordinate)
-        for s, coords in covered_in.items():
-            for r, coordinate in enumerate(coords):
-                pos[("x", coordinate)] = (col_width * s + 1.4, -float(r))
-
-        for u, v, data in self.graph.edges(data=True):
-            (x0, y0), (x1, y1) = pos[u], pos[v]
-            # bulge of a witness arc ~ rad * length: keep it under a column's width
-            rad = min(0.35, 1.0 / max(math.hypot(x1 - x0, y1 - y0), 1e-9))
-            if data["kind"] == "incidence":
-                ax.plot([x0, x1], [y0, y1], color="0.75", lw=0.6 + 0.4 * data["weight"], zorder=1)
-            else:
-                ax.add_patch(
-                    FancyArrowPatch(
-                        (x0, y0),
-                        (x1, y1),
-                        connectionstyle=f"arc3,rad={rad:.3f}",
-                        arrowstyle="-|>",
-                        mutation_scale=8 + 4 * scale,
-                        color="tab:red",
-                        linestyle="--",
-                        lw=1.0,
-                        alpha=1.0 if n_mono <= 30 else 0.5,
-                        shrinkA=9 * scale,
-                        shrinkB=9 * scale,
-                        zorder=2,
-                    )
-                )
-        box = {"boxstyle": "round,pad=0.25", "lw": 0.6}
-        for node, data in self.graph.nodes(data=True):
-            x, y = pos[node]
-            if data["kind"] == "monomial":
-                label = f"{data['monomial']}  [{data['jump']}]"
-                face = "#dbe9f6"
-            else:
-                label = f"x{data['coordinate']}"
-                face = "#f6ecd5"
-            ax.text(
-                x,
-                y,
-                label,
-                ha="center",
-                va="center",
-                fontsize=font,
-                bbox={**box, "fc": face, "ec": "0.4"},
-                zorder=3,
-            )
-        for s, jump in enumerate(result.stage_jumps()):
-            ax.text(
-                col_width * s + 0.7,
-                0.9,
-                f"stage {s + 1} (jump {jump})",
-                ha="center",
-                va="bottom",
-                fontsize=font + 1,
-                fontweight="bold",
-            )
-        ax.set_xlim(-1.8, col_width * (n_stages - 1) + 2.6)
-        ax.set_ylim(-(height - 1) - 0.8, 1.6)
-        ax.legend(
-            handles=[
-                Line2D([], [], color="0.75", lw=1.0, label="uses coordinate (width: degree)"),
-                Line2D([], [], color="tab:red", ls="--", lw=1.0, label="witness: builds on"),
-            ],
-            loc="lower center",
-            bbox_to_anchor=(0.5, -0.02),
-            ncol=2,
-            fontsize=max(font - 1, 4),
-            frameon=False,
-        )
-        title = (
-            f"leap {result.leap}"
-            + (" (MSP)" if result.msp and result.order else "")
-            + f" - {self.expansion_domain}, {n_mono} monomials"
-            + "\n[k] after a monomial: cost of its step"
-        )
-        ax.set_title(title, fontsize=font + 2)
-        fig.tight_layout()
-        fig.savefig(out, format=suffix[1:], dpi=150)
-        return out

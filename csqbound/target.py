@@ -3,7 +3,7 @@
 A :class:`Target` is the function ``f(x) = h(x_1, ..., x_P)`` of THEORY.md
 section 1 together with its domain (``"boolean"``: uniform on ``{-1,1}^d``;
 ``"gaussian"``: standard normal on ``R^d``). It is made from text (parsed
-safely by :func:`csqbound.parse.parse`), from a sympy expression or from a
+safely by :func:`csqbound.parsing.parse`), from a sympy expression or from a
 number, and evaluated on arrays of any array-API library by walking the sympy
 tree (no ``lambdify``, which relies on ``eval``).
 """
@@ -24,7 +24,7 @@ from array_api_compat import device as array_device
 from csqbound import limits
 from csqbound.errors import CsqboundError, ParameterError, shorten
 from csqbound.monomial import Domain, check_domain
-from csqbound.parse import check_expression, parse, symbol, variable_index
+from csqbound.parsing import check_expression, parse, symbol, variable_index
 
 __all__ = ["Target"]
 
@@ -52,7 +52,7 @@ class Target:
     Parameters
     ----------
     expression
-        A sympy expression whose variables are ``csqbound.parse.symbol(i)``.
+        A sympy expression whose variables are ``csqbound.parsing.symbol(i)``.
     domain
         ``"boolean"`` (inputs uniform on ``{-1,1}^d``) or ``"gaussian"``
         (inputs standard normal).
@@ -67,7 +67,7 @@ class Target:
     CsqboundError
         If the expression has foreign symbols, non-real constants or nodes that
         cannot be evaluated numerically, or breaks a limit of
-        :mod:`csqbound.limits` (:func:`csqbound.parse.check_expression`);
+        :mod:`csqbound.limits` (:func:`csqbound.parsing.check_expression`);
         :class:`~csqbound.errors.DomainError` for an unknown domain.
 
     Examples
@@ -117,7 +117,7 @@ class Target:
     # -- construction ---------------------------------------------------------------
     @classmethod
     def from_text(cls, text: str, domain: str = "boolean") -> Target:
-        """Parse a target from text (safely, see :func:`csqbound.parse.parse`).
+        """Parse a target from text (safely, see :func:`csqbound.parsing.parse`).
 
         Parameters
         ----------
@@ -161,7 +161,7 @@ class Target:
         ----------
         value
             Text is parsed safely; a sympy expression must use the variables
-            ``csqbound.parse.symbol(i)`` (plain ``sympy.Symbol("x3")`` is
+            ``csqbound.parsing.symbol(i)`` (plain ``sympy.Symbol("x3")`` is
             accepted and re-mapped to ``symbol(3)``); an ``int``, ``Fraction``
             (or float, read as its shortest decimal) gives a constant target. A
             :class:`Target` is returned as it is, whatever ``domain`` says.
@@ -330,7 +330,7 @@ def _canonical_symbols(expression: sympy.Expr) -> sympy.Expr:
         except CsqboundError:
             msg = (
                 f"symbol {shorten(name, quote=True)} is not a csqbound variable: use x1, x2, ... "
-                "(csqbound.parse.symbol(i))"
+                "(csqbound.parsing.symbol(i))"
             )
             raise CsqboundError(msg) from None
         canonical = symbol(index)
@@ -341,7 +341,7 @@ def _canonical_symbols(expression: sympy.Expr) -> sympy.Expr:
             continue
         msg = (
             f"symbol {shorten(name, quote=True)} has assumptions other than real=True: use "
-            f"csqbound.parse.symbol({index}) or a plain sympy.Symbol({shorten(name, quote=True)})"
+            f"csqbound.parsing.symbol({index}) or a plain sympy.Symbol({shorten(name, quote=True)})"
         )
         raise CsqboundError(msg)
     if not replacements:
@@ -401,7 +401,7 @@ def _validate(expression: sympy.Expr) -> int:
             if node != symbol(index):
                 msg = (
                     f"symbol {shorten(node.name, quote=True)} is not "
-                    f"csqbound.parse.symbol({index}) (a real "
+                    f"csqbound.parsing.symbol({index}) (a real "
                     "symbol); use Target.coerce to re-map plain symbols"
                 )
                 raise CsqboundError(msg)

@@ -8,7 +8,8 @@ Every ``h : {-1,1}^P -> R`` has a unique expansion ``h = sum_S h^(S) chi_S`` wit
   transformed with the fast Walsh–Hadamard transform (:func:`fwht`,
   ``O(P 2^P)``) — exactly, in integer arithmetic, when its values are rational.
 
-:func:`boolean_expansion` chooses the route and returns an
+:func:`boolean_spectrum` chooses the route and returns plain data;
+:func:`csqbound.expansion.boolean_expansion` wraps it in an
 :class:`~csqbound.expansion.Expansion`.
 
 **Index convention.** A point of ``{-1,1}^P`` and a subset ``S`` of ``[P]`` are
@@ -23,15 +24,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
-from sympy.polys.rings import PolyRing
 
 from csqbound import limits
-from csqbound.errors import ExpansionError, ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound._polyutils import (
+    Spectrum,
+    check_coefficient,
+    check_tol,
+    exact_simplify,
+    has_float,
+    polynomial_input,
+)
+from csqbound.errors import ExpansionError
 from csqbound.monomial import Monomial
 
 if TYPE_CHECKING:
@@ -39,8 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_TABLE_VARIABLES",
-    "boolean_expansion",
+    "boolean_spectrum",
     "cube_points",
+    "exact_values",
     "fwht",
     "multilinear_reduce",
     "truth_table",
@@ -59,109 +67,6 @@ _EXACT_ALL_POINTS = 12
 
 #: Rows per chunk when tabulating the target (bounds the memory of ``X``).
 _CHUNK = 1 << 16
-
-_DEFAULT_TOL = 1e-9
-
-
-# ---------------------------------------------------------------------------
-# exact coefficient helpers
-# ---------------------------------------------------------------------------
-def _exact_simplify(value: sympy.Expr) -> sympy.Expr:
-    """Canonical form of an exact number, with a reliable test for zero."""
-    c = sympy.expand(sympy.sympify(value, strict=True))
-    if c == 0 or c.is_zero:
-        return sympy.Integer(0)
-    if c.is_Rational or c.has(sympy.Float):
-        return c
-    # an algebraic expression: only a numerically tiny one needs the expensive zero test
-    try:
-        magnitude = abs(complex(c.evalf(60)))
-    except (TypeError, ValueError):  # pragma: no cover - non-numeric, caught by the caller
-        return c
-    if magnitude < 1e-40 and (sympy.simplify(c) == 0 or c.equals(0)):
-        return sympy.Integer(0)
-    return sympy.radsimp(c) if c.has(sympy.Pow) else c
-
-
-def _check_coefficient(value: sympy.Expr, expr: sympy.Expr) -> None:
-    if value.free_symbols:
-        msg = (
-            f"the expression {expr} has coefficient {value}, which depends on symbols other "
-            "than the variables x1..xP; substitute numbers for them first"
-        )
-        raise ExpansionError(msg)
-    if value.is_real is False:
-        msg = f"the expression {expr} has a non-real coefficient {value}; targets must be real"
-        raise ExpansionError(msg)
-
-
-class _Terms(NamedTuple):
-    """A polynomial as ``{exponents: coefficient}`` in the coefficients' own domain."""
-
-    domain: Any  # a sympy Domain (ZZ, QQ, EX, an algebraic field, ...)
-    terms: dict[tuple[int, ...], Any]
-    coordinates: list[int]  # the 1-based coordinate of each exponent position
-
-
-def _sparse_terms(expr: sympy.Expr, gens: list[sympy.Symbol]) -> tuple[Any, dict[Any, Any]]:
-    """``expr`` expanded in a sparse polynomial ring: rationals when they suffice, else EX."""
-    for domain in (sympy.QQ, sympy.EX):
-        ring = PolyRing(gens, domain)
-        try:
-            return domain, dict(ring.from_expr(expr))
-        except ValueError:  # an irrational constant does not convert to QQ
-            continue
-    msg = f"{shorten(expr)} has coefficients sympy cannot represent"  # pragma: no cover
-    raise ExpansionError(msg)  # pragma: no cover
-
-
-def _poly(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Terms:
-    """``expr`` as a polynomial in the symbols it uses, with their 1-based coordinates.
-
-    Only the symbols that occur are generators: ``x1000*x1`` is a polynomial in two
-    variables, not in a thousand. The expansion is done in a sparse polynomial ring
-    (sympy's ``Poly`` would first expand symbolically, 20 s for
-    ``(x1 + ... + x20)**4``, and its dense form recurses once per variable).
-    """
-    present = expr.free_symbols
-    used = [(i + 1, s) for i, s in enumerate(symbols) if s in present]
-    if not used:  # a constant in these symbols: a polynomial in a dummy variable
-        used = [(1, symbols[0])]
-    gens = [s for _, s in used]
-    if not expr.is_polynomial(*gens):
-        msg = (
-            f"{shorten(expr)} is not a polynomial in x1..x{len(symbols)}; "
-            "expand it from its truth table instead (boolean_expansion does this)"
-        )
-        raise ExpansionError(msg)
-    domain, terms = _sparse_terms(expr, gens)
-    return _Terms(domain, terms, [i for i, _ in used])
-
-
-def _polynomial_input(
-    expr: object, symbols: Sequence[sympy.Symbol], caller: str
-) -> tuple[sympy.Expr, dict[Monomial, sympy.Expr] | None, _Terms | None]:
-    """Validate a kernel's input: ``(expr, constant expansion or None, polynomial terms)``.
-
-    Text is refused (it would be parsed by sympify, never by csqbound's safe parser);
-    with no symbols the expression is a constant and its expansion is returned at once.
-    """
-    if isinstance(expr, str):
-        msg = (
-            f"{caller}() takes a sympy expression, not text; for text use "
-            "csqbound.expand(text) (parsed safely, never evaluated)"
-        )
-        raise ExpansionError(msg)
-    value = sympy.sympify(expr, strict=True)
-    if not symbols:
-        number = _exact_simplify(value)
-        _check_coefficient(number, value)
-        return value, ({} if number == 0 else {Monomial(()): number}), None
-    return value, None, _poly(value, symbols)
-
-
-def _has_float(expr: sympy.Expr) -> bool:
-    return bool(expr.has(sympy.Float))
 
 
 # ---------------------------------------------------------------------------
@@ -204,7 +109,7 @@ def multilinear_reduce(
     >>> multilinear_reduce(sympy.sqrt(2) * x1 * x2**2, (x1, x2))
     {Monomial(x1): sqrt(2)}
     """
-    expr, constant, poly = _polynomial_input(expr, symbols, "multilinear_reduce")
+    expr, constant, poly = polynomial_input(expr, symbols, "multilinear_reduce")
     if constant is not None or poly is None:
         return constant or {}
     domain, coords = poly.domain, poly.coordinates
@@ -217,8 +122,8 @@ def multilinear_reduce(
     for key in acc:
         value = domain.to_sympy(acc[key])
         if not exact_domain:
-            _check_coefficient(value, expr)
-            value = _exact_simplify(value)
+            check_coefficient(value, expr)
+            value = exact_simplify(value)
         if value != 0:
             out[Monomial(tuple((coords[i], 1) for i, e in enumerate(key) if e))] = value
     return dict(sorted(out.items(), key=lambda item: (item[0].degree, item[0].powers)))
@@ -236,13 +141,16 @@ def fwht(values: np.ndarray) -> np.ndarray:
     ----------
     values
         1-D array of length ``2^P`` (``P <= 24``): ``float64``, a signed integer
-        dtype (exact; overflow is checked) or ``object`` holding Python ints or
+        dtype (exact; overflow is checked), an unsigned integer or ``bool`` dtype
+        (converted to ``int64`` first) or ``object`` holding Python ints or
         Fractions (exact, slower).
 
     Returns
     -------
     numpy.ndarray
-        A new array of the same dtype; the input is not modified.
+        A new array; the input is not modified. Its dtype is the input's, except
+        that unsigned integer and ``bool`` input comes back as ``int64`` (the
+        transform has negative entries).
 
     Raises
     ------
@@ -250,12 +158,19 @@ def fwht(values: np.ndarray) -> np.ndarray:
         If the length is not a power of two, ``P > 24``, or an integer transform
         could overflow ``int64`` (use an ``object`` array then).
 
+    See Also
+    --------
+    scipy.linalg.hadamard : the same matrix, dense.
+    boolean_spectrum : the transform applied to a truth table.
+
     Examples
     --------
     >>> fwht(np.array([1, 0, 0, 0]))
     array([1, 1, 1, 1])
     >>> fwht(np.array([1.0, 1.0, 1.0, -1.0])) / 4  # max(x1, x2) = 1/2 + x1/2 + x2/2 - x1*x2/2
     array([ 0.5,  0.5,  0.5, -0.5])
+    >>> fwht(np.array([True, False])).dtype
+    dtype('int64')
     """
     a = np.array(values, copy=True)
     if a.ndim != 1:
@@ -366,33 +281,26 @@ def truth_table(target: Target) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# public wrapper
+# the boolean kernel (plain data; csqbound.expansion.boolean_expansion wraps it)
 # ---------------------------------------------------------------------------
-def _check_tol(tol: float | None) -> float:
-    if tol is None:
-        return _DEFAULT_TOL
-    value = float(tol)
-    if not math.isfinite(value) or value < 0:
-        msg = f"tol must be a finite number >= 0, got {shorten(tol, quote=True)}"
-        raise ParameterError(msg)
-    return value
-
-
-def _numeric_expansion(
-    coefficients: dict[Monomial, float],
-    norm: float,
-    variables: int,
-    tol: float,
-    method: str,
-    error: float,
-) -> Expansion:
+def _numeric_spectrum(
+    coefficients: dict[Monomial, float], norm: float, tol: float, method: str, error: float
+) -> Spectrum:
     kept = {m: c for m, c in coefficients.items() if abs(c) > tol * norm}
-    return Expansion("boolean", kept, variables, exact=False, tol=tol, method=method, error=error)
+    return Spectrum(kept, method, exact=False, tol=tol, error=error)
 
 
-def _exact_values(
+def exact_values(
     expr: sympy.Expr, symbols: Sequence[sympy.Symbol], indices: Sequence[int]
 ) -> list[sympy.Expr]:
+    """The exact values of ``expr`` at the points ``j`` of ``indices`` of ``{-1,1}^P``.
+
+    Examples
+    --------
+    >>> x1, x2 = sympy.symbols("x1 x2", real=True)
+    >>> exact_values(x1 - x2 / 2, (x1, x2), range(4))
+    [1/2, -3/2, 3/2, -1/2]
+    """
     one, minus_one = sympy.Integer(1), sympy.Integer(-1)
     out = []
     for j in indices:
@@ -418,13 +326,13 @@ def _rational_table(
     uniq, first, inverse = np.unique(table, return_index=True, return_inverse=True)
     if uniq.shape[0] > _MAX_EXACT_VALUES:
         return None
-    reps = _exact_values(expr, symbols, first.tolist())
+    reps = exact_values(expr, symbols, first.tolist())
     if not all(v.is_Rational for v in reps):
         return None
     _check_agreement(np.array([float(v) for v in reps]), uniq, p, first)
     if p > _EXACT_ALL_POINTS:
         return reps, inverse.reshape(-1)  # type: ignore[return-value]
-    values = _exact_values(expr, symbols, range(table.shape[0]))
+    values = exact_values(expr, symbols, range(table.shape[0]))
     if not all(v.is_Rational for v in values):
         return None
     _check_agreement(np.array([float(v) for v in values]), table, p)
@@ -448,7 +356,7 @@ def _check_agreement(
         raise ExpansionError(msg)
 
 
-def _walsh_from_table(target: Target, tol: float) -> Expansion:
+def _walsh_from_table(target: Target, tol: float) -> Spectrum:
     p = target.variables
     table = truth_table(target)
     finite = np.isfinite(table)
@@ -478,71 +386,37 @@ def _walsh_from_table(target: Target, tol: float) -> Expansion:
                 cache[value] = sympy.Rational(int(value), scale)
             values.append(cache[value])
         coefficients = dict(zip(_subset_monomials(support, p), values, strict=True))
-        return Expansion("boolean", coefficients, p, method="walsh")
+        return Spectrum(coefficients, "walsh")
     spectrum_f = fwht(table) / n
     norm = math.sqrt(float(np.mean(table * table)))
     error = (p + 1) * float(np.finfo(np.float64).eps) * float(np.max(np.abs(table)))
     support = np.flatnonzero(np.abs(spectrum_f) > tol * norm)
     coefs = dict(zip(_subset_monomials(support, p), spectrum_f[support].tolist(), strict=True))
-    return _numeric_expansion(coefs, norm, p, tol, "walsh", error)
+    return _numeric_spectrum(coefs, norm, tol, "walsh", error)
 
 
-def boolean_expansion(target: Target, tol: float | None = None) -> Expansion:
-    """The Fourier–Walsh expansion of a target on the boolean domain.
+def boolean_spectrum(target: Target, tol: float | None = None) -> Spectrum:
+    """The Fourier–Walsh coefficients of a target on ``{-1,1}^P``, as plain data.
 
-    Polynomials are reduced exactly by ``x_i^2 = 1`` (method ``"multilinear"``).
-    Anything else is tabulated on ``{-1,1}^P`` (``P <= 24``) and transformed by
-    :func:`fwht` (method ``"walsh"``): exactly, with rational coefficients, when
-    every value of the target is rational (checked with sympy on every point
-    for ``P <= 12``, on one point per distinct value above that); otherwise in
-    floating point, where a coefficient ``c`` with ``|c| <= tol * ||h||`` counts
-    as zero and ``error`` estimates the rounding error of each coefficient.
-    Polynomials with float coefficients are numeric in the same way.
-
-    Parameters
-    ----------
-    target
-        A :class:`~csqbound.target.Target` (its ``domain`` is not checked here).
-    tol
-        Relative threshold for numeric expansions; default ``1e-9``. Ignored
-        when the expansion is exact.
-
-    Returns
-    -------
-    Expansion
-
-    Raises
-    ------
-    ExpansionError
-        If a non-polynomial target has ``P > 24`` variables or is not finite on
-        the cube.
-    ParameterError
-        If ``tol`` is negative or not finite.
-
-    References
-    ----------
-    O'Donnell, *Analysis of Boolean Functions*, Cambridge University Press 2014, ch. 1.
+    The kernel under :func:`csqbound.expansion.boolean_expansion` (which documents
+    the routes and wraps the result in an :class:`~csqbound.expansion.Expansion`).
 
     Examples
     --------
     >>> from csqbound.target import Target
-    >>> e = boolean_expansion(Target.from_text("x1**3 * x2 + x1**2", "boolean"))
-    >>> e.method, {str(m): c for m, c in e.coefficients.items()}
-    ('multilinear', {'1': 1, 'x1*x2': 1})
-    >>> e = boolean_expansion(Target.from_text("sign(x1 + x2 + x3)", "boolean"))
-    >>> e.method, e.exact, {str(m): c for m, c in e.coefficients.items()}
+    >>> s = boolean_spectrum(Target.from_text("sign(x1 + x2 + x3)", "boolean"))
+    >>> s.method, s.exact, {str(m): c for m, c in s.coefficients.items()}
     ('walsh', True, {'x1': 1/2, 'x2': 1/2, 'x3': 1/2, 'x1*x2*x3': -1/2})
     """
-    tolerance = _check_tol(tol)
-    p = target.variables
+    tolerance = check_tol(tol)
     expr = target.expression
     if target.is_polynomial:
         coefficients = multilinear_reduce(expr, target.symbols)
-        if not _has_float(expr):
-            return Expansion("boolean", coefficients, p, method="multilinear")
+        if not has_float(expr):
+            return Spectrum(coefficients, "multilinear")
         floats = {m: float(c) for m, c in coefficients.items()}
         norm = math.sqrt(math.fsum(c * c for c in floats.values()))
         biggest = max((abs(c) for c in floats.values()), default=0.0)
         error = 4 * float(np.finfo(np.float64).eps) * biggest
-        return _numeric_expansion(floats, norm, p, tolerance, "multilinear", error)
+        return _numeric_spectrum(floats, norm, tolerance, "multilinear", error)
     return _walsh_from_table(target, tolerance)

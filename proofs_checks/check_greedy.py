@@ -1,7 +1,7 @@
 """Exhaustive check that the greedy leap attains the minimum over orderings.
 
 Lemma (THEORY.md section 2). For every support family, the greedy run of
-:func:`csqbound.leap.leap` (repeatedly take a monomial of least current cost)
+:func:`csqbound.leaps.leap` (repeatedly take a monomial of least current cost)
 has largest step cost equal to ``min_pi max_i cost_i(pi)``, whatever the ties.
 
 Checked on every family in these spaces:
@@ -18,7 +18,7 @@ The minimum over orderings is computed by a memoised dynamic programme over
 the subsets of monomials already taken,
 ``best(T) = min_{i not in T} max(cost(alpha_i | U(T)), best(T + i))``, which is
 the definition with the common prefixes of orderings shared; on the smaller
-spaces (all but ``P = 5``) it is also compared with :func:`csqbound.leap.leap_bruteforce`, the
+spaces (all but ``P = 5``) it is also compared with :func:`csqbound.leaps.leap_bruteforce`, the
 literal minimum over all permutations. The greedy is run on each family as
 given and reversed, so that ties are broken both ways.
 
@@ -32,7 +32,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from functools import cache
 
-from csqbound.leap import leap, leap_bruteforce
+from csqbound.leaps import leap, leap_bruteforce
 from csqbound.monomial import Domain, Monomial
 
 __all__ = ["SPACES", "check_greedy_optimal", "families", "leap_dp"]

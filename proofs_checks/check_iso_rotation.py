@@ -8,7 +8,7 @@ Lemma (THEORY.md section 3).
 2. **Adapted basis.** Let ``W`` be an orthonormal basis adapted to the chain
    (an orthonormal basis of ``V_1``, then of ``V_2`` inside ``V_1^perp``, ...,
    then of ``V_last^perp``). The coordinate leap (gaussian, degree-weighted,
-   :func:`csqbound.leap.leap`) of ``y -> f(W y)`` equals ``iso_leap(f)``.
+   :func:`csqbound.leaps.leap`) of ``y -> f(W y)`` equals ``iso_leap(f)``.
 
 How it is checked. Random *exact* rotations come from the Cayley transform
 ``Q = (I - A)(I + A)^{-1}`` of random rational skew-symmetric ``A`` (``I + A``
@@ -31,8 +31,8 @@ import sympy
 
 from csqbound.expansion import expand
 from csqbound.isoleap import iso_leap
-from csqbound.leap import leap
-from csqbound.parse import parse, symbol
+from csqbound.leaps import leap
+from csqbound.parsing import parse, symbol
 from csqbound.rotations import cayley_rotation
 
 __all__ = ["TARGETS", "IsoRow", "cayley", "check_iso_rotation"]

@@ -11,7 +11,7 @@ Lemma (THEORY.md section 4). On the boolean domain, for ``y = f(x)``:
 Checked on every function ``f = sum_S c_S chi_S`` with ``c_S in {-1, 0, 1}`` on
 the 7 non-empty ``S ⊆ [3]`` (``3^7 = 2187`` functions), and on seeded random
 functions on ``[4]`` with coefficients in ``{-2, ..., 2}``. For each: the SQ and
-CSQ leaps of :mod:`csqbound.queries`, the leap of :func:`csqbound.leap.leap`,
+CSQ leaps of :mod:`csqbound.queries`, the leap of :func:`csqbound.leaps.leap`,
 and — independently of the library's Walsh–Hadamard code — the SQ oracle
 recomputed from its definition by plain loops over the cube for every
 ``(U, T)`` pair (``P = 3``), and the CSQ-detectable sets checked to be
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from csqbound.leap import leap
+from csqbound.leaps import leap
 from csqbound.queries import SQOracle, csq_oracle, oracle_leap
 
 __all__ = ["SQRow", "check_sq_le_csq", "sq_detectable_by_definition"]

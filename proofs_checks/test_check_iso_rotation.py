@@ -7,8 +7,8 @@ import random
 import sympy
 
 from csqbound.expansion import expand
-from csqbound.leap import leap
-from csqbound.parse import parse
+from csqbound.leaps import leap
+from csqbound.parsing import parse
 from proofs_checks.check_iso_rotation import TARGETS, _compose, cayley, check_iso_rotation
 
 

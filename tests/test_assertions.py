@@ -23,7 +23,7 @@ from csqbound.testing import strategies as cst
 
 def test_package_exports() -> None:
     public = {n for n in vars(csqbound.testing) if not n.startswith("_")}
-    public -= {"annotations", "assertions", "strategies"}
+    public -= {"annotations", "assertions", "strategies", "profiles"}
     assert set(csqbound.testing.__all__) == public
     assert set(csqbound.testing.__all__) == set(csqbound.testing.assertions.__all__)
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import csqbound
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 
 P_MAX = 5
 

@@ -34,7 +34,7 @@ from csqbound.dlq import (
     set_cover,
 )
 from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError
-from csqbound.parse import parse, symbol
+from csqbound.parsing import parse, symbol
 from csqbound.queries import csq_leap, dlq_oracle, oracle_leap, sq_leap
 from csqbound.testing import strategies as cst
 

@@ -327,3 +327,12 @@ def test_readme_test_command_is_the_fast_suite_and_ci_adds_the_slow_step() -> No
     assert "pytestmark = pytest.mark.slow" in (ROOT / "tests" / "test_theory_vs_sgd.py").read_text(
         encoding="utf-8"
     )
+
+
+def test_no_facade_name_shadows_a_submodule() -> None:
+    """``csqbound.<name>`` is one thing: no public name is also a module file of the package."""
+    import pathlib
+
+    root = pathlib.Path(csqbound.__file__).parent
+    modules = {p.stem for p in root.glob("*.py")} | {p.name for p in root.iterdir() if p.is_dir()}
+    assert not set(csqbound.__all__) & modules

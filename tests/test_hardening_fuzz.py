@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from csqbound.csq import csq_bound
 from csqbound.errors import CsqboundError
 from csqbound.expansion import expand
-from csqbound.leap import leap
-from csqbound.parse import exact_number, parse
+from csqbound.leaps import leap
+from csqbound.parsing import exact_number, parse
 from csqbound.queries import sq_leap
 
 #: Each example is bounded; the whole module stays well under 30 s.

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from csqbound.errors import DomainError, ExpansionError, ParameterError
 from csqbound.expansion import Expansion, expand
 from csqbound.isoleap import information_exponent, iso_leap
-from csqbound.leap import leap
+from csqbound.leaps import leap
 from csqbound.monomial import Monomial
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.target import Target
 
 # THEORY sections 3 and 7, and the brief's hand cases: (target, iso_leap, jumps, dims)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from csqbound.errors import DomainError, ExpansionError, ParameterError
 from csqbound.expansion import Expansion
-from csqbound.leap import leap
+from csqbound.leaps import leap
 from csqbound.queries import (
     CSQOracle,
     SQOracle,
@@ -218,3 +218,23 @@ def test_csq_oracle_dataclass() -> None:
     assert o(frozenset(), frozenset({1, 2}))
     assert not o(frozenset(), frozenset())
     assert o.least_detectable(frozenset({1, 2})) is None
+
+
+def test_a_new_query_type_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trivial query leap (the number of variables) registered here reaches every table."""
+    from csqbound.analysis import analyze
+    from csqbound.queries import QUERY_LEAPS, QueryLeap
+    from csqbound.report.summary import leap_columns, leap_summary, leap_tables, other_leaps
+
+    trivial = QueryLeap("p_leap", "P", ("boolean",), lambda target, expansion: target.variables)
+    monkeypatch.setitem(QUERY_LEAPS, "p_leap", trivial)
+    a = analyze("x1 + x1*x2*x3")
+    assert a.query_leaps["p_leap"] == 3
+    summary = leap_summary(a)
+    assert summary["p_leap"] == 3
+    assert "p_leap" in leap_tables(summary)[0].columns
+    row = {"domain": "boolean", **leap_columns(a)}
+    assert row["p_leap"] == 3
+    assert other_leaps(row).startswith("CSQ 2, SQ 2, P 3")  # then the DLQ leaps
+    gaussian = leap_columns(analyze("He3(x1)", domain="gaussian"))
+    assert gaussian["p_leap"] is None  # off its domain

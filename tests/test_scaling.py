@@ -448,3 +448,25 @@ def test_run_level_bootstrap_widens_intervals_for_correlated_replicas():
     # the hull is never narrower than the replica bootstrap
     assert honest.ci[0] <= naive.ci[0]
     assert honest.ci[1] >= naive.ci[1]
+
+
+def test_the_decision_on_its_own() -> None:
+    """Each branch of the verdict, from per-d statuses and a fitted interval alone."""
+    from csqbound.experiments.scaling import _decide, _PerD
+
+    ok = _PerD((8, 16, 32), status={8: "ok", 16: "ok", 32: "ok"})
+    kw = {"min_d_values": 2, "max_ci_width": 1.0}
+    fit = ([8, 16, 32], 1.0, (0.8, 1.2), (16, 32))
+    assert _decide(ok, *fit, 1, **kw)[0] == "agree"
+    assert _decide(ok, *fit, 2, **kw)[0] == "disagree"
+    assert _decide(ok, [8, 16, 32], 1.0, (0.0, 1.5), (16, 32), 1, **kw)[1].endswith(
+        "interval wider than 1; add seeds or replicas"
+    )
+    assert "unbounded" in _decide(ok, [8, 16, 32], 1.0, (0.8, math.inf), (16, 32), 1, **kw)[1]
+    late = _PerD((8, 16, 32), status={8: "ok", 16: "ok", 32: "censored"})
+    verdict, reason = _decide(late, [8, 16], 1.0, (0.8, 1.2), (8, 16), 1, **kw)
+    assert verdict == "inconclusive"
+    assert "d = 32 is censored" in reason
+    verdict, reason = _decide(ok, [8], None, None, None, 1, **kw)
+    assert verdict == "inconclusive"
+    assert reason.startswith("too few usable d values (1 of 3; need 2)")

@@ -26,7 +26,7 @@ import csqbound
 from csqbound.errors import DomainError, ParameterError
 from csqbound.expansion import Expansion
 from csqbound.monomial import Monomial
-from csqbound.parse import parse, symbol
+from csqbound.parsing import parse, symbol
 from csqbound.target import Target
 from csqbound.testing import strategies as cst
 

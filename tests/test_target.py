@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from csqbound.errors import CsqboundError, DomainError, ParameterError, ParseError
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.target import Target
 
 x1, x2, x3 = symbol(1), symbol(2), symbol(3)

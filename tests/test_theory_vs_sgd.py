@@ -67,7 +67,7 @@ from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
 
 import csqbound
-from csqbound.parse import symbol
+from csqbound.parsing import symbol
 from csqbound.target import Target
 from csqbound.testing import assert_learns_in_order
 from csqbound.testing import strategies as cst

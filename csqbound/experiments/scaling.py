@@ -377,98 +377,107 @@ def _check_points(d: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
     return d_int, n_arr
 
 
-def _fit_core(
+@dataclass
+class _PerD:
+    """Per-``d`` statistics of a fit: medians, status, counts and the usable points."""
+
+    ds: tuple[int, ...]
+    medians: dict[int, float] = field(default_factory=dict)
+    status: dict[int, str] = field(default_factory=dict)
+    censored: dict[int, int] = field(default_factory=dict)
+    excluded: dict[int, int] = field(default_factory=dict)
+    points: dict[int, tuple[float | None, ...]] = field(default_factory=dict)
+    groups: dict[int, np.ndarray] = field(default_factory=dict)
+    labels: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> list[int]:
+        """The ``d`` values with status ``"ok"``, increasing."""
+        return [dv for dv in self.ds if self.status[dv] == "ok"]
+
+
+def _per_d_statistics(
     d: np.ndarray,
     n: np.ndarray,
-    predicted_exponent: float,
+    clusters: np.ndarray | None,
     *,
-    resamples: int,
-    level: float,
-    seed: int,
-    max_ci_width: float,
     min_points: int,
-    min_d_values: int,
-    label: str,
-    notes: Sequence[str] = (),
-    divide_by_log: bool = False,
-    clusters: np.ndarray | None = None,
-) -> Verdict:
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
-        msg = f"resamples must be an integer >= 10, got {resamples!r}"
-        raise ParameterError(msg)
-    if not 0 < level < 1:
-        msg = f"level must be in (0, 1), got {level}"
-        raise ParameterError(msg)
-    if min_points < 1 or min_d_values < 2:
-        msg = "min_points must be >= 1 and min_d_values >= 2"
-        raise ParameterError(msg)
-    rng = np.random.default_rng(seed)
-    notes = list(notes)
-    ds = tuple(int(v) for v in np.unique(d))
-    medians: dict[int, float] = {}
-    status: dict[int, str] = {}
-    censored: dict[int, int] = {}
-    excluded: dict[int, int] = {}
-    points: dict[int, tuple[float | None, ...]] = {}
-    groups: dict[int, np.ndarray] = {}
-    labels: dict[int, np.ndarray] = {}
-    for dv in ds:
+    divide_by_log: bool,
+    notes: list[str],
+) -> _PerD:
+    """The median and status of every ``d`` (censored points as ``+inf``, nan ones excluded)."""
+    per = _PerD(tuple(int(v) for v in np.unique(d)))
+    for dv in per.ds:
         vals = n[d == dv]
         keep = vals[~np.isnan(vals)]
         if clusters is not None:
-            labels[dv] = clusters[d == dv][~np.isnan(vals)]
-        censored[dv] = int(np.isposinf(keep).sum())
-        excluded[dv] = int(vals.size - keep.size)
-        points[dv] = tuple(None if math.isinf(p) else float(p) for p in vals[~np.isnan(vals)])
+            per.labels[dv] = clusters[d == dv][~np.isnan(vals)]
+        per.censored[dv] = int(np.isposinf(keep).sum())
+        per.excluded[dv] = int(vals.size - keep.size)
+        per.points[dv] = tuple(None if math.isinf(p) else float(p) for p in vals[~np.isnan(vals)])
         med = float(np.median(keep)) if keep.size else math.nan
-        medians[dv] = med
+        per.medians[dv] = med
         if divide_by_log and dv == 1:
-            status[dv] = "too few points"
+            per.status[dv] = "too few points"
             notes.append("d=1 left out: log d = 0")
         elif keep.size < min_points:
-            status[dv] = "too few points"
+            per.status[dv] = "too few points"
         elif math.isinf(med):
-            status[dv] = "censored"
+            per.status[dv] = "censored"
         elif med <= 0:
-            status[dv] = "non-positive median"
+            per.status[dv] = "non-positive median"
         else:
-            status[dv] = "ok"
-            groups[dv] = keep
+            per.status[dv] = "ok"
+            per.groups[dv] = keep
+    return per
+
+
+def _left_out_notes(per: _PerD, label: str, notes: list[str]) -> None:
+    """Say (note and :class:`ScalingWarning`) which ``d`` are left out and which points."""
+    ds, status = per.ds, per.status
     left_out = {s: [dv for dv in ds if status[dv] == s] for s in set(status.values()) - {"ok"}}
     for s, which in sorted(left_out.items()):
         text = f"{label}: d = {', '.join(map(str, which))} left out of the fit ({s})"
         if s == "censored":
             text += ": at least half of the points hit the sample budget, raise samples"
         notes.append(text)
-        warnings.warn(text, ScalingWarning, stacklevel=3)
-    if any(excluded.values()):
-        total = sum(excluded.values())
+        warnings.warn(text, ScalingWarning, stacklevel=4)  # the caller of fit_scaling
+    if any(per.excluded.values()):
+        total = sum(per.excluded.values())
         notes.append(f"{label}: {total} point(s) excluded (diverged, failed or no threshold)")
 
-    usable = [dv for dv in ds if status[dv] == "ok"]
-    logx = np.log(np.array(usable, dtype=np.float64))
-    # bootstrap medians, one column per usable d
-    # Bootstrap medians, one column per usable d: resampling replicas, and (when the
-    # points carry their run) resampling whole runs. Replicas of one run share a test
-    # set and a stopping rule, so they are correlated and the replica bootstrap alone is
-    # too narrow; with few runs the run bootstrap is coarse. Intervals take the hull of
-    # the two, never narrower than either.
+
+def _bootstrap(
+    per: _PerD,
+    rng: np.random.Generator,
+    resamples: int,
+    clusters: np.ndarray | None,
+    label: str,
+    notes: list[str],
+) -> list[np.ndarray]:
+    """Bootstrap medians, one column per usable ``d``: over replicas, and over whole runs.
+
+    Replicas of one run share a test set and a stopping rule, so they are correlated
+    and the replica bootstrap alone is too narrow; with few runs the run bootstrap is
+    coarse. Intervals take the hull of the two, never narrower than either.
+    """
+    usable = per.usable
     boots = [np.empty((resamples, len(usable)))]
     for col, dv in enumerate(usable):
-        g = groups[dv]
+        g = per.groups[dv]
         idx = rng.integers(0, g.size, size=(resamples, g.size))
         boots[0][:, col] = np.median(g[idx], axis=1)
-    single = [dv for dv in usable if clusters is not None and np.unique(labels[dv]).size < 2]
+    single = [dv for dv in usable if clusters is not None and np.unique(per.labels[dv]).size < 2]
     if clusters is not None and len(single) < len(usable):
         boots.append(boots[0].copy())
         for col, dv in enumerate(usable):
-            runs = np.unique(labels[dv])
+            runs = np.unique(per.labels[dv])
             if runs.size < 2:
                 continue
-            sizes = [int((labels[dv] == c).sum()) for c in runs]
+            sizes = [int((per.labels[dv] == c).sum()) for c in runs]
             table = np.full((runs.size, max(sizes)), np.nan)
             for i, c in enumerate(runs):
-                table[i, : sizes[i]] = groups[dv][labels[dv] == c]
+                table[i, : sizes[i]] = per.groups[dv][per.labels[dv] == c]
             idx = rng.integers(0, runs.size, size=(resamples, runs.size))
             boots[1][:, col] = np.nanmedian(table[idx].reshape(resamples, -1), axis=1)
     if single:
@@ -476,17 +485,16 @@ def _fit_core(
             f"{label}: one run at d = {', '.join(map(str, single))}: its interval resamples "
             "replicas, which share a test set, and may be too narrow; add seeds"
         )
-    # dividing by log d shifts every log-median by log log d
-    shift = np.log(logx) if divide_by_log else np.zeros(len(usable))
-    logbs = [_log(b) - shift[None, :] for b in boots]
+    return boots
 
-    def hull(stat: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
-        """The union of the percentile intervals of ``stat`` over every bootstrap."""
-        ivs = [_interval(stat(lb), level) for lb in logbs]
-        return (min(iv[0] for iv in ivs), max(iv[1] for iv in ivs))
 
-    logm = np.log(np.array([medians[dv] for dv in usable], dtype=np.float64)) - shift
-
+def _local_slopes(
+    usable: Sequence[int],
+    logx: np.ndarray,
+    logm: np.ndarray,
+    hull: Callable[[Callable[[np.ndarray], np.ndarray]], tuple[float, float]],
+) -> list[LocalSlope]:
+    """The slope between each pair of consecutive usable ``d``, with its interval."""
     local: list[LocalSlope] = []
     for i in range(len(usable) - 1):
         dx = logx[i + 1] - logx[i]
@@ -503,54 +511,155 @@ def _fit_core(
                 hull(local_slope),
             )
         )
+    return local
+
+
+def _check_fit_options(resamples: int, level: float, min_points: int, min_d_values: int) -> None:
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
+        msg = f"resamples must be an integer >= 10, got {resamples!r}"
+        raise ParameterError(msg)
+    if not 0 < level < 1:
+        msg = f"level must be in (0, 1), got {level}"
+        raise ParameterError(msg)
+    if min_points < 1 or min_d_values < 2:
+        msg = "min_points must be >= 1 and min_d_values >= 2"
+        raise ParameterError(msg)
+
+
+def _overall_slopes(
+    usable: Sequence[int],
+    logx: np.ndarray,
+    logm: np.ndarray,
+    hull: Callable[[Callable[[np.ndarray], np.ndarray]], tuple[float, float]],
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Slope and interval over all usable ``d``, and over their upper half (the fit)."""
 
     def fit(cols: slice) -> tuple[float, tuple[float, float]]:
         slope = float(_slopes_rows(logx[cols], logm[None, cols])[0])
         return slope, hull(lambda lb: _slopes_rows(logx[cols], lb[:, cols]))
 
-    slope_all = ci_all = slope = ci = None
-    range_all = range_fit = None
-    if len(usable) >= 2:
-        slope_all, ci_all = fit(slice(None))
-        range_all = (usable[0], usable[-1])
-        start = min(len(usable) // 2, len(usable) - 2)
-        slope, ci = fit(slice(start, None))
-        range_fit = (usable[start], usable[-1])
+    if len(usable) < 2:
+        return None, None, None, None, None, None
+    slope_all, ci_all = fit(slice(None))
+    range_all = (usable[0], usable[-1])
+    start = min(len(usable) // 2, len(usable) - 2)
+    slope, ci = fit(slice(start, None))
+    return slope_all, ci_all, range_all, slope, ci, (usable[start], usable[-1])
 
-    verdict: VerdictName = "inconclusive"
+
+def _decide(
+    per: _PerD,
+    usable: Sequence[int],
+    slope: float | None,
+    ci: tuple[float, float] | None,
+    range_fit: tuple[int, int] | None,
+    predicted_exponent: float,
+    *,
+    min_d_values: int,
+    max_ci_width: float,
+) -> tuple[VerdictName, str]:
+    """The verdict and its reason from the fitted slope and interval (THEORY section 6).
+
+    Inconclusive with too few usable ``d``, a censored ``d`` in or above the fitted
+    range, an unbounded or too wide interval; else agree iff the interval contains
+    the prediction.
+
+    Examples
+    --------
+    >>> per = _PerD((8, 16), status={8: "ok", 16: "ok"})
+    >>> _decide(per, [8, 16], 1.02, (0.9, 1.1), (8, 16), 1, min_d_values=2, max_ci_width=1.0)
+    ('agree', 'slope 1.02 [0.90, 1.10] over d = 8..16 contains the predicted 1')
+    """
     if len(usable) < min_d_values:
         reason = (
-            f"too few usable d values ({len(usable)} of {len(ds)}; need {min_d_values}): "
+            f"too few usable d values ({len(usable)} of {len(per.ds)}; need {min_d_values}): "
             "add dimensions or raise the budget"
         )
-    else:
-        assert slope is not None
-        assert ci is not None
-        assert range_fit is not None
-        where = (
-            f"slope {_fmt(slope)} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
-            f"over d = {range_fit[0]}..{range_fit[1]}"
+        return "inconclusive", reason
+    assert slope is not None
+    assert ci is not None
+    assert range_fit is not None
+    where = (
+        f"slope {_fmt(slope)} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
+        f"over d = {range_fit[0]}..{range_fit[1]}"
+    )
+    late = [dv for dv in per.ds if per.status[dv] == "censored" and dv >= range_fit[0]]
+    width = ci[1] - ci[0]
+    if late:
+        reason = (
+            f"{where}, but d = {', '.join(map(str, late))} is censored "
+            "(at least half the points hit the budget): raise samples"
         )
-        late = [dv for dv in ds if status[dv] == "censored" and dv >= range_fit[0]]
-        width = ci[1] - ci[0]
-        if late:
-            reason = (
-                f"{where}, but d = {', '.join(map(str, late))} is censored "
-                "(at least half the points hit the budget): raise samples"
-            )
-        elif not math.isfinite(width):
-            reason = (
-                f"{where}: interval unbounded (in some resamples at least half the points of "
-                "a d hit the budget); raise samples or add seeds"
-            )
-        elif width > max_ci_width:
-            reason = f"{where}: interval wider than {max_ci_width:g}; add seeds or replicas"
-        elif ci[0] - _TOL <= predicted_exponent <= ci[1] + _TOL:
-            verdict = "agree"
-            reason = f"{where} contains the predicted {predicted_exponent:g}"
-        else:
-            verdict = "disagree"
-            reason = f"{where} excludes the predicted {predicted_exponent:g}"
+        return "inconclusive", reason
+    if not math.isfinite(width):
+        reason = (
+            f"{where}: interval unbounded (in some resamples at least half the points of "
+            "a d hit the budget); raise samples or add seeds"
+        )
+        return "inconclusive", reason
+    if width > max_ci_width:
+        return (
+            "inconclusive",
+            f"{where}: interval wider than {max_ci_width:g}; add seeds or replicas",
+        )
+    if ci[0] - _TOL <= predicted_exponent <= ci[1] + _TOL:
+        return "agree", f"{where} contains the predicted {predicted_exponent:g}"
+    return "disagree", f"{where} excludes the predicted {predicted_exponent:g}"
+
+
+def _fit_core(
+    d: np.ndarray,
+    n: np.ndarray,
+    predicted_exponent: float,
+    *,
+    resamples: int,
+    level: float,
+    seed: int,
+    max_ci_width: float,
+    min_points: int,
+    min_d_values: int,
+    label: str,
+    notes: Sequence[str] = (),
+    divide_by_log: bool = False,
+    clusters: np.ndarray | None = None,
+) -> Verdict:
+    """The fit of :func:`fit_scaling` and :func:`fit_stages` on checked points.
+
+    Per-``d`` statistics, bootstrap medians, local and overall slopes (the overall
+    one over the upper half of the usable ``d``), then the decision (:func:`_decide`).
+    """
+    _check_fit_options(resamples, level, min_points, min_d_values)
+    rng = np.random.default_rng(seed)
+    notes = list(notes)
+    per = _per_d_statistics(
+        d, n, clusters, min_points=min_points, divide_by_log=divide_by_log, notes=notes
+    )
+    _left_out_notes(per, label, notes)
+    usable = per.usable
+    logx = np.log(np.array(usable, dtype=np.float64))
+    boots = _bootstrap(per, rng, resamples, clusters, label, notes)
+    # dividing by log d shifts every log-median by log log d
+    shift = np.log(logx) if divide_by_log else np.zeros(len(usable))
+    logbs = [_log(b) - shift[None, :] for b in boots]
+
+    def hull(stat: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
+        """The union of the percentile intervals of ``stat`` over every bootstrap."""
+        ivs = [_interval(stat(lb), level) for lb in logbs]
+        return (min(iv[0] for iv in ivs), max(iv[1] for iv in ivs))
+
+    logm = np.log(np.array([per.medians[dv] for dv in usable], dtype=np.float64)) - shift
+    local = _local_slopes(usable, logx, logm, hull)
+    slope_all, ci_all, range_all, slope, ci, range_fit = _overall_slopes(usable, logx, logm, hull)
+    verdict, reason = _decide(
+        per,
+        usable,
+        slope,
+        ci,
+        range_fit,
+        predicted_exponent,
+        min_d_values=min_d_values,
+        max_ci_width=max_ci_width,
+    )
     return Verdict(
         predicted_exponent=float(predicted_exponent),
         slope=slope,
@@ -562,12 +671,12 @@ def _fit_core(
         slope_all=slope_all,
         ci_all=ci_all,
         d_range_all=range_all,
-        ds=ds,
-        medians=medians,
-        d_status=status,
-        censored=censored,
-        excluded=excluded,
-        samples_to_learn=points,
+        ds=per.ds,
+        medians=per.medians,
+        d_status=per.status,
+        censored=per.censored,
+        excluded=per.excluded,
+        samples_to_learn=per.points,
         notes=tuple(notes),
         resamples=resamples,
         level=level,
@@ -602,7 +711,7 @@ def fit_scaling(
         Per point: samples to learn (finite, ``> 0``), ``+inf`` if censored
         (budget hit), ``nan`` if excluded (diverged, failed).
     predicted_exponent
-        E.g. ``max(L - 1, 1)`` (:attr:`csqbound.predict.Prediction.samples_exponent`).
+        E.g. ``max(L - 1, 1)`` (:attr:`csqbound.prediction.Prediction.samples_exponent`).
     resamples
         Bootstrap resamples (points resampled within each ``d``; whole clusters
         when ``clusters`` is given).
@@ -689,7 +798,7 @@ class StageFit:
     jump
         ``L_j``.
     scale
-        ``'d'``, ``'d log d'``, ``'d^2'``, ... (:func:`csqbound.predict.stage_scale_label`).
+        ``'d'``, ``'d log d'``, ``'d^2'``, ... (:func:`csqbound.prediction.stage_scale_label`).
     predicted_exponent
         1 for ``d`` and ``d log d`` (the latter fitted as duration / log d), ``L_j - 1`` above.
     divided_by_log
@@ -820,7 +929,7 @@ def fit_stages(
     >>> [(f.scale, f.predicted_exponent, f.fit.verdict) for f in fits]
     [('d', 1, 'agree'), ('d^2', 2, 'agree')]
     """
-    from csqbound.predict import stage_scale_label
+    from csqbound.prediction import stage_scale_label
 
     if len(stages) != len(jumps):
         msg = f"{len(stages)} stages but {len(jumps)} jumps: give one jump per stage"
@@ -860,7 +969,7 @@ def stage_plan(target: str, domain: str = "boolean") -> tuple[tuple[tuple[str, .
     """The predicted stages of a target: monomial names and jump of each (the leap's witness).
 
     The same cut as :attr:`csqbound.sgd.train.Run.predicted_stages` (the greedy
-    witness of :func:`csqbound.leap.leap`, coordinate leap on both domains).
+    witness of :func:`csqbound.leaps.leap`, coordinate leap on both domains).
 
     Examples
     --------
@@ -868,7 +977,7 @@ def stage_plan(target: str, domain: str = "boolean") -> tuple[tuple[tuple[str, .
     ((('x1',), 1), (('x1*x2*x3',), 2))
     """
     from csqbound.expansion import expand
-    from csqbound.leap import leap
+    from csqbound.leaps import leap
     from csqbound.target import Target
 
     result = leap(expand(Target.coerce(target, domain)))
@@ -1071,7 +1180,7 @@ def verdict_from_runs(
     """:func:`fit_scaling` on one group of stored runs, against ``max(L - 1, 1)`` by default.
 
     ``options`` go to :func:`fit_scaling`. ``predicted_exponent`` defaults to
-    :attr:`csqbound.predict.Prediction.samples_exponent` of the runs' target;
+    :attr:`csqbound.prediction.Prediction.samples_exponent` of the runs' target;
     then, when the prediction is ``d log d`` (``L = 2``), ``divide_by_log``
     defaults to ``True``: the medians divided by ``log d`` are judged against
     exponent 1 (at ``d = 8..64`` the log alone adds about 0.3 to a slope).
@@ -1089,7 +1198,7 @@ def verdict_from_runs(
     """
     points = points_from_runs(runs, observable)
     if predicted_exponent is None:
-        from csqbound.predict import predict
+        from csqbound.prediction import predict
 
         prediction = predict(points.target, points.domain)
         predicted_exponent = prediction.samples_exponent

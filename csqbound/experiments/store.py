@@ -169,11 +169,14 @@ _NUMERIC_MODULES = (
     "sgd/train.py",
     "sgd/plateaus.py",
     "target.py",
-    "parse.py",
+    "parsing.py",
     "expansion.py",
     "walsh.py",
     "hermite.py",
-    "leap.py",
+    "_polyutils.py",
+    "leaps.py",
+    "prediction.py",
+    "dlq.py",
     "monomial.py",
 )
 

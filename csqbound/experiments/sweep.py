@@ -49,7 +49,6 @@ Failures
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import numbers
 import os
@@ -65,6 +64,7 @@ from functools import cached_property
 from typing import Any, Final, Literal
 
 from csqbound import limits
+from csqbound._validation import as_float, as_int
 from csqbound.errors import BackendUnavailableError, CsqboundError, ParameterError
 from csqbound.experiments.store import Store, code_version, run_key
 from csqbound.monomial import Domain, check_domain
@@ -207,24 +207,11 @@ class RunSpec:
 
 
 def _positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
-        msg = f"{name} must be an integer >= {minimum}, got {value!r}"
-        raise ParameterError(msg)
-    return int(value)
+    return as_int(value, name, minimum)
 
 
 def _number_or_none(name: str, value: object, *, positive: bool) -> float | None:
-    if value is None:
-        return None
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Real)
-    if not bad:
-        x = float(value)  # type: ignore[arg-type]
-        bad = not math.isfinite(x) or x < 0 or (positive and x == 0)
-    if bad:
-        bound = "> 0" if positive else ">= 0"
-        msg = f"{name} must be a finite number {bound} (or None), got {value!r}"
-        raise ParameterError(msg)
-    return float(value)  # type: ignore[arg-type]
+    return as_float(value, name, positive=positive, allow_none=True)
 
 
 def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:

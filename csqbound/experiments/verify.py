@@ -97,7 +97,7 @@ class Conjecture:
 
         The prediction is ``d^{max(L-1, 1)}`` (``d log d`` for ``L = 2``) with ``L`` the
         leap that predicts SGD under the training ``loss``
-        (:func:`csqbound.predict.loss_leap`: CSQ for the squared loss, the DLQ leap of
+        (:func:`csqbound.prediction.loss_leap`: CSQ for the squared loss, the DLQ leap of
         another loss on boolean data).
 
         Examples
@@ -109,7 +109,7 @@ class Conjecture:
         >>> Conjecture.of("x1*x2*x3 - x1*x2*x4", "boolean", None, None, "absolute").label
         'd log d'
         """
-        from csqbound.predict import loss_leap
+        from csqbound.prediction import loss_leap
 
         if exponent is None:
             leap = loss_leap(target, domain, loss)

@@ -93,26 +93,20 @@ def theory_records(suite: Suite) -> list[dict[str, Any]]:
     >>> r["leap"], r["csq_exponent"], r["sgd_samples_exponent"], r["sgd_samples_scale"]
     (3, 3, 2, 'd^2')
     """
-    from csqbound.csq import csq_bound
-    from csqbound.predict import predict
-    from csqbound.report.summary import leap_summary
+    from csqbound.analysis import analyze
+    from csqbound.report.summary import csq_notes, leap_columns
 
     rows = []
     for t in suite.targets:
-        target = t.target
-        summary = leap_summary(target)
-        bound = csq_bound(target, d=suite.csq_d, tau=suite.tau, domain=t.domain).to_dict()
-        pred = predict(target, t.domain)
+        a = analyze(t.target, d=suite.csq_d, tau=suite.tau)
+        bound = a.csq.to_dict()
+        pred = a.predicted()
         rows.append(
             {
                 "name": t.name,
                 "expression": t.expression,
                 "domain": t.domain,
-                "leap": summary["leap"],
-                "iso_leap": summary.get("iso_leap"),
-                "information_exponent": summary.get("information_exponent"),
-                "csq_leap": summary.get("csq_leap"),
-                "sq_leap": summary.get("sq_leap"),
+                **leap_columns(a),
                 "csq_exponent": bound["exponent"],
                 "csq_d": suite.csq_d,
                 "tau": bound["tau"],
@@ -121,8 +115,8 @@ def theory_records(suite: Suite) -> list[dict[str, Any]]:
                 "sgd_samples_exponent": pred.samples_exponent,
                 "sgd_samples_scale": pred.samples_label,
                 "sgd_time_exponent": pred.time_exponent,
-                "stages": [list(s) for s in summary["stages"]],
-                "notes": bound["notes"],
+                "stages": [[str(m) for m in stage] for stage in a.leap.stages],
+                "notes": csq_notes(a),
             }
         )
     return rows
@@ -323,9 +317,9 @@ def stages_table(results: list[dict[str, Any]]) -> Table:
 
 
 def _mono_tex(text: str) -> str:
-    from csqbound.report.summary import _monomial_from_text
+    from csqbound.report.summary import monomial_from_text
 
-    return monomial_latex(_monomial_from_text(text)).latex.strip("$")
+    return monomial_latex(monomial_from_text(text)).latex.strip("$")
 
 
 def verification_tables(target: str, verification: dict[str, Any]) -> list[Table]:
@@ -414,65 +408,18 @@ def build_report(
     resamples
         Bootstrap resamples of the fits.
     """
-    from csqbound.experiments.store import Store
-    from csqbound.experiments.sweep import run_sweep
-    from csqbound.experiments.verify import Conjecture, collect
-    from csqbound.report.plots import evidence, plot_run, plot_verification
-    from csqbound.sgd.train import train
-
     start = time.perf_counter()
     out = Path(out_dir)
     # every input error (a target, a size, a limit) before anything is created
     theory = theory_records(suite)
     per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
-    all_specs = [spec for _, specs in per_target for spec in specs]
-    for folder in (out, out / "tables", out / "figures"):
-        check_folder(folder)
-    try:
-        (out / "report.pdf").unlink(missing_ok=True)  # never leave a stale PDF beside a new tex
-    except OSError as exc:
-        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
-        raise CsqboundError(msg) from exc
+    out = _prepare_folder(out)
     store_path = Path(store) if store is not None else out / "runs.sqlite"
-    with Store(store_path) as db:
-        sweep = run_sweep(all_specs, store=db, workers=workers, dask=dask, progress=progress)
-        verifications = [
-            collect(
-                specs, db, sweep, resamples=resamples,
-                conjecture=Conjecture.of(
-                    t.expression, t.domain, t.exponent, t.log_power,
-                    str(t.settings.get("loss", "squared")),
-                ),  # fmt: skip
-            )
-            for t, specs in per_target
-        ]  # fmt: skip
-
-    figures: list[Path] = []
-    results = []
-    for index, ((t, _), ver, th) in enumerate(zip(per_target, verifications, theory, strict=True)):
-        slug = _slug(t.name, index)
-        for ext in ("pdf", "png"):
-            figures.append(
-                plot_verification(ver, out / "figures" / f"scaling_{slug}.{ext}", title=t.name)
-            )
-        d_mid = t.ds[0]
-        settings = {**dict(t.settings), "samples": t.budget(d_mid)}
-        run = train(t.expression, t.domain, d=d_mid, seed=0, **settings)
-        for ext in ("pdf", "png"):
-            figures.append(plot_run(run, out / "figures" / f"run_{slug}.{ext}"))
-        results.append(
-            {
-                "name": t.name,
-                "slug": slug,
-                "theory": th,
-                "verification": ver.to_dict(),
-                "evidence": evidence(ver),
-                "known": t.known,
-                "expect": t.expect,
-                "example_run_d": d_mid,
-            }
-        )
-
+    sweep, verifications = _sweeps(
+        per_target, store_path, workers=workers, dask=dask, progress=progress,
+        resamples=resamples,
+    )  # fmt: skip
+    results, figures = _target_results(out, per_target, verifications, theory)
     table_paths = _write_tables(
         out / "tables",
         theory=_theory_table(theory, suite),
@@ -520,6 +467,87 @@ def _write_tables(folder: Path, **tables: Table) -> list[Path]:
         write_text(path, render(table, "latex") + "\n")
         paths.append(path)
     return paths
+
+
+def _prepare_folder(out: Path) -> Path:
+    """Create ``OUT``, ``OUT/tables`` and ``OUT/figures`` (never through a symbolic link);
+    remove a stale ``report.pdf``."""
+    for folder in (out, out / "tables", out / "figures"):
+        check_folder(folder)
+    try:
+        (out / "report.pdf").unlink(missing_ok=True)  # never leave a stale PDF beside a new tex
+    except OSError as exc:
+        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
+        raise CsqboundError(msg) from exc
+    return out
+
+
+def _sweeps(
+    per_target: list[tuple[SuiteTarget, list[Any]]],
+    store_path: Path,
+    *,
+    workers: int | None,
+    dask: str | None,
+    progress: Callable[[Any], None] | None,
+    resamples: int,
+) -> tuple[Any, list[Any]]:
+    """Run (or resume) every target's sweep as one pool; collect each target's verification."""
+    from csqbound.experiments.store import Store
+    from csqbound.experiments.sweep import run_sweep
+    from csqbound.experiments.verify import Conjecture, collect
+
+    all_specs = [spec for _, specs in per_target for spec in specs]
+    with Store(store_path) as db:
+        sweep = run_sweep(all_specs, store=db, workers=workers, dask=dask, progress=progress)
+        verifications = [
+            collect(
+                specs, db, sweep, resamples=resamples,
+                conjecture=Conjecture.of(
+                    t.expression, t.domain, t.exponent, t.log_power,
+                    str(t.settings.get("loss", "squared")),
+                ),
+            )
+            for t, specs in per_target
+        ]  # fmt: skip
+    return sweep, verifications
+
+
+def _target_results(
+    out: Path,
+    per_target: list[tuple[SuiteTarget, list[Any]]],
+    verifications: list[Any],
+    theory: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """Per target: its figures (scaling, one example run) and its record in report.json."""
+    from csqbound.report.plots import evidence, plot_run, plot_verification
+    from csqbound.sgd.train import train
+
+    figures: list[Path] = []
+    results = []
+    for index, ((t, _), ver, th) in enumerate(zip(per_target, verifications, theory, strict=True)):
+        slug = _slug(t.name, index)
+        for ext in ("pdf", "png"):
+            figures.append(
+                plot_verification(ver, out / "figures" / f"scaling_{slug}.{ext}", title=t.name)
+            )
+        d_mid = t.ds[0]
+        settings = {**dict(t.settings), "samples": t.budget(d_mid)}
+        run = train(t.expression, t.domain, d=d_mid, seed=0, **settings)
+        for ext in ("pdf", "png"):
+            figures.append(plot_run(run, out / "figures" / f"run_{slug}.{ext}"))
+        results.append(
+            {
+                "name": t.name,
+                "slug": slug,
+                "theory": th,
+                "verification": ver.to_dict(),
+                "evidence": evidence(ver),
+                "known": t.known,
+                "expect": t.expect,
+                "example_run_d": d_mid,
+            }
+        )
+    return results, figures
 
 
 def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any, tables: list[Path]) -> str:

@@ -1,5 +1,6 @@
-"""matplotlib figures of SGD runs.
+"""matplotlib figures: SGD runs, scaling fits, verification, the support graph.
 
+:func:`plot_support_graph` draws a :class:`~csqbound.support.SupportGraph` by stage.
 :func:`plot_run` draws a :class:`~csqbound.sgd.train.Run`: the test loss with
 its plateaus on the left, the coefficient paths of the target's monomials with
 their learning times and predicted stages on the right. Figures are built on
@@ -23,12 +24,21 @@ if TYPE_CHECKING:
     from csqbound.experiments.scaling import Verdict
     from csqbound.experiments.selection import Selection
     from csqbound.experiments.verify import Verification
+    from csqbound.leaps import LeapResult
     from csqbound.sgd.train import Run
+    from csqbound.support import SupportGraph
 
 #: Font size (points) of every text in the verification figure: readable at full width.
 FONT = 9
 
-__all__ = ["FORMATS", "check_figure_path", "plot_run", "plot_scaling", "plot_verification"]
+__all__ = [
+    "FORMATS",
+    "check_figure_path",
+    "plot_run",
+    "plot_scaling",
+    "plot_support_graph",
+    "plot_verification",
+]
 
 #: File suffixes a figure can be written to (:func:`check_figure_path`).
 FORMATS: tuple[str, ...] = (".png", ".pdf", ".svg")
@@ -85,7 +95,7 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     >>> out.suffix, out.stat().st_size > 0
     ('.png', True)
     """
-    out = check_figure_path(path, folder=False)
+    out = check_figure_path(path, folder_must_exist=False)
     fig = _figure((12.5, 4.8))
     ax_loss, ax_coef = fig.subplots(1, 2)
     n = np.asarray(run.eval_samples, dtype=float)
@@ -105,35 +115,42 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     return out
 
 
-def check_figure_path(path: str | Path, *, folder: bool = True) -> Path:
-    """A figure's path, checked before any work: a suffix of :data:`FORMATS` and, with
-    ``folder``, a folder that exists (the one check of the CLI, the plots and the graph).
+def check_figure_path(
+    path: str | Path, *, folder_must_exist: bool = True, action: str = "write a figure to"
+) -> Path:
+    """The path of a figure, checked before any work: its suffix and (optionally) its folder.
+
+    The one check behind every figure csqbound writes (``--plot``, ``csqbound
+    graph``, the report's figures); ``action`` starts the message ("plot to").
 
     Raises
     ------
     CsqboundError
-        For another suffix, a folder named like a figure, or a missing folder.
+        For a suffix other than ``.png``, ``.pdf`` or ``.svg``, a folder, or a missing folder.
 
     Examples
     --------
-    >>> check_figure_path("fit.svg")
-    PosixPath('fit.svg')
-    >>> check_figure_path("fit.txt")
+    >>> check_figure_path("loss.svg")
+    PosixPath('loss.svg')
+    >>> check_figure_path("loss.jpg")
     Traceback (most recent call last):
     ...
-    csqbound.errors.CsqboundError: cannot plot to 'fit.txt': the file name must end in .png, ...
+    csqbound.errors.CsqboundError: cannot write a figure to 'loss.jpg': the file name must ...
     """
     out = Path(path)
     if out.suffix.lower() not in FORMATS:
-        names = ", ".join(FORMATS[:-1]) + f" or {FORMATS[-1]}"
-        msg = f"cannot plot to {str(path)!r}: the file name must end in {names}"
+        got = f"a name ending in {out.suffix!r}" if out.suffix else "a name without a suffix"
+        msg = (
+            f"cannot {action} {str(path)!r}: the file name must end in .png, .pdf or .svg, "
+            f"not {got}"
+        )
         raise CsqboundError(msg)
     if out.is_dir():
-        msg = f"cannot plot to {str(path)!r}: it is a folder (name a file, e.g. run.png)"
+        msg = f"cannot {action} {str(path)!r}: it is a folder (name a file, e.g. run.png)"
         raise CsqboundError(msg)
-    parent = out.parent if str(out.parent) else Path(".")
-    if folder and not parent.is_dir():
-        msg = f"cannot plot to {str(path)!r}: the folder {str(parent)!r} does not exist"
+    folder = out.parent if str(out.parent) else Path(".")
+    if folder_must_exist and not folder.is_dir():
+        msg = f"cannot {action} {str(path)!r}: the folder {str(folder)!r} does not exist"
         raise CsqboundError(msg)
     return out
 
@@ -170,7 +187,7 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     >>> out.stat().st_size > 0
     True
     """
-    out = check_figure_path(path, folder=False)
+    out = check_figure_path(path, folder_must_exist=False)
     fig = _figure((6.4, 4.8))
     ax = fig.subplots()
 
@@ -449,7 +466,7 @@ def plot_verification(
     >>> plot_verification(v, folder / "v.png").stat().st_size > 0
     True
     """
-    out = check_figure_path(path, folder=False)
+    out = check_figure_path(path, folder_must_exist=False)
     fig = _figure((7.0, 3.3))
     left, right = fig.subplots(1, 2)
     _draw_observable(left, result.selection, "tab:blue", "stage end", "o")
@@ -472,3 +489,209 @@ def plot_verification(
     out.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, out, dpi=dpi)
     return out
+
+
+# ---------------------------------------------------------------------------
+# the support graph
+# ---------------------------------------------------------------------------
+def plot_support_graph(graph: SupportGraph, path: str | Path) -> Path:
+    """Draw a support graph, stages left to right, to a ``.png``, ``.svg`` or ``.pdf`` file.
+
+    Each stage is a column of monomials (in witness order, top to bottom)
+    with a column beside it for the coordinates first covered there.
+    Incidence edges are thin grey lines; witness edges are dashed red arrows.
+    Drawing uses matplotlib's object-oriented API with an Agg canvas, so it
+    works without a display and leaves pyplot's backend alone.
+
+    Parameters
+    ----------
+    graph
+        A :class:`~csqbound.support.SupportGraph`.
+    path
+        Output file; its suffix picks the format. Its folder must exist.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    CsqboundError
+        The suffix is not ``.png``, ``.svg`` or ``.pdf``, or the folder does not exist.
+
+    See Also
+    --------
+    csqbound.support.SupportGraph.build : the graph.
+    networkx.drawing.nx_pylab.draw_networkx : networkx's own (unstaged) drawing.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from csqbound.support import SupportGraph
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     g = SupportGraph.build([{1}, {1, 2, 3}])
+    ...     out = plot_support_graph(g, pathlib.Path(tmp) / "g.svg")
+    ...     (out.name, out.stat().st_size > 0)
+    ('g.svg', True)
+    """
+    out = check_figure_path(path, action="draw to")
+    result = graph.leap
+    style = _SupportStyle.of(result)
+    fig, ax = _support_axes(result, style)
+    pos = _support_positions(result)
+    _draw_support_edges(ax, graph, pos, style)
+    _draw_support_nodes(ax, graph, pos, style)
+    _draw_support_frame(ax, graph, style)
+    fig.tight_layout()
+    fig.savefig(out, format=out.suffix.lower()[1:], dpi=150)
+    return out
+
+
+class _SupportStyle:
+    """Sizes of a support drawing, from the number of monomials and stages."""
+
+    #: Width of a stage: monomial column at ``COLUMN * s``, coordinates at ``+ 1.4``.
+    COLUMN = 3.0
+
+    def __init__(self, n_mono: int, height: int, n_stages: int) -> None:
+        self.n_mono = n_mono
+        self.font = 9.0 if n_mono <= 30 else max(4.0, 9.0 * math.sqrt(30 / n_mono))
+        self.scale = self.font / 9.0
+        self.height = height
+        self.n_stages = n_stages
+
+    @classmethod
+    def of(cls, result: LeapResult) -> _SupportStyle:
+        rows = {}
+        for s, stage in enumerate(result.stages):
+            coords = [c for c, t in result.stage_of.items() if t == s]
+            rows[s] = max(len(stage), len(coords), 1)
+        height = max(rows.values(), default=1)
+        return cls(len(result.order), height, max(len(result.stages), 1))
+
+
+def _support_axes(result: LeapResult, style: _SupportStyle) -> tuple[Any, Any]:
+    """A figure sized to the stages, on its own Agg canvas, with bare axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(
+        figsize=(
+            max(5.0, 2.2 * style.n_stages * style.scale + 1.5),
+            max(3.0, 0.45 * style.height * style.scale + 1.8),
+        )
+    )
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    return fig, ax
+
+
+def _support_positions(result: LeapResult) -> dict[tuple[str, object], tuple[float, float]]:
+    """Where each node goes: monomials by stage and witness order, coordinates beside them."""
+    col = _SupportStyle.COLUMN
+    pos: dict[tuple[str, object], tuple[float, float]] = {}
+    for s, stage in enumerate(result.stages):
+        for r, mono in enumerate(stage):
+            pos[("m", str(mono))] = (col * s, -float(r))
+    covered_in: dict[int, list[int]] = {}
+    for coordinate in result.first_cover:  # insertion order = order of first cover
+        covered_in.setdefault(result.stage_of[coordinate], []).append(coordinate)
+    for s, coords in covered_in.items():
+        for r, coordinate in enumerate(coords):
+            pos[("x", coordinate)] = (col * s + 1.4, -float(r))
+    return pos
+
+
+def _draw_support_edges(
+    ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float, float]], style: _SupportStyle
+) -> None:
+    """Incidence edges as grey lines (width: degree), witness edges as dashed red arcs."""
+    from matplotlib.patches import FancyArrowPatch
+
+    for u, v, data in graph.graph.edges(data=True):
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        # bulge of a witness arc ~ rad * length: keep it under a column's width
+        rad = min(0.35, 1.0 / max(math.hypot(x1 - x0, y1 - y0), 1e-9))
+        if data["kind"] == "incidence":
+            ax.plot([x0, x1], [y0, y1], color="0.75", lw=0.6 + 0.4 * data["weight"], zorder=1)
+            continue
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0),
+                (x1, y1),
+                connectionstyle=f"arc3,rad={rad:.3f}",
+                arrowstyle="-|>",
+                mutation_scale=8 + 4 * style.scale,
+                color="tab:red",
+                linestyle="--",
+                lw=1.0,
+                alpha=1.0 if style.n_mono <= 30 else 0.5,
+                shrinkA=9 * style.scale,
+                shrinkB=9 * style.scale,
+                zorder=2,
+            )
+        )
+
+
+def _draw_support_nodes(
+    ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float, float]], style: _SupportStyle
+) -> None:
+    """Monomials (with the cost of their step) and coordinates as labelled boxes."""
+    box = {"boxstyle": "round,pad=0.25", "lw": 0.6}
+    for node, data in graph.graph.nodes(data=True):
+        x, y = pos[node]
+        if data["kind"] == "monomial":
+            label = f"{data['monomial']}  [{data['jump']}]"
+            face = "#dbe9f6"
+        else:
+            label = f"x{data['coordinate']}"
+            face = "#f6ecd5"
+        ax.text(
+            x,
+            y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=style.font,
+            bbox={**box, "fc": face, "ec": "0.4"},
+            zorder=3,
+        )
+
+
+def _draw_support_frame(ax: Any, graph: SupportGraph, style: _SupportStyle) -> None:
+    """Stage headings, limits, the legend and the title."""
+    from matplotlib.lines import Line2D
+
+    result, col, font = graph.leap, _SupportStyle.COLUMN, style.font
+    for s, jump in enumerate(result.stage_jumps()):
+        ax.text(
+            col * s + 0.7,
+            0.9,
+            f"stage {s + 1} (jump {jump})",
+            ha="center",
+            va="bottom",
+            fontsize=font + 1,
+            fontweight="bold",
+        )
+    ax.set_xlim(-1.8, col * (style.n_stages - 1) + 2.6)
+    ax.set_ylim(-(style.height - 1) - 0.8, 1.6)
+    ax.legend(
+        handles=[
+            Line2D([], [], color="0.75", lw=1.0, label="uses coordinate (width: degree)"),
+            Line2D([], [], color="tab:red", ls="--", lw=1.0, label="witness: builds on"),
+        ],
+        loc="lower center",
+        bbox_to_anchor=(0.5, -0.02),
+        ncol=2,
+        fontsize=max(font - 1, 4),
+        frameon=False,
+    )
+    title = (
+        f"leap {result.leap}"
+        + (" (MSP)" if result.msp and result.order else "")
+        + f" - {graph.expansion_domain}, {style.n_mono} monomials"
+        + "\n[k] after a monomial: cost of its step"
+    )
+    ax.set_title(title, fontsize=font + 2)

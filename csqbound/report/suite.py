@@ -367,7 +367,7 @@ def auto_ds(expression: str, domain: str) -> tuple[int, ...]:
     >>> auto_ds("x1*x2", "boolean"), auto_ds("He3(x1)", "gaussian")
     ((64, 128, 256, 512), (32, 64, 128, 256))
     """
-    from csqbound.predict import predict
+    from csqbound.prediction import predict
 
     k = int(predict(expression, domain).samples_exponent)
     return AUTO_D.get(k, AUTO_D_HIGH)

@@ -11,23 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from csqbound.expansion import Expansion, expand, format_coefficient
-from csqbound.leap import LeapResult, cover, leap
+from csqbound import limits
+from csqbound.analysis import Analysis, analyze
+from csqbound.csq import MAX_RUN_DEPTH, MAX_RUN_STATES, WORKING_DIGITS, CSQBound
+from csqbound.expansion import Expansion, format_coefficient
+from csqbound.leaps import LeapResult
 from csqbound.monomial import Monomial
-from csqbound.report.tables import (
-    Math,
-    Table,
-    expression_latex,
-    monomial_latex,
-)
+from csqbound.prediction import Prediction
+from csqbound.queries import QUERY_LEAPS
+from csqbound.report.tables import Math, Table, expression_latex, monomial_latex
 from csqbound.target import Target
 
 __all__ = [
+    "csq_notes",
+    "csq_record",
     "csq_tables",
     "expansion_summary",
     "expansion_table",
     "leap_summary",
+    "leap_columns",
     "leap_tables",
+    "monomial_from_text",
     "other_leaps",
     "train_tables",
     "zoo_records",
@@ -45,6 +49,7 @@ def expansion_summary(target: Target, expansion: Expansion) -> dict[str, Any]:
     Examples
     --------
     >>> t = Target.from_text("x1 + x1*x2*x3**2")        # x3**2 = 1 on the boolean cube
+    >>> from csqbound.expansion import expand
     >>> s = expansion_summary(t, expand(t))
     >>> [(r["monomial"], r["coefficient"]) for r in s["support"]]
     [('x1', '1'), ('x1*x2', '1')]
@@ -77,7 +82,7 @@ def expansion_table(summary: dict[str, Any]) -> Table:
     """The support as a table (monomial, coefficient, degree, share of ``||f||^2``)."""
     rows = tuple(
         (
-            monomial_latex(_monomial_from_text(r["monomial"])),
+            monomial_latex(monomial_from_text(r["monomial"])),
             _exact_cell(r["coefficient"]),
             r["degree"],
             _exact_cell(r["weight"]),
@@ -102,8 +107,14 @@ def _exact_cell(value: Any) -> Any:
     return value
 
 
-def _monomial_from_text(text: str) -> Monomial:
-    """Inverse of ``str(Monomial)`` for the strings this module itself produced."""
+def monomial_from_text(text: str) -> Monomial:
+    """Inverse of ``str(Monomial)`` for the strings this module itself produced.
+
+    Examples
+    --------
+    >>> monomial_from_text("He2(x1)*x3")
+    Monomial(He2(x1)*x3)
+    """
     if text == "1":
         return Monomial(())
     powers: dict[int, int] = {}
@@ -116,17 +127,26 @@ def _monomial_from_text(text: str) -> Monomial:
     return Monomial.from_mapping(powers)
 
 
-def leap_summary(
-    target: Target, expansion: Expansion | None = None, losses: Sequence[str] | None = None
-) -> dict[str, Any]:
+def _analysis(target: Target | Analysis) -> Analysis:
+    return target if isinstance(target, Analysis) else Analysis(target)
+
+
+def leap_summary(target: Target | Analysis, losses: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything ``csqbound leap`` reports, as a JSON-ready dict.
 
     Keys: ``expression``, ``domain``, ``variables``, ``support``, ``leap``,
     ``msp``, ``order``, ``jumps``, ``stages``, ``cover``, plus the expansion's
-    exactness; on gaussian targets ``iso_leap``, ``information_exponent`` and
-    ``generative_exponent`` (single-index targets, else ``None``); on boolean
-    targets ``csq_leap``, ``sq_leap``, ``dlq_leap`` and ``dlq_cover`` (``{loss: value}``
-    for ``losses``, default all of :data:`csqbound.dlq.LOSS_NAMES`).
+    exactness; on gaussian targets ``iso_leap`` and ``information_exponent``;
+    then every registered query leap of the domain
+    (:data:`csqbound.queries.QUERY_LEAPS`: ``csq_leap`` and ``sq_leap`` on boolean
+    targets); on gaussian single-index targets ``generative_exponent``, on boolean
+    targets ``dlq_leap`` and ``dlq_cover`` (``{loss: value}`` for ``losses``, default all
+    of :data:`csqbound.dlq.LOSS_NAMES`). A leap that cannot be computed is ``None``, with
+    ``"<name>_note": "not computable: <why>"``.
+
+    See Also
+    --------
+    csqbound.analysis.analyze : the record this renders.
 
     Examples
     --------
@@ -134,9 +154,9 @@ def leap_summary(
     >>> s["leap"], s["order"], s["jumps"], s["stages"]
     (2, ['x1', 'x1*x2*x3'], [1, 2], [['x1'], ['x1*x2*x3']])
     """
-    exp = expansion if expansion is not None else expand(target)
-    result: LeapResult = leap(exp)
-    summary = expansion_summary(target, exp)
+    a = _analysis(target)
+    result: LeapResult = a.leap
+    summary = expansion_summary(a.target, a.expansion)
     summary.update(
         {
             "leap": result.leap,
@@ -144,22 +164,43 @@ def leap_summary(
             "order": [str(m) for m in result.order],
             "jumps": list(result.jumps),
             "stages": [[str(m) for m in stage] for stage in result.stages],
-            "cover": cover(exp),
+            "cover": a.cover,
             "first_cover": {f"x{c}": str(m) for c, m in sorted(result.first_cover.items())},
         }
     )
-    summary.update(_query_leaps(target, exp, losses))
+    summary.update(_other_leaps(a, losses))
     return summary
 
 
-def _query_leaps(
-    target: Target, exp: Expansion, losses: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """The rotation-free and query leaps; one that cannot be computed is reported as such.
+def _other_leaps(a: Analysis, losses: Sequence[str] | None = None) -> dict[str, Any]:
+    """``iso_leap`` (gaussian) and the registered query leaps of the domain, with notes."""
+    extra: dict[str, Any] = {}
+    why = a.not_computable
+    if a.target.domain == "gaussian":
+        iso = a.iso_leap
+        if iso is not None:
+            extra["iso_leap"] = iso.iso_leap
+            extra["information_exponent"] = iso.information_exponent
+            extra["iso_jumps"] = list(iso.jumps)
+            extra["iso_exact"] = iso.exact
+        else:
+            extra["iso_leap"] = None
+            extra["iso_leap_note"] = f"not computable: {why['iso_leap']}"
+            extra["information_exponent"] = None
+    for name, query in QUERY_LEAPS.items():
+        if a.target.domain in query.domains:
+            extra[name] = a.query_leaps[name]
+            if name in why:
+                extra[f"{name}_note"] = f"not computable: {why[name]}"
+    extra.update(_loss_and_generative(a, losses))
+    return extra
 
-    A leap csqbound cannot compute for this input (``NotComputableError`` from the exact
-    SQ oracle, ``ExpansionError`` from ``iso_leap`` beyond its limits) is ``None``, with
-    ``"<name>_note": "not computable: <why>"``, so the other leaps are still printed.
+
+def _loss_and_generative(a: Analysis, losses: Sequence[str] | None = None) -> dict[str, Any]:
+    """The DLQ leaps (boolean) or the generative exponent (gaussian), with notes.
+
+    A value csqbound cannot compute for this input is ``None`` with
+    ``"<name>_note": "not computable: <why>"``.
     """
     from csqbound.errors import ExpansionError, NotComputableError
 
@@ -173,25 +214,12 @@ def _query_leaps(
             extra[f"{name}_note"] = f"not computable: {getattr(exc, 'reason', None) or exc}"
             return None
 
-    if exp.domain == "gaussian":
-        from csqbound.isoleap import iso_leap
-
-        iso = attempt("iso_leap", lambda: iso_leap(target))
-        if iso is not None:
-            extra["iso_leap"] = iso.iso_leap
-            extra["information_exponent"] = iso.information_exponent
-            extra["iso_jumps"] = list(iso.jumps)
-            extra["iso_exact"] = iso.exact
-        else:
-            extra["information_exponent"] = None
-        extra.update(_generative(target, iso, attempt))
+    if a.target.domain == "gaussian":
+        extra.update(_generative(a.target, a.iso_leap, attempt))
     else:
         from csqbound.dlq import dlq_leaps
-        from csqbound.queries import csq_leap, sq_leap
 
-        extra["csq_leap"] = csq_leap(exp)
-        extra["sq_leap"] = attempt("sq_leap", lambda: sq_leap(target))
-        dlq = attempt("dlq_leap", lambda: dlq_leaps(target, losses))
+        dlq = attempt("dlq_leap", lambda: dlq_leaps(a.target, losses))
         if dlq is not None:
             extra.update(dlq)
     return extra
@@ -216,7 +244,7 @@ def _generative(target: Target, iso: Any, attempt: Any) -> dict[str, Any]:
 def leap_tables(summary: dict[str, Any]) -> list[Table]:
     """The summary (one row of leaps) and the witness (one row per step) as tables."""
     names = ("leap", "msp", "cover", "iso_leap", "information_exponent", "generative_exponent")
-    keys = [k for k in (*names, "csq_leap", "sq_leap", "dlq_leap", "dlq_cover") if k in summary]
+    keys = [k for k in (*names, *QUERY_LEAPS, "dlq_leap", "dlq_cover") if k in summary]
     from csqbound.dlq import format_dlq
 
     def cell(k: str) -> Any:
@@ -231,7 +259,7 @@ def leap_tables(summary: dict[str, Any]) -> list[Table]:
     stage_of = {m: i + 1 for i, stage in enumerate(summary["stages"]) for m in stage}
     rows: list[tuple[Any, ...]] = []
     for step, (m, jump) in enumerate(zip(summary["order"], summary["jumps"], strict=True), 1):
-        mono: Math = monomial_latex(_monomial_from_text(m))
+        mono: Math = monomial_latex(monomial_from_text(m))
         rows.append((step, mono, jump, stage_of[m]))
     notes = tuple((k.removesuffix("_note"), summary[k]) for k in keys_with_notes(summary))
     witness = Table(
@@ -325,6 +353,127 @@ def _covered_cell(covered: Any) -> Math:
     return Math(latex, "{" + items + "}")
 
 
+def csq_notes(a: Analysis) -> list[str]:
+    """The sentences that explain a CSQ bound: ties, prediction, exponents, vacuity, precision.
+
+    Examples
+    --------
+    >>> from csqbound.analysis import analyze
+    >>> csq_notes(analyze("x1*x2", d=4, tau="0.1"))[-1][:40]
+    'At d=4 the stage bound is vacuous (1/2 -'
+    """
+    bound = a.csq
+    notes: list[str] = []
+    if bound.lexicographic:
+        notes.append(
+            f"The greedy has too many tied runs to explore (over {MAX_RUN_STATES} covered "
+            f"sets, {MAX_RUN_DEPTH} steps or {limits.MAX_CSQ_WORK:,} monomials visited, "
+            "MAX_CSQ_WORK in csqbound.limits): the stages follow the lexicographic run, so "
+            "the bound may depend on how the coordinates are labelled."
+        )
+    prediction = a.prediction
+    if prediction is None:
+        notes.append(f"No SGD prediction: {a.prediction_error}.")
+    if bound.rotation_error is not None:
+        notes.append(f"iso_leap unavailable ({bound.rotation_error}); no rotation-class reference.")
+    if prediction is not None:
+        notes.extend(_explain(bound, prediction))
+    notes.extend(_caveats(bound))
+    return notes
+
+
+def _explain(bound: CSQBound, prediction: Prediction) -> list[str]:
+    """Sentences on how the CSQ exponent relates to the predicted SGD exponents."""
+    exponent, leap_value = bound.exponent, prediction.leap
+    samples, time = prediction.samples_label, prediction.time_label
+    if bound.domain == "gaussian" and exponent < leap_value:
+        return [
+            f"The CSQ exponent on the hidden-coordinates class is {exponent}, below the "
+            f"degree-weighted iso_leap {leap_value} that predicts online SGD ({samples} samples): "
+            "on this class a learner only has to find which coordinates carry the signal, which "
+            f"costs about d^{exponent} queries whatever the Hermite degree, while SGD from an "
+            "isotropic initialisation does not know the relevant directions are coordinates and "
+            "pays the degree (information exponent) of each new direction."
+        ]
+    if exponent >= 2 and exponent == leap_value:
+        return [
+            f"The CSQ bound grows as d^{exponent} queries while online SGD is predicted to need "
+            f"{samples} samples and {time} time: each SGD step uses one fresh sample but "
+            "evaluates about d gradient coordinates, i.e. about d correlational queries, so the "
+            "query count matches SGD's time, and samples sit one power of d below it."
+        ]
+    return []
+
+
+def _caveats(bound: CSQBound) -> list[str]:
+    """Sentences on vacuous stages, inexact arithmetic and truncated expansions."""
+    notes: list[str] = []
+    vacuous = [s for s in bound.stages if s.vacuous]
+    if vacuous:
+        which = ", ".join("{" + ", ".join(map(str, sorted(s.covered))) + "}" for s in vacuous)
+        notes.append(
+            f"At d={bound.d} the stage bound is vacuous (1/2 - 4 Gamma_U <= 0, reported as 0) "
+            f"for U = {which}: the class is too small there for the argument; it applies at "
+            "larger d."
+        )
+    if not bound.exact:
+        notes.append(
+            "||r||^2 is not an exact rational (irrational or numeric coefficients): the bound is "
+            f"computed with {WORKING_DIGITS} significant digits."
+        )
+    if bound.max_degree is not None and bound.truncation is not None:
+        notes.append(
+            f"The target is not a polynomial: its Hermite expansion was truncated at degree "
+            f"{bound.max_degree} (mass beyond it about {bound.truncation:.3g}). The "
+            "numbers are the CSQ bound for that truncation; for the target itself the sum "
+            "Gamma_U runs over infinitely many monomials and this stage-wise bound does not apply "
+            "as stated."
+        )
+    return notes
+
+
+def csq_record(a: Analysis) -> dict[str, Any]:
+    """What ``csqbound csq`` prints: the bound, the predicted SGD exponents and the notes.
+
+    Examples
+    --------
+    >>> from csqbound.analysis import analyze
+    >>> r = csq_record(analyze("x1*x2*x3", d=64))
+    >>> r["exponent"], r["predicted_sgd_samples_exponent"], r["predicted_sgd_time_exponent"]
+    (3, 2, 3)
+    """
+    data = a.csq.to_dict()
+    prediction = a.prediction
+    reference = data.pop("rotation_reference")
+    data["predicted_sgd_samples_exponent"] = (
+        None if prediction is None else prediction.samples_exponent
+    )
+    data["predicted_sgd_time_exponent"] = None if prediction is None else prediction.time_exponent
+    data["rotation_reference"] = reference
+    data["notes"] = csq_notes(a)
+    return {"expression": str(a.target), **data}
+
+
+def leap_columns(a: Analysis) -> dict[str, Any]:
+    """The leaps of one row of the zoo and of the report's theory table.
+
+    ``leap``, ``iso_leap`` and ``information_exponent`` (``None`` off the gaussian
+    domain), then every registered query leap (``None`` off its domains), the DLQ leaps
+    and covers (boolean) and the generative exponent (gaussian single-index).
+    """
+    iso = a.iso_leap
+    more = _loss_and_generative(a)
+    return {
+        "leap": a.leap.leap,
+        "iso_leap": None if iso is None else iso.iso_leap,
+        "information_exponent": None if iso is None else iso.information_exponent,
+        **a.query_leaps,
+        "dlq_leap": more.get("dlq_leap"),
+        "dlq_cover": more.get("dlq_cover"),
+        "generative_exponent": more.get("generative_exponent"),
+    }
+
+
 def zoo_records(d: int = 64) -> list[dict[str, Any]]:
     """Every catalog entry with its leaps, CSQ exponent and predicted SGD exponent.
 
@@ -336,31 +485,22 @@ def zoo_records(d: int = 64) -> list[dict[str, Any]]:
     (3, 3, 2)
     """
     from csqbound.catalog import CATALOG
-    from csqbound.csq import csq_bound
 
     records = []
     for entry in CATALOG:
         target = Target.from_text(entry.expression, entry.domain)
-        summary = leap_summary(target)
-        bound = csq_bound(target, d=max(d, target.variables), tau="0.01", domain=entry.domain)
-        info = bound.to_dict()
+        a = analyze(target, d=max(d, target.variables), tau="0.01")
+        prediction = a.prediction
         records.append(
             {
                 "name": entry.name,
                 "expression": entry.expression,
                 "domain": entry.domain,
-                "leap": summary["leap"],
-                "iso_leap": summary.get("iso_leap"),
-                "information_exponent": summary.get("information_exponent"),
-                "csq_leap": summary.get("csq_leap"),
-                "sq_leap": summary.get("sq_leap"),
-                "dlq_leap": summary.get("dlq_leap"),
-                "dlq_cover": summary.get("dlq_cover"),
-                "generative_exponent": summary.get("generative_exponent"),
-                "csq_exponent": info["exponent"],
-                "sgd_samples_exponent": info["predicted_sgd_samples_exponent"],
-                "sgd_time_exponent": info["predicted_sgd_time_exponent"],
-                "exact": summary["exact"],
+                **leap_columns(a),
+                "csq_exponent": a.csq.exponent,
+                "sgd_samples_exponent": None if prediction is None else prediction.samples_exponent,
+                "sgd_time_exponent": None if prediction is None else prediction.time_exponent,
+                "exact": a.expansion.exact,
                 "description": entry.description,
                 "source": entry.source,
             }
@@ -387,9 +527,15 @@ def other_leaps(record: dict[str, Any]) -> str:
         if record.get("generative_exponent") is not None:
             text += f", GE {record['generative_exponent']}"
         return text
-    text = f"CSQ {record['csq_leap']}, SQ {record['sq_leap']}"
+    text = ", ".join(
+        f"{q.label} {record.get(name)}"
+        for name, q in QUERY_LEAPS.items()
+        if record["domain"] in q.domains
+    )
     dlq = {k: v for k, v in (record.get("dlq_leap") or {}).items() if k != "squared"}
-    if dlq:
+    if dlq and len(set(dlq.values())) == 1:
+        text += f", DLQ {next(iter(dlq.values()))}"  # every non-squared loss alike
+    elif dlq:
         from csqbound.dlq import format_dlq
 
         text += ", DLQ " + format_dlq(dlq)
@@ -464,7 +610,7 @@ def train_tables(run: Any) -> list[Table]:
         reached = sum(t is not None for t in per_replica)
         rows.append(
             (
-                monomial_latex(_monomial_from_text(mono)),
+                monomial_latex(monomial_from_text(mono)),
                 stage_of.get(mono),
                 medians.get(mono),
                 f"{reached}/{len(per_replica)}",

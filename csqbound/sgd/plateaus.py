@@ -38,7 +38,7 @@ Learning times (:func:`first_crossing`, :func:`learning_times`)
 
 Stage order (:func:`check_stage_order`)
     The greedy witness of the leap cut at jumps ``>= 2`` predicts stages of
-    monomials learned together (:func:`csqbound.leap.leap`). The observed order
+    monomials learned together (:func:`csqbound.leaps.leap`). The observed order
     respects it when no monomial of a stage ``j`` is learned later than one of
     a stage ``j' > j``, up to the resolution of the evaluation grid (a ratio
     ``resolution`` between consecutive points); every violation is listed.

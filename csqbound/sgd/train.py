@@ -796,7 +796,7 @@ def _watch(
     rng: np.random.Generator,
 ) -> _Watched:
     """The monomials a run tracks (at most :data:`MAX_TRACKED`, above :data:`MIN_WEIGHT`)."""
-    from csqbound.leap import leap as leap_of
+    from csqbound.leaps import leap as leap_of
 
     floor = MIN_WEIGHT * var_f
     support = [m for m in expansion.support if m.powers and float(expansion.weight(m)) >= floor]
@@ -828,10 +828,10 @@ def _watch(
 def _predicted_exponent(tgt: Any, loss: str = "squared") -> int:
     """The leap the step rule scales with: the leap that predicts SGD under ``loss``.
 
-    :func:`csqbound.predict.loss_leap`: the CSQ leap (``leap`` boolean, ``iso_leap``
+    :func:`csqbound.prediction.loss_leap`: the CSQ leap (``leap`` boolean, ``iso_leap``
     gaussian) for the squared loss, the DLQ leap of another loss on boolean data.
     """
-    from csqbound.predict import loss_leap
+    from csqbound.prediction import loss_leap
 
     try:
         return loss_leap(tgt, tgt.domain, loss)

@@ -24,18 +24,18 @@ AssertionError: leap of x1 + x1*x2*x3 (boolean) is 2, expected 1
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from csqbound._validation import as_int
 from csqbound.errors import CsqboundError, ParameterError
 
 if TYPE_CHECKING:
     from csqbound.csq import CSQBound
     from csqbound.isoleap import IsoLeapResult
-    from csqbound.leap import LeapResult
+    from csqbound.leaps import LeapResult
     from csqbound.sgd.plateaus import StageOrderCheck
     from csqbound.sgd.train import Run
 
@@ -52,10 +52,7 @@ __all__ = [
 
 # -- helpers ------------------------------------------------------------------------------
 def _check_level(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
-        msg = f"{name} must be an integer >= 0, got {value!r}"
-        raise ParameterError(msg)
-    return int(value)
+    return as_int(value, name, 0)
 
 
 def _describe(f: object) -> str:
@@ -110,7 +107,7 @@ def leap_witness(result: LeapResult) -> str:
 
     Examples
     --------
-    >>> from csqbound.leap import leap
+    >>> from csqbound.leaps import leap
     >>> print(leap_witness(leap([{1}, {1, 2, 3}])))
     witness order (greedy), cost of each step:
       step  monomial  cost  covered after
@@ -176,7 +173,7 @@ def assert_leap(f: object, L: int, *, domain: str = "boolean") -> LeapResult:
     jumps: (1, 2)
     stages (cut before each step of cost >= 2): [x3] | [x1*x2]
     """
-    from csqbound.leap import leap
+    from csqbound.leaps import leap
 
     expected = _check_level("L", L)
     result = leap(f, domain)
@@ -349,11 +346,11 @@ def assert_csq_exponent(
       {}         1     2  2      163/10416  1139/815000  -2.855
       {1}        2     1  1      1/1953     389/4000     -1.012
     """
-    from csqbound.csq import _expansion, csq_bound
-    from csqbound.monomial import check_domain
+    from csqbound.csq import csq_bound
+    from csqbound.expansion import as_expansion
 
     expected = _check_level("k", k)
-    expansion = _expansion(f, check_domain(domain))
+    expansion = as_expansion(f, domain)
     dim = max(64, expansion.variables) if d is None else d
     bound = csq_bound(expansion, d=dim, tau=tau, domain=expansion.domain)
     if bound.exponent != expected:

@@ -14,7 +14,7 @@ What the strategies draw
     * :func:`boolean_targets`, :func:`gaussian_polynomials`, :func:`staircases`,
       :func:`targets_with_leap` and :func:`rotated` — a
       :class:`csqbound.Target`: a sympy expression in the variables
-      ``csqbound.parse.symbol(i)`` *together with its domain*. Every csqbound
+      ``csqbound.parsing.symbol(i)`` *together with its domain*. Every csqbound
       function that takes a target accepts a Target and uses its domain
       (``expand``, ``leap``, ``leap_bruteforce``, ``cover``, ``iso_leap``,
       ``information_exponent``, ``csq_bound``, ``csq_leap``, ``sq_leap``,
@@ -59,7 +59,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import numbers
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -69,12 +68,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
+from csqbound._validation import as_int, check_range
 from csqbound.errors import DomainError, ParameterError
 from csqbound.expansion import Expansion
 from csqbound.monomial import Domain, Monomial
-from csqbound.parse import symbol
-from csqbound.rotations import _gaussian_target as _gaussian_target_exact
-from csqbound.rotations import cayley_rotation, rotate
+from csqbound.parsing import symbol
+from csqbound.rotations import cayley_rotation, gaussian_target, rotate
 from csqbound.target import Target
 
 __all__ = [
@@ -100,17 +99,8 @@ POOL_LIMIT = 4096
 
 # -- validation (eager, at strategy construction) -------------------------------------
 def _check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        msg = f"{name} must be an integer, got {value!r}"
-        raise InvalidArgument(msg)
-    out = int(value)
-    if out < minimum:
-        msg = f"{name} must be >= {minimum}, got {out}"
-        raise InvalidArgument(msg)
-    if maximum is not None and out > maximum:
-        msg = f"{name} must be <= {maximum}, got {out}"
-        raise InvalidArgument(msg)
-    return out
+    number = as_int(value, name, error=InvalidArgument)
+    return check_range(number, name, minimum, maximum, error=InvalidArgument)
 
 
 def _check_domain(domain: object) -> Domain:
@@ -218,7 +208,7 @@ def _target(terms: Mapping[Monomial, Any], domain: Domain) -> Target:
 
     Its ``text`` is the sum written in the basis (``He2(x1)*x3 - 2*x2``): what
     ``str(target)`` and hypothesis's falsifying examples show, and valid input
-    for :func:`csqbound.parse.parse` and the command line.
+    for :func:`csqbound.parsing.parse` and the command line.
     """
     expression = sympy.Add(
         *(
@@ -761,7 +751,7 @@ def targets_with_sq_csq_gap(gap: int, *, max_variables: int = 16) -> SearchStrat
 def _gaussian_target(value: object) -> Target:
     """A gaussian target for a strategy argument: bad input is hypothesis's InvalidArgument."""
     try:
-        return _gaussian_target_exact(value)
+        return gaussian_target(value)
     except DomainError:
         raise
     except ParameterError as exc:

@@ -51,14 +51,15 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
 
-from csqbound.errors import CsqboundError, ParameterError, shorten
-from csqbound.monomial import Domain, Monomial, check_domain
+from csqbound.errors import ParameterError
+from csqbound.expansion import SupportLike, as_support
+from csqbound.monomial import Domain, Monomial
 
-__all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce"]
+__all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce", "stage_jumps"]
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,7 @@ class LeapResult:
         >>> leap([{1}, {1, 2}, {1, 2, 3, 4}]).stage_jumps()
         (1, 2)
         """
-        out = []
-        step = 0
-        for stage in self.stages:
-            out.append(max(self.jumps[step : step + len(stage)]))
-            step += len(stage)
-        return tuple(out)
+        return stage_jumps(self.jumps)
 
 
 # -- the kernel ----------------------------------------------------------------
@@ -235,59 +231,41 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
     return order, costs
 
 
-# -- input ---------------------------------------------------------------------
-def _family(x: object, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
-    """The non-constant support of ``x``, deduplicated, in input order (first occurrence)."""
-    dom = check_domain(domain)
-    import sympy
+def _stage_starts(jumps: Sequence[int]) -> list[bool]:
+    """Where a stage starts: at the first step and before every step of cost ``>= 2``."""
+    return [j >= 2 or i == 0 for i, j in enumerate(jumps)]
 
-    from csqbound.expansion import Expansion, expand
 
-    if isinstance(x, str | sympy.Basic):
-        x = expand(x, dom)  # type: ignore[arg-type]
-    elif not isinstance(x, Expansion | Monomial | Iterable):
-        try:
-            from csqbound.target import Target
-        except ImportError:  # pragma: no cover - only while target.py is missing
-            Target = None  # type: ignore[assignment,misc]  # noqa: N806
-        if Target is None or not isinstance(x, Target):
-            msg = (
-                f"cannot read a support from {type(x).__name__} {shorten(x, quote=True)}: give "
-                "an expression, "
-                "a Target, an Expansion, or an iterable of monomials (sets of coordinates "
-                "or mappings coordinate -> degree)"
-            )
-            raise CsqboundError(msg)
-        x = expand(x)
-    if isinstance(x, Expansion):
-        return tuple(mono for mono in x.support if mono.powers), x.domain
-    items: Iterable[object] = (x,) if isinstance(x, Monomial) else x  # type: ignore[assignment]
-    seen: dict[Monomial, None] = {}
-    boolean = dom == "boolean"
-    for item in items:
-        if type(item) is Monomial:
-            mono = item
-            if boolean and len(mono.powers) != sum(k for _, k in mono.powers):
-                mono = Monomial.coerce(mono, dom)  # raises the DomainError
+def stage_jumps(jumps: Sequence[int]) -> tuple[int, ...]:
+    """The stage cut of a sequence of jumps: cut before every jump ``>= 2``; max per stage.
+
+    The one cut behind :attr:`LeapResult.stages` and the predicted stages of
+    :func:`csqbound.prediction.predict` (also for the jumps of ``iso_leap``).
+
+    Examples
+    --------
+    >>> stage_jumps([1, 1, 2, 1, 3])
+    (1, 2, 3)
+    >>> stage_jumps([])
+    ()
+    """
+    out: list[int] = []
+    for jump, new_stage in zip(jumps, _stage_starts(jumps), strict=True):
+        if new_stage:
+            out.append(jump)
         else:
-            try:
-                mono = Monomial.coerce(item, dom)
-            except CsqboundError:
-                raise
-            except (TypeError, ValueError) as exc:
-                msg = (
-                    f"cannot read {shorten(item, quote=True)} as a monomial ({shorten(exc)}): "
-                    "coordinates must be "
-                    "1-based integers and degrees non-negative integers"
-                )
-                raise CsqboundError(msg) from exc
-        if mono.powers:
-            seen[mono] = None
-    return tuple(seen), dom
+            out[-1] = max(out[-1], jump)
+    return tuple(out)
+
+
+def _family(x: SupportLike, domain: str) -> tuple[tuple[Monomial, ...], Domain]:
+    """The non-constant support of ``x`` through the gate :func:`csqbound.expansion.as_support`."""
+    monos, dom, _ = as_support(x, domain)
+    return monos, dom
 
 
 # -- public functions -------------------------------------------------------------
-def leap(x: object, domain: str = "boolean") -> LeapResult:
+def leap(x: SupportLike, domain: str = "boolean") -> LeapResult:
     """The leap of a target or support family, with its greedy witness.
 
     Parameters
@@ -315,6 +293,13 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     CsqboundError
         A monomial that cannot be read (non-integer or non-positive coordinates).
 
+    See Also
+    --------
+    leap_bruteforce : the same by its definition (a reference for tests).
+    cover : the non-adaptive exponent, always ``>= leap``.
+    csqbound.queries.csq_leap : the leap over the CSQ oracle.
+    csqbound.isoleap.iso_leap : the rotation-free leap of gaussian targets.
+
     Examples
     --------
     The staircase has the merged-staircase property (THEORY section 7):
@@ -339,21 +324,17 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     order_idx, costs = greedy_order([mono.powers for mono in monos])
     order = tuple(monos[i] for i in order_idx)
     stages: list[tuple[Monomial, ...]] = []
-    current: list[Monomial] = []
     first_cover: dict[int, Monomial] = {}
     stage_of: dict[int, int] = {}
-    for mono, cost in zip(order, costs, strict=True):
-        if cost >= 2 and current:
-            stages.append(tuple(current))
-            current = []
-        current.append(mono)
+    for mono, cost, new_stage in zip(order, costs, _stage_starts(costs), strict=True):
+        if new_stage:
+            stages.append(())
+        stages[-1] += (mono,)
         if cost:  # a step of cost 0 covers nothing new
             for coordinate, _ in mono.powers:
                 if coordinate not in first_cover:
                     first_cover[coordinate] = mono
-                    stage_of[coordinate] = len(stages)
-    if current:
-        stages.append(tuple(current))
+                    stage_of[coordinate] = len(stages) - 1
     value = max(costs, default=0)
     return LeapResult(
         leap=value,
@@ -367,7 +348,7 @@ def leap(x: object, domain: str = "boolean") -> LeapResult:
     )
 
 
-def leap_bruteforce(x: object, domain: str = "boolean", *, max_monomials: int = 8) -> int:
+def leap_bruteforce(x: SupportLike, domain: str = "boolean", *, max_monomials: int = 8) -> int:
     """The leap by its definition: ``min`` over all orderings of the largest step cost.
 
     A reference for tests; it costs ``m! * m`` steps for ``m`` monomials.
@@ -388,6 +369,10 @@ def leap_bruteforce(x: object, domain: str = "boolean", *, max_monomials: int = 
     ------
     ParameterError
         More than ``max_monomials`` monomials.
+
+    See Also
+    --------
+    leap : the greedy, exact and fast.
 
     Examples
     --------
@@ -418,7 +403,7 @@ def leap_bruteforce(x: object, domain: str = "boolean", *, max_monomials: int = 
     return best
 
 
-def cover(x: object, domain: str = "boolean") -> int:
+def cover(x: SupportLike, domain: str = "boolean") -> int:
     """The cover: least ``k`` such that every coordinate is in some monomial of degree ``<= k``.
 
     Equals the largest, over coordinates ``i`` of the support, of the least total
@@ -433,6 +418,10 @@ def cover(x: object, domain: str = "boolean") -> int:
     -------
     int
         The cover; 0 for a constant or empty support.
+
+    See Also
+    --------
+    leap : the adaptive exponent.
 
     Examples
     --------

@@ -36,14 +36,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sympy
 
 from csqbound.errors import ParameterError, shorten
-from csqbound.expansion import Expansion
+from csqbound.expansion import Expansion, SupportLike
 from csqbound.monomial import Domain, check_domain
 from csqbound.target import Target
 
-__all__ = ["Prediction", "predict", "stage_scale", "stage_scale_label"]
+__all__ = ["Prediction", "predict", "prediction_of", "stage_scale", "stage_scale_label"]
 
 #: A curve of ``d`` (scalar or array), up to constants.
 Scale = Callable[[Any], Any]
@@ -204,18 +203,7 @@ class Prediction:
         }
 
 
-def _stage_jumps(jumps: Sequence[int]) -> tuple[int, ...]:
-    """Cut before every jump ``>= 2`` (as :func:`csqbound.leap.leap` does); max per stage."""
-    stages: list[int] = []
-    for j in jumps:
-        if j >= 2 or not stages:
-            stages.append(j)
-        else:
-            stages[-1] = max(stages[-1], j)
-    return tuple(stages)
-
-
-def predict(x: object, domain: str = "boolean") -> Prediction:
+def predict(x: SupportLike, domain: str = "boolean") -> Prediction:
     """Predicted SGD sample and time exponents and stage scales (THEORY section 6).
 
     Parameters
@@ -239,6 +227,11 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
         Gaussian: a non-polynomial target with more than 3 variables (see
         :func:`csqbound.isoleap.iso_leap`).
 
+    See Also
+    --------
+    prediction_of : the same from a leap already computed.
+    csqbound.analysis.analyze : the prediction with the leaps and the CSQ bound.
+
     Examples
     --------
     >>> p = predict("x1 + x1*x2 + x1*x2*x3")
@@ -254,36 +247,64 @@ def predict(x: object, domain: str = "boolean") -> Prediction:
     if isinstance(x, Expansion | Target):
         dom = x.domain
     if dom == "boolean":
-        from csqbound.leap import leap
+        from csqbound.leaps import leap
 
-        if isinstance(x, sympy.Basic | Target):
-            from csqbound.expansion import expand
-
-            x = expand(x, dom)  # type: ignore[arg-type]
         result = leap(x, dom)
         value = result.leap
         stages = result.stage_jumps()
         kind = "leap"
     else:
         from csqbound.isoleap import iso_leap
+        from csqbound.leaps import stage_jumps
 
         iso = iso_leap(x)
         value = iso.iso_leap
-        stages = _stage_jumps(iso.jumps)
+        stages = stage_jumps(iso.jumps)
         kind = "iso_leap"
-    if value == 0:
+    return prediction_of(dom, value, stages, kind)
+
+
+def prediction_of(
+    domain: Domain, leap_value: int, stage_jumps: Sequence[int], kind: str
+) -> Prediction:
+    """The prediction from a leap already computed (the pure part of :func:`predict`).
+
+    Parameters
+    ----------
+    domain
+        ``"boolean"`` or ``"gaussian"``.
+    leap_value
+        ``L``: the leap (boolean) or ``iso_leap`` (gaussian).
+    stage_jumps
+        The jump of each stage (:meth:`~csqbound.leaps.LeapResult.stage_jumps`, or
+        :func:`csqbound.leaps.stage_jumps` of the iso_leap jumps).
+    kind
+        ``"leap"`` or ``"iso_leap"``.
+
+    Raises
+    ------
+    ParameterError
+        For ``leap_value == 0`` (a constant target: nothing to learn).
+
+    Examples
+    --------
+    >>> prediction_of("boolean", 3, (3,), "leap").samples_label
+    'd^2'
+    """
+    if leap_value == 0:
         msg = "the target is constant: there is nothing to learn, so no prediction"
         raise ParameterError(msg)
+    stages = tuple(stage_jumps)
     return Prediction(
-        domain=dom,
-        leap=value,
+        domain=domain,
+        leap=leap_value,
         leap_kind=kind,
-        samples_exponent=max(value - 1, 1),
-        time_exponent=max(value, 2),
+        samples_exponent=max(leap_value - 1, 1),
+        time_exponent=max(leap_value, 2),
         stage_jumps=stages,
         stage_labels=tuple(stage_scale_label(j) for j in stages),
-        samples_label=stage_scale_label(value),
-        time_label=_time_label(value),
+        samples_label=stage_scale_label(leap_value),
+        time_label=_time_label(leap_value),
     )
 
 

@@ -1,4 +1,4 @@
-"""Tests of csqbound.leap: the greedy leap against its definition, and its laws."""
+"""Tests of csqbound.leaps: the greedy leap against its definition, and its laws."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from csqbound.errors import CsqboundError, DomainError, ParameterError
 from csqbound.expansion import Expansion
-from csqbound.leap import LeapResult, cover, greedy_order, leap, leap_bruteforce
+from csqbound.leaps import LeapResult, cover, greedy_order, leap, leap_bruteforce
 from csqbound.monomial import Monomial
 
 # -- strategies ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for csqbound.parse: the safe text-to-sympy parser."""
+"""Tests for csqbound.parsing: the safe text-to-sympy parser."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from csqbound.errors import CsqboundError, ParseError
-from csqbound.parse import MAX_DEPTH, MAX_LENGTH, parse, symbol, variable_index
+from csqbound.parsing import MAX_DEPTH, MAX_LENGTH, parse, symbol, variable_index
 
 x1, x2, x3 = symbol(1), symbol(2), symbol(3)
 

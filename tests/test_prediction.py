@@ -1,4 +1,4 @@
-"""Tests of the SGD predictions (csqbound.predict)."""
+"""Tests of the SGD predictions (csqbound.prediction)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from csqbound.errors import ParameterError
 from csqbound.expansion import expand
-from csqbound.leap import leap
-from csqbound.predict import predict, stage_scale, stage_scale_label
+from csqbound.leaps import leap
+from csqbound.prediction import predict, stage_scale, stage_scale_label
 
 
 @pytest.mark.parametrize(
