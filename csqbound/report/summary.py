@@ -533,7 +533,7 @@ def other_leaps(record: dict[str, Any]) -> str:
         if record["domain"] in q.domains
     )
     dlq = {k: v for k, v in (record.get("dlq_leap") or {}).items() if k != "squared"}
-    if dlq and len(set(dlq.values())) == 1:
+    if len(dlq) > 1 and len(set(dlq.values())) == 1:
         text += f", DLQ {next(iter(dlq.values()))}"  # every non-squared loss alike
     elif dlq:
         from csqbound.dlq import format_dlq
