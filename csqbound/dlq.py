@@ -49,6 +49,7 @@ with statistical and gradient queries. NeurIPS 2024 (arXiv 2407.05622).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ import numpy as np
 import sympy
 
 from csqbound.errors import (
+    CsqboundError,
     DomainError,
     ExpansionError,
     NotComputableError,
@@ -65,6 +67,7 @@ from csqbound.errors import (
     shorten,
 )
 from csqbound.expansion import Expansion
+from csqbound.monomial import Monomial
 from csqbound.queries import CSQOracle, oracle_leap
 from csqbound.target import Target
 
@@ -409,6 +412,77 @@ class DLQResult:
     cover: int
     order: tuple[frozenset[int], ...]
     system: tuple[frozenset[int], ...]
+
+    def monomial_stages(
+        self, monomials: Iterable[object]
+    ) -> tuple[tuple[tuple[Monomial, ...], int], ...]:
+        """The predicted SGD stages of ``monomials`` under this loss, with their jumps.
+
+        A monomial with support ``S`` is learnable once the witness has covered
+        ``S``: it belongs to the first step ``i`` with ``S <= T_1 u ... u T_i``.
+        The steps (jump ``|T_i|``) are cut into stages as the CSQ witness is
+        (:func:`csqbound.leaps.stage_jumps`: a new stage before every jump ``>= 2``),
+        and a stage that completes no monomial is merged into the next one, whose
+        jump becomes the larger of the two (its plateau still has to be crossed).
+
+        Parameters
+        ----------
+        monomials
+            Boolean monomials (:class:`~csqbound.monomial.Monomial`, or coordinate
+            sets), usually the target's support; their order is kept within a step.
+
+        Returns
+        -------
+        tuple of (tuple of Monomial, int)
+            Per stage, its monomials and its jump, in order.
+
+        Raises
+        ------
+        CsqboundError
+            When a monomial uses a coordinate the witness never covers (it is then
+            not a monomial of this target).
+
+        Examples
+        --------
+        >>> from csqbound.expansion import expand
+        >>> support = expand("x1*x2*x3 - x1*x2*x4").support
+        >>> def show(stages):
+        ...     return [([str(m) for m in monos], jump) for monos, jump in stages]
+        >>> show(dlq("x1*x2*x3 - x1*x2*x4").monomial_stages(support))
+        [(['x1*x2*x3', 'x1*x2*x4'], 2)]
+        >>> show(dlq("x1 + x1*x2*x3", "squared").monomial_stages([{1}, {1, 2, 3}]))
+        [(['x1'], 1), (['x1*x2*x3'], 2)]
+        """
+        from csqbound.leaps import stage_jumps
+
+        jumps = [len(t) for t in self.order]
+        covered = list(itertools.accumulate(self.order, frozenset.union))
+        # the stage of step i: how many stages the cut of the first i + 1 jumps makes
+        stage_of_step = [len(stage_jumps(jumps[: i + 1])) - 1 for i in range(len(jumps))]
+        grouped: list[list[Monomial]] = [[] for _ in stage_jumps(jumps)]
+        monos = [Monomial.coerce(m, "boolean") for m in monomials]
+        steps = [self._step_of(m, covered) for m in monos]
+        for k in sorted(range(len(monos)), key=lambda k: steps[k]):  # stable: input order kept
+            grouped[stage_of_step[steps[k]]].append(monos[k])
+        out: list[tuple[tuple[Monomial, ...], int]] = []
+        carried = 0
+        for group, jump in zip(grouped, stage_jumps(jumps), strict=True):
+            carried = max(carried, jump)
+            if group:
+                out.append((tuple(group), carried))
+                carried = 0
+        return tuple(out)
+
+    def _step_of(self, mono: Monomial, covered: Sequence[frozenset[int]]) -> int:
+        """The first step of the witness after which ``mono``'s support is covered."""
+        for i, u in enumerate(covered):
+            if mono.support <= u:
+                return i
+        msg = (
+            f"the {self.loss} witness covers {sorted(covered[-1]) if covered else []}, "
+            f"not the support of {mono}: it is not a monomial of this target"
+        )
+        raise CsqboundError(msg)
 
 
 def dlq(x: object, loss: str = "absolute") -> DLQResult:

@@ -187,6 +187,29 @@ def test_logcosh_agrees_with_brute_force(text: str) -> None:
     assert set(dlq_system(text, "logcosh")) == brute_system(text, "logcosh")
 
 
+def _stages(text: str, loss: str) -> list[tuple[list[str], int]]:
+    from csqbound.expansion import expand
+
+    stages = dlq(text, loss).monomial_stages(expand(text).support)
+    return [([str(m) for m in monos], jump) for monos, jump in stages]
+
+
+def test_monomial_stages_follow_the_loss_witness() -> None:
+    # absolute: {3,4} first (no monomial yet, merged forward), then {1,2}: one stage of jump 2
+    assert _stages(GAP, "absolute") == [(["x1*x2*x3", "x1*x2*x4"], 2)]
+    assert _stages(GAP, "squared") == [(["x1*x2*x3", "x1*x2*x4"], 3)]
+    assert _stages("x5 + x5*x6 + " + GAP, "huber") == [
+        (["x5", "x5*x6"], 1),
+        (["x1*x2*x3", "x1*x2*x4"], 2),
+    ]
+    assert _stages("x1 + x1*x2*x3", "absolute") == [(["x1"], 1), (["x1*x2*x3"], 2)]
+
+
+def test_monomial_stages_refuse_a_foreign_monomial() -> None:
+    with pytest.raises(CsqboundError, match="not a monomial of this target"):
+        dlq(GAP, "absolute").monomial_stages([{5}])
+
+
 # -- laws ------------------------------------------------------------------------------------
 BOOLEAN = cst.boolean_targets(max_variables=5, max_terms=4, max_degree=3, max_coefficient=2)
 
@@ -249,3 +272,24 @@ def test_cli_bad_loss_is_one_line_exit_2() -> None:
     )
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "unknown loss" in out.stderr
+
+
+@settings(max_examples=30, deadline=None)
+@given(BOOLEAN, st.sampled_from(LOSS_NAMES))
+def test_monomial_stages_partition_the_support_and_reach_the_leap(
+    f: csqbound.Target, loss: str
+) -> None:
+    from csqbound.expansion import expand
+
+    support = [m for m in expand(f).support if m.powers]
+    result = dlq(f, loss)
+    stages = result.monomial_stages(support)
+    placed = [m for monos, _ in stages for m in monos]
+    assert sorted(map(str, placed)) == sorted(map(str, support))
+    assert max((jump for _, jump in stages), default=0) == result.leap
+    covered: frozenset[int] = frozenset()
+    for monos, jump in stages:  # each stage completes a monomial with a new coordinate
+        new = frozenset().union(*(m.support for m in monos)) - covered
+        assert new, "a stage repeats covered monomials"
+        assert 1 <= jump <= result.leap
+        covered |= new
