@@ -481,3 +481,33 @@ settings = { loss = "huber", huber_delta = 0.5 }
     settings = dict(parse_suite(bad, source="t.toml").targets[1].settings)
     with pytest.raises(CsqboundError, match="unknown loss"):
         check_settings(settings)
+
+
+GAP = "x1*x2*x3 - x1*x2*x4"  # CSQ leap 3, DLQ leap 2 under the SQ-like losses
+
+
+@pytest.mark.parametrize(("loss", "leap"), [("squared", 3), ("absolute", 2), ("huber", 2)])
+def test_a_run_tracks_the_stages_of_its_losss_leap(loss: str, leap: int) -> None:
+    run = train(GAP, d=6, replicas=1, samples=64, seed=0, loss=loss, stop_loss=None)
+    assert run.leap == leap
+    assert run.stage_jumps == (leap,)
+    assert run.predicted_stages == (("x1*x2*x3", "x1*x2*x4"),)
+    assert run.to_dict()["leap"] == leap
+
+
+def test_a_loss_run_with_an_easy_stage_first_keeps_both_stages() -> None:
+    # x5 + x5*x6 is a staircase (jump 1) for every loss; the GAP part costs 3 (squared), 2 else
+    run = train("x5 + x5*x6 + " + GAP, d=8, replicas=1, samples=64, seed=0, loss="logcosh",
+                stop_loss=None)  # fmt: skip
+    assert run.predicted_stages == (("x5", "x5*x6"), ("x1*x2*x3", "x1*x2*x4"))
+    assert run.stage_jumps == (1, 2)
+    assert run.leap == 2
+    assert run.hardest_stage == 1
+
+
+def test_gaussian_runs_keep_the_csq_witness_under_any_loss() -> None:
+    squared = train("He3(x1)", "gaussian", d=4, replicas=1, samples=64, seed=0, stop_loss=None)
+    absolute = train("He3(x1)", "gaussian", d=4, replicas=1, samples=64, seed=0,
+                     stop_loss=None, loss="absolute")  # fmt: skip
+    assert absolute.leap == squared.leap == 3
+    assert absolute.predicted_stages == squared.predicted_stages

@@ -263,9 +263,13 @@ class Run:
         Per replica: plateaus and drops of its loss curve
         (:func:`csqbound.sgd.plateaus.segment_loss_curve`).
     predicted_stages
-        The leap witness cut into stages (monomial names; heaviest tracked only).
+        The witness of the leap that predicts SGD under the run's loss, cut into
+        stages (monomial names; heaviest tracked only): the CSQ leap's for the
+        squared loss, the DLQ leap's for another loss on boolean data
+        (:meth:`csqbound.dlq.DLQResult.monomial_stages`).
     leap
-        The target's leap (``None`` if it could not be computed).
+        That leap (:func:`csqbound.prediction.loss_leap`; ``None`` if it could not
+        be computed).
     grid_ratio
         Ratio between neighbouring evaluation points.
     stage_jumps
@@ -794,10 +798,10 @@ def _watch(
     variables: int,
     probes: int | Sequence[object],
     rng: np.random.Generator,
+    loss: str = "squared",
 ) -> _Watched:
-    """The monomials a run tracks (at most :data:`MAX_TRACKED`, above :data:`MIN_WEIGHT`)."""
-    from csqbound.leaps import leap as leap_of
-
+    """The monomials a run tracks (at most :data:`MAX_TRACKED`, above :data:`MIN_WEIGHT`),
+    with the stages and the leap that predict SGD under ``loss`` (:func:`_loss_stages`)."""
     floor = MIN_WEIGHT * var_f
     support = [m for m in expansion.support if m.powers and float(expansion.weight(m)) >= floor]
     if len(support) > MAX_TRACKED:
@@ -808,11 +812,8 @@ def _watch(
     coefs = {str(m): float(expansion.coefficients[m]) for m in support}
     coefs.update({str(p): 0.0 for p in probe_monos})
     tracked = {str(m) for m in support}
-    result = leap_of(expansion)
-    pairs = [
-        (tuple(str(m) for m in stage if str(m) in tracked), int(jump))
-        for stage, jump in zip(result.stages, result.stage_jumps(), strict=True)
-    ]
+    stages, leap = _loss_stages(expansion, loss)
+    pairs = [(tuple(str(m) for m in stage if str(m) in tracked), jump) for stage, jump in stages]
     pairs = [(names, jump) for names, jump in pairs if names]
     return _Watched(
         monomials=watched,
@@ -821,8 +822,36 @@ def _watch(
         exact=np.array([float(expansion.coefficients.get(m, 0.0)) for m in watched]),
         stages=tuple(names for names, _ in pairs),
         stage_jumps=tuple(jump for _, jump in pairs),
-        leap=int(result.leap),
+        leap=leap,
     )
+
+
+def _loss_stages(expansion: Any, loss: str) -> tuple[list[tuple[tuple[Monomial, ...], int]], int]:
+    """The predicted stages (monomials, jump) and the leap of SGD under ``loss``.
+
+    The squared loss (and every loss on gaussian data, where csqbound has no DLQ
+    leap: :func:`csqbound.prediction.loss_leap`) follows the CSQ leap's witness;
+    another loss on boolean data follows the witness of its DLQ leap
+    (:meth:`csqbound.dlq.DLQResult.monomial_stages`).
+    """
+    if loss == "squared" or expansion.domain != "boolean":
+        from csqbound.leaps import leap as leap_of
+
+        result = leap_of(expansion)
+        stages = list(zip(result.stages, result.stage_jumps(), strict=True))
+        return [(tuple(ms), int(j)) for ms, j in stages], int(result.leap)
+    from csqbound.dlq import dlq
+
+    try:
+        walk = dlq(expansion, loss)
+    except CsqboundError as exc:
+        msg = (
+            f"a run under the {loss} loss tracks the stages of that loss's DLQ leap, which "
+            f"failed: {exc}; train it with loss='squared' (--loss squared)"
+        )
+        raise ParameterError(msg) from exc
+    support = [m for m in expansion.support if m.powers]
+    return list(walk.monomial_stages(support)), int(walk.leap)
 
 
 def _predicted_exponent(tgt: Any, loss: str = "squared") -> int:
@@ -1239,7 +1268,7 @@ def train(
         msg = f"the target {tgt} is constant (Var f = 0): there is nothing to learn"
         raise ParameterError(msg)
     plan = seed_sequences(cfg.seed, cfg.replicas)
-    watched = _watch(expansion, var_f, cfg.d, tgt.variables, probes, plan.probes)
+    watched = _watch(expansion, var_f, cfg.d, tgt.variables, probes, plan.probes, cfg.loss)
     protocol = resolve_protocol(
         eta0=DEFAULT_LR[tgt.domain] if cfg.eta0 is None else cfg.eta0,
         width=cfg.width, d=cfg.d, schedule=cfg.schedule, output_step=cfg.output_step,
