@@ -456,7 +456,7 @@ class DLQResult:
         from csqbound.leaps import stage_jumps
 
         jumps = [len(t) for t in self.order]
-        covered = list(itertools.accumulate(self.order, frozenset.union))
+        covered: list[frozenset[int]] = list(itertools.accumulate(self.order, lambda u, t: u | t))
         # the stage of step i: how many stages the cut of the first i + 1 jumps makes
         stage_of_step = [len(stage_jumps(jumps[: i + 1])) - 1 for i in range(len(jumps))]
         grouped: list[list[Monomial]] = [[] for _ in stage_jumps(jumps)]

@@ -1,17 +1,29 @@
 """matplotlib figures: SGD runs, scaling fits, verification, the support graph.
 
-:func:`plot_support_graph` draws a :class:`~csqbound.support.SupportGraph` by stage.
 :func:`plot_run` draws a :class:`~csqbound.sgd.train.Run`: the test loss with
 its plateaus on the left, the coefficient paths of the target's monomials with
-their learning times and predicted stages on the right. Figures are built on
-matplotlib's Agg canvas directly (no pyplot, no global backend state), so
-drawing works without a display and does not disturb a caller's own matplotlib
-setup. matplotlib is imported only when a figure is drawn.
+their learning times and predicted stages on the right.
+:func:`plot_scaling` and :func:`plot_verification` draw samples to learn against
+``d``; :func:`plot_support_graph` draws a :class:`~csqbound.support.SupportGraph`
+by stage.
+
+Every figure is one row of panels, saved at the size a paper includes it
+(:data:`WIDTH` inches wide, the text width of a landscape report page and a bit
+more than a portrait one's), with every text at least :data:`SMALL` points at
+that size; legends sit outside the axes, below them, so no label covers a line.
+Figures are built on matplotlib's Agg canvas directly (no pyplot, no global
+backend state), so drawing works without a display and does not disturb a
+caller's own matplotlib setup; the font sizes are set through a
+``matplotlib.rc_context`` that ends with the drawing. matplotlib is imported only
+when a figure is drawn.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,20 +40,48 @@ if TYPE_CHECKING:
     from csqbound.sgd.train import Run
     from csqbound.support import SupportGraph
 
-#: Font size (points) of every text in the verification figure: readable at full width.
-FONT = 9
-
 __all__ = [
+    "FONT",
     "FORMATS",
+    "SMALL",
+    "WIDTH",
     "check_figure_path",
+    "evidence",
     "plot_run",
     "plot_scaling",
     "plot_support_graph",
     "plot_verification",
+    "run_title",
 ]
+
+#: Font size (points) of titles and axis labels, at the saved size.
+FONT = 9
+#: Font size (points) of tick labels and legends: the smallest text of any figure.
+SMALL = 8
+#: Width (inches) of a figure with two panels; one panel is :data:`WIDTH` ``* 0.62``.
+WIDTH = 7.0
 
 #: File suffixes a figure can be written to (:func:`check_figure_path`).
 FORMATS: tuple[str, ...] = (".png", ".pdf", ".svg")
+
+
+@contextmanager
+def _fonts() -> Iterator[None]:
+    """matplotlib's font sizes of csqbound's figures, for the time of one drawing."""
+    import matplotlib as mpl
+
+    sizes: dict[Any, Any] = {
+        "font.size": FONT,
+        "axes.titlesize": FONT,
+        "axes.labelsize": FONT,
+        "figure.titlesize": FONT,
+        "xtick.labelsize": SMALL,
+        "ytick.labelsize": SMALL,
+        "legend.fontsize": SMALL,
+        "legend.title_fontsize": SMALL,
+    }
+    with mpl.rc_context(sizes):
+        yield
 
 
 def _finite_median(rows: np.ndarray) -> np.ndarray:
@@ -55,7 +95,50 @@ def _finite_median(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
+def _figure(width: float, height: float, layout: Any = "constrained") -> Any:
+    """A matplotlib Figure on its own Agg canvas (no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _legend_below(fig: Any, axes: list[Any], *, ncol: int) -> None:
+    """One legend for ``axes`` (labels deduplicated), below them, outside every panel."""
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=ncol,
+                   frameon=False, fontsize=SMALL)  # fmt: skip
+
+
+def _legend_rows(entries: int, ncol: int) -> int:
+    return max(1, math.ceil(entries / ncol))
+
+
+def _wrapped(text: str, width: float) -> str:
+    """``text`` wrapped to lines that fit ``width`` inches at :data:`FONT` points."""
+    return "\n".join(textwrap.wrap(text, width=max(int(width * 72 / (0.55 * FONT)), 20)))
+
+
+def _log_d_axis(ax: Any, ds: tuple[int, ...] | list[int]) -> None:
+    """A log x axis with one labelled tick per ``d`` and no minor labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(list(ds)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticklabels([str(d) for d in ds])
+    ax.tick_params(labelsize=SMALL)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def plot_run(run: Run, path: str | Path, *, dpi: int = 150) -> Path:
     """Draw a run: loss with plateaus (left), coefficient paths with learning times (right).
 
     Left: the relative test loss ``MSE / Var f`` against samples per replica on
@@ -63,9 +146,12 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     replicas bold; plateaus of the median curve shaded grey, drops light blue;
     the stopping threshold dashed. Right: the median coefficient path of every
     target monomial, labelled by its predicted stage (``"stage j: x1*x2"``) and
-    coloured along the leap's witness order, the target's coefficient dotted,
-    the median learning time marked by a vertical line and a dot; probe
-    monomials grey and dashed.
+    coloured along the witness order, the target's coefficient dotted, the median
+    learning time marked by a vertical line and a dot; probe monomials grey and
+    dashed. The stages and the leap in the title are those of the leap that
+    predicts SGD under the run's loss (``"DLQ leap (absolute) 2"`` for the
+    absolute loss on boolean data, :func:`csqbound.prediction.loss_leap`). One row,
+    :data:`WIDTH` inches wide, the legend below the panels.
 
     Parameters
     ----------
@@ -96,23 +182,122 @@ def plot_run(run: Run, path: str | Path, *, dpi: int = 120) -> Path:
     ('.png', True)
     """
     out = check_figure_path(path, folder_must_exist=False)
-    fig = _figure((12.5, 4.8))
+    with _fonts():
+        fig = _run_figure(run)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_figure(fig, out, dpi=dpi)
+    return out
+
+
+def run_title(run: Run) -> str:
+    """The title of a run's figure: target, domain, d, the leap that predicts its loss, ...
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> run = NS(target="x1*x2*x3 - x1*x2*x4", domain="boolean", leap=2, replicas=4,
+    ...          backend="numpy", settings={"d": 16, "loss": "absolute"})
+    >>> run_title(run)
+    'x1*x2*x3 - x1*x2*x4  (boolean, d = 16, DLQ leap (absolute) 2, 4 replicas, numpy)'
+    >>> run_title(NS(**{**vars(run), "leap": 3, "settings": {"d": 16}}))
+    'x1*x2*x3 - x1*x2*x4  (boolean, d = 16, leap 3, 4 replicas, numpy)'
+    """
+    loss = run.settings.get("loss") or "squared"
+    parts = [run.domain, f"d = {run.settings.get('d')}"]
+    if run.leap is not None and loss != "squared" and run.domain == "boolean":
+        parts.append(f"DLQ leap ({loss}) {run.leap}")
+    elif run.leap is not None:
+        parts.append(f"leap {run.leap}")
+    if loss != "squared" and run.domain != "boolean":
+        parts.append(f"{loss} loss (no DLQ leap on gaussian data)")
+    parts += [f"{run.replicas} replicas", str(run.backend)]
+    return f"{run.target}  ({', '.join(parts)})"
+
+
+def _run_figure(run: Run) -> Any:
+    """The Figure of :func:`plot_run` (unsaved)."""
+    entries = 4 + len(run.coefficients) + bool(run.settings.get("stop_loss"))
+    ncol = 4
+    fig = _figure(WIDTH, 2.9 + 0.17 * _legend_rows(entries, ncol))
     ax_loss, ax_coef = fig.subplots(1, 2)
     n = np.asarray(run.eval_samples, dtype=float)
     shown = n > 0
     _draw_loss(ax_loss, run, n, shown)
     _draw_coefficients(ax_coef, run, n, shown)
-    title = f"{run.target}  ({run.domain}, d = {run.settings.get('d')}"
-    if run.leap is not None:
-        title += f", leap {run.leap}"
-    loss = run.settings.get("loss") or "squared"
-    if loss != "squared":
-        title += f", {loss} loss"
-    title += f", {run.replicas} replicas, {run.backend})"
-    fig.suptitle(title, parse_math=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out, dpi=dpi)
-    return out
+    _legend_below(fig, [ax_loss, ax_coef], ncol=ncol)
+    fig.suptitle(_wrapped(run_title(run), WIDTH), parse_math=False)
+    return fig
+
+
+def _draw_loss(ax: Any, run: Run, n: np.ndarray, shown: np.ndarray) -> None:
+    """Left panel: every replica's relative test loss, the median, plateaus and drops."""
+    rel = run.relative_loss
+    for r in range(run.replicas):
+        keep = shown & (n <= run.samples_seen[r]) & np.isfinite(rel[r])
+        if keep.any():
+            ax.plot(n[keep], rel[r, keep], color="tab:blue", alpha=0.25, lw=0.8)
+    median = run.median_loss()
+    keep = shown & np.isfinite(median) & (median > 0)
+    if keep.any():
+        ax.plot(n[keep], median[keep], color="tab:blue", lw=2.2, label="median loss")
+    for seg in run.median_plateaus():
+        color = "0.5" if seg.kind == "plateau" else "tab:cyan"
+        ax.axvspan(seg.start, seg.stop, color=color, alpha=0.15, lw=0)
+    ax.axvspan(math.nan, math.nan, color="0.5", alpha=0.15, lw=0, label="plateau")
+    ax.axvspan(math.nan, math.nan, color="tab:cyan", alpha=0.15, lw=0, label="drop")
+    stop = run.settings.get("stop_loss")
+    if stop:
+        ax.axhline(stop, color="k", ls="--", lw=0.8, label=f"stop at {stop:g} Var f")
+    for r, at in enumerate(run.diverged_at):
+        if at:
+            ax.axvline(at, color="tab:red", lw=0.8, alpha=0.6, label="diverged" if r == 0 else None)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("samples per replica")
+    ax.set_ylabel("test loss / Var f")
+    ax.set_title("test loss")
+    ax.tick_params(labelsize=SMALL)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _draw_coefficients(ax: Any, run: Run, n: np.ndarray, shown: np.ndarray) -> None:
+    """Right panel: median coefficient paths by predicted stage, learning times, probes."""
+    from matplotlib import colormaps
+
+    stages = run.predicted_stages
+    stage_of = {m: j for j, stage in enumerate(stages) for m in stage}
+    witness = [m for stage in stages for m in stage]
+    cmap = colormaps["viridis"]
+    times = run.median_learning_times()
+    ok = [r for r, s in enumerate(run.status) if s != "diverged"]
+    order = witness + sorted(
+        m for m in run.coefficients if m not in run.probes and m not in stage_of
+    )
+    span = max(len(order) - 1, 1)
+    for name in order:
+        j = stage_of.get(name)
+        color = cmap(0.9 * order.index(name) / span)
+        rows = run.coefficients[name][ok] if ok else run.coefficients[name]
+        path = _finite_median(rows)
+        label = f"stage {j + 1}: {name}" if j is not None else name
+        ax.plot(n[shown], path[shown], color=color, lw=2, label=label)
+        target = run.target_coefficients[name]
+        ax.axhline(target, color=color, ls=":", lw=1)
+        t = times.get(name)
+        if t:
+            ax.axvline(t, color=color, lw=0.8, alpha=0.7)
+            ax.plot([t], [0.5 * target], "o", color=color, ms=5)
+    for name in run.probes:
+        rows = run.coefficients[name][ok] if ok else run.coefficients[name]
+        ax.plot(n[shown], _finite_median(rows)[shown], color="0.55", ls="--", lw=0.9,
+                label=f"probe: {name}")  # fmt: skip
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("samples per replica")
+    ax.set_ylabel("coefficient (median)")
+    ax.set_title("coefficients (dot: median learning time)")
+    ax.tick_params(labelsize=SMALL)
+    ax.grid(True, which="major", alpha=0.3)
 
 
 def check_figure_path(
@@ -155,26 +340,18 @@ def check_figure_path(
     return out
 
 
-def _figure(size: tuple[float, float]) -> Any:
-    """A matplotlib Figure on its own Agg canvas (no pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: int = 120) -> Path:
+def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: int = 150) -> Path:
     """Draw samples-to-learn against ``d`` (log–log) with the fit, its band and the prediction.
 
     Every point is one replica; censored points (budget exhausted) are drawn as
     open triangles at the top of the axis and counted in the legend, never as if
-    they had learned. The medians are joined, the fitted slope over
-    ``verdict.d_range_fit`` is drawn with its bootstrap band (the lines of the
-    interval's two slopes through the same centre), and the predicted slope is
-    drawn through the same centre, dashed. Local slopes between neighbouring
-    ``d`` are written next to the median line.
+    they had learned (:func:`_scaling_points`). The medians are joined, and the
+    local slopes between neighbouring ``d`` are written above the plot frame,
+    each over the middle of its pair, off every line (:func:`_scaling_medians`).
+    The fitted slope over ``verdict.d_range_fit`` is drawn with its bootstrap band
+    (the lines of the interval's two slopes through the same centre), and the
+    predicted slope through the same centre, dashed (:func:`_scaling_fit`). One
+    panel, ``0.62 *`` :data:`WIDTH` inches wide, the legend below it.
 
     Examples
     --------
@@ -188,167 +365,96 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     True
     """
     out = check_figure_path(path, folder_must_exist=False)
-    fig = _figure((6.4, 4.8))
+    with _fonts():
+        fig = _scaling_figure(verdict, title)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_figure(fig, out, dpi=dpi)
+    return out
+
+
+def _scaling_figure(verdict: Verdict, title: str) -> Any:
+    """The Figure of :func:`plot_scaling` (unsaved)."""
+    width = 0.62 * WIDTH
+    fig = _figure(width, 3.9)
     ax = fig.subplots()
-
     # a d log d prediction is fitted on n / log d: draw what was fitted
-    def per(d: int) -> float:
-        return math.log(d) if verdict.divided_by_log else 1.0
+    per = {d: math.log(d) if verdict.divided_by_log else 1.0 for d in verdict.ds}
+    _scaling_points(ax, verdict, per)
+    medians = _scaling_medians(ax, verdict, per)
+    _scaling_fit(ax, verdict, medians)
+    ax.set_yscale("log")
+    ax.set_xlabel("d")
+    ax.set_ylabel(f"{verdict.label} (samples per replica)")
+    _log_d_axis(ax, verdict.ds)
+    _legend_below(fig, [ax], ncol=2)
+    head = f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}"
+    fig.suptitle(_wrapped(head, width), parse_math=False)  # user names may hold $ signs
+    return fig
 
-    ds = [d for d in verdict.ds if verdict.samples_to_learn.get(d)]
-    learned = [(d, p / per(d)) for d in ds for p in verdict.samples_to_learn[d] if p is not None]
-    n_censored = sum(verdict.censored.get(d, 0) for d in verdict.ds)
+
+def _scaling_points(ax: Any, verdict: Verdict, per: dict[int, float]) -> None:
+    """One dot per learned replica; censored replicas as open triangles above them all."""
+    learned = [
+        (d, p / per[d])
+        for d in verdict.ds
+        for p in verdict.samples_to_learn.get(d) or ()
+        if p is not None
+    ]
     top = max([p for _, p in learned], default=1.0)
     if learned:
         xs, ys = zip(*learned, strict=True)
         ax.scatter(xs, ys, s=12, alpha=0.35, color="tab:blue", label="one replica")
     censored_d = [d for d in verdict.ds for _ in range(verdict.censored.get(d, 0))]
     if censored_d:
-        ax.scatter(
-            censored_d,
-            [top * 1.6] * len(censored_d),
-            marker="^",
-            facecolors="none",
-            edgecolors="tab:red",
-            label=f"censored (budget): {n_censored}",
-        )
-    med = [
-        (d, verdict.medians[d] / per(d))
+        ax.scatter(censored_d, [top * 1.6] * len(censored_d), marker="^", facecolors="none",
+                   edgecolors="tab:red", label=f"censored (budget): {len(censored_d)}")  # fmt: skip
+
+
+def _scaling_medians(ax: Any, verdict: Verdict, per: dict[int, float]) -> dict[int, float]:
+    """The medians joined, and each local slope written above the frame over its pair.
+
+    Returns the medians drawn, ``{d: median / per[d]}``.
+    """
+    medians = {
+        d: verdict.medians[d] / per[d]
         for d in verdict.ds
-        if math.isfinite(verdict.medians[d]) and per(d) > 0
-    ]
-    medd = dict(med)
-    if med:
-        mx, my = zip(*med, strict=True)
-        ax.plot(mx, my, "o-", color="tab:blue", lw=1.5, label="median")
-        for ls in verdict.local_slopes:
-            if ls.d_lo in medd and ls.d_hi in medd:
-                xm = math.sqrt(ls.d_lo * ls.d_hi)
-                ym = math.sqrt(medd[ls.d_lo] * medd[ls.d_hi])
-                ax.annotate(
-                    f"{ls.slope:.2f}",
-                    (xm, ym),
-                    textcoords="offset points",
-                    xytext=(4, -12),
-                    fontsize=8,
-                    color="tab:blue",
-                )
-    if verdict.slope is not None and verdict.d_range_fit is not None:
-        lo, hi = verdict.d_range_fit
-        fit_ds = [d for d, _ in med if lo <= d <= hi]
-        if fit_ds:
-            dc = math.exp(np.mean(np.log(fit_ds)))
-            mc = math.exp(np.mean([math.log(medd[d]) for d in fit_ds]))
-            grid = np.geomspace(min(verdict.ds), max(verdict.ds), 50)
-            line = mc * (grid / dc) ** verdict.slope
-            ax.plot(grid, line, color="tab:orange", lw=2, label=f"fit slope {verdict.slope:.2f}")
-            if verdict.ci is not None and all(math.isfinite(c) for c in verdict.ci):
-                a, b = (mc * (grid / dc) ** c for c in verdict.ci)
-                ax.fill_between(
-                    grid,
-                    np.minimum(a, b),
-                    np.maximum(a, b),
-                    color="tab:orange",
-                    alpha=0.2,
-                    label=f"{verdict.level:.0%} CI [{verdict.ci[0]:.2f}, {verdict.ci[1]:.2f}]",
-                )
-            pred = mc * (grid / dc) ** verdict.predicted_exponent
-            ax.plot(
-                grid,
-                pred,
-                "k--",
-                lw=1.2,
-                label=f"predicted slope {verdict.predicted_exponent:g}",
-            )
-            ax.axvspan(lo, hi, color="0.9", zorder=0, label=f"fit range d = {lo}..{hi}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("d")
-    ax.set_ylabel(f"{verdict.label} (samples per replica)")
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
-    ax.xaxis.set_major_locator(FixedLocator(list(verdict.ds)))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticklabels([str(d) for d in verdict.ds])
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(
-        f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}",
-        parse_math=False,  # user names may hold $ signs
-    )
-    ax.grid(True, which="both", alpha=0.3)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out, dpi=dpi)
-    return out
+        if math.isfinite(verdict.medians[d]) and per[d] > 0
+    }
+    if not medians:
+        return medians
+    ax.plot(list(medians), list(medians.values()), "o-", color="tab:blue", lw=1.5, label="median")
+    above = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    for ls in verdict.local_slopes:
+        if ls.d_lo in medians and ls.d_hi in medians:
+            ax.text(math.sqrt(ls.d_lo * ls.d_hi), 1.02, f"{ls.slope:.2f}", transform=above,
+                    ha="center", va="bottom", fontsize=SMALL, color="tab:blue")  # fmt: skip
+    if verdict.local_slopes:
+        ax.text(0.0, 1.02, "local slope:", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=SMALL, color="tab:blue")  # fmt: skip
+    return medians
 
 
-def _draw_loss(ax: Any, run: Run, n: np.ndarray, shown: np.ndarray) -> None:
-    rel = run.relative_loss
-    for r in range(run.replicas):
-        keep = shown & (n <= run.samples_seen[r]) & np.isfinite(rel[r])
-        if keep.any():
-            ax.plot(n[keep], rel[r, keep], color="tab:blue", alpha=0.25, lw=0.8)
-    median = run.median_loss()
-    keep = shown & np.isfinite(median) & (median > 0)
-    if keep.any():
-        ax.plot(n[keep], median[keep], color="tab:blue", lw=2.2, label="median over replicas")
-    for seg in run.median_plateaus():
-        color = "0.5" if seg.kind == "plateau" else "tab:cyan"
-        ax.axvspan(seg.start, seg.stop, color=color, alpha=0.15, lw=0)
-    ax.axvspan(math.nan, math.nan, color="0.5", alpha=0.15, lw=0, label="plateau")
-    ax.axvspan(math.nan, math.nan, color="tab:cyan", alpha=0.15, lw=0, label="drop")
-    stop = run.settings.get("stop_loss")
-    if stop:
-        ax.axhline(stop, color="k", ls="--", lw=0.8, label=f"stop at {stop:g} Var f")
-    for r, at in enumerate(run.diverged_at):
-        if at:
-            ax.axvline(at, color="tab:red", lw=0.8, alpha=0.6, label="diverged" if r == 0 else None)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("samples per replica")
-    ax.set_ylabel("test loss / Var f")
-    ax.set_title("test loss")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small")
-
-
-def _draw_coefficients(ax: Any, run: Run, n: np.ndarray, shown: np.ndarray) -> None:
-    from matplotlib import colormaps
-
-    stages = run.predicted_stages
-    stage_of = {m: j for j, stage in enumerate(stages) for m in stage}
-    witness = [m for stage in stages for m in stage]
-    cmap = colormaps["viridis"]
-    times = run.median_learning_times()
-    ok = [r for r, s in enumerate(run.status) if s != "diverged"]
-    order = witness + sorted(
-        m for m in run.coefficients if m not in run.probes and m not in stage_of
-    )
-    span = max(len(order) - 1, 1)
-    for name in order:
-        j = stage_of.get(name)
-        color = cmap(0.9 * order.index(name) / span)
-        rows = run.coefficients[name][ok] if ok else run.coefficients[name]
-        path = _finite_median(rows)
-        label = f"stage {j + 1}: {name}" if j is not None else name
-        ax.plot(n[shown], path[shown], color=color, lw=2, label=label)
-        target = run.target_coefficients[name]
-        ax.axhline(target, color=color, ls=":", lw=1)
-        t = times.get(name)
-        if t:
-            ax.axvline(t, color=color, lw=0.8, alpha=0.7)
-            ax.plot([t], [0.5 * target], "o", color=color, ms=5)
-    for name in run.probes:
-        rows = run.coefficients[name][ok] if ok else run.coefficients[name]
-        ax.plot(n[shown], _finite_median(rows)[shown], color="0.55", ls="--", lw=0.9,
-                label=f"probe: {name}")  # fmt: skip
-    ax.axhline(0, color="k", lw=0.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("samples per replica")
-    ax.set_ylabel("coefficient (median over replicas)")
-    ax.set_title("coefficients; dot and line: median learning time")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small", ncol=1 if len(order) < 8 else 2)
+def _scaling_fit(ax: Any, verdict: Verdict, medians: dict[int, float]) -> None:
+    """The fitted slope with its band over the fit range, and the predicted slope, dashed."""
+    if verdict.slope is None or verdict.d_range_fit is None:
+        return
+    lo, hi = verdict.d_range_fit
+    fit_ds = [d for d in medians if lo <= d <= hi]
+    if not fit_ds:
+        return
+    dc = math.exp(np.mean(np.log(fit_ds)))
+    mc = math.exp(np.mean([math.log(medians[d]) for d in fit_ds]))
+    grid = np.geomspace(min(verdict.ds), max(verdict.ds), 50)
+    ax.plot(grid, mc * (grid / dc) ** verdict.slope, color="tab:orange", lw=2,
+            label=f"fit slope {verdict.slope:.2f}")  # fmt: skip
+    if verdict.ci is not None and all(math.isfinite(c) for c in verdict.ci):
+        a, b = (mc * (grid / dc) ** c for c in verdict.ci)
+        band = f"{verdict.level:.0%} CI [{verdict.ci[0]:.2f}, {verdict.ci[1]:.2f}]"
+        ax.fill_between(grid, np.minimum(a, b), np.maximum(a, b), color="tab:orange", alpha=0.2,
+                        label=band)  # fmt: skip
+    ax.plot(grid, mc * (grid / dc) ** verdict.predicted_exponent, "k--", lw=1.2,
+            label=f"predicted slope {verdict.predicted_exponent:g}")  # fmt: skip
+    ax.axvspan(lo, hi, color="0.9", zorder=0, label=f"fit range d = {lo}..{hi}")
 
 
 def _law_fit(sel: Selection, k: float) -> tuple[float, float] | None:
@@ -397,20 +503,8 @@ def _draw_slopes(ax: Any, result: Verification) -> None:
         grid = np.geomspace(min(sel.ds), max(sel.ds), 40)
         ax.plot(grid, k0 + q0 / np.log(grid), "k--", lw=1.2,
                 label=f"predicted {result.conjecture.label}: {k0:g} + {q0:g}/log d")  # fmt: skip
-    ax.set_xscale("log")
     ax.set_xlabel("d", fontsize=FONT)
     ax.set_ylabel("local slope d log n / d log d", fontsize=FONT)
-
-
-def _d_ticks(ax: Any, ds: tuple[int, ...]) -> None:
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
-    ax.xaxis.set_major_locator(FixedLocator(list(ds)))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticklabels([str(d) for d in ds])
-    ax.tick_params(labelsize=FONT)
-    ax.grid(True, which="both", alpha=0.3)
 
 
 def evidence(result: Verification) -> str:
@@ -453,8 +547,9 @@ def plot_verification(
     that won its model selection drawn over its fitted range only. Right: the local
     slopes of the stage end with their seed-bootstrap intervals (and those of the
     loss at 0.2 Var f), against the finite-``d`` slope of the prediction,
-    ``k0 + q0 / log d``. The title says the verdict and its evidence; all text is
-    :data:`FONT` points at the figure's size (7 x 3.3 inches).
+    ``k0 + q0 / log d``. The title says the verdict and its evidence. One row,
+    :data:`WIDTH` inches wide, the legend below the panels; no text under
+    :data:`SMALL` points.
 
     Examples
     --------
@@ -467,41 +562,57 @@ def plot_verification(
     True
     """
     out = check_figure_path(path, folder_must_exist=False)
-    fig = _figure((7.0, 3.3))
+    with _fonts():
+        fig = _verification_figure(result, title)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_figure(fig, out, dpi=dpi)
+    return out
+
+
+def _verification_figure(result: Verification, title: str) -> Any:
+    """The Figure of :func:`plot_verification` (unsaved)."""
+    fig = _figure(WIDTH, 3.6)
     left, right = fig.subplots(1, 2)
     _draw_observable(left, result.selection, "tab:blue", "stage end", "o")
     _draw_observable(left, result.side["loss_0.2"], "tab:green", "loss 0.2 Var f", "s")
     _draw_observable(left, result.side["loss_0.05"], "tab:gray", "loss 0.05 Var f", "^")
-    left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("d", fontsize=FONT)
-    left.set_ylabel("samples per replica", fontsize=FONT)
-    left.legend(fontsize=FONT - 1, loc="upper left")
-    _d_ticks(left, result.ds)
+    left.set_xlabel("d")
+    left.set_ylabel("samples per replica")
+    _log_d_axis(left, result.ds)
     _draw_slopes(right, result)
-    right.legend(fontsize=FONT - 1, loc="best")
-    _d_ticks(right, result.ds)
-    import textwrap
-
+    _log_d_axis(right, result.ds)
+    _legend_below(fig, [left, right], ncol=3)
     head = f"{title}: " if title else ""
-    text = "\n".join(textwrap.wrap(head + evidence(result), width=105))
-    fig.suptitle(text, fontsize=FONT, parse_math=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out, dpi=dpi)
-    return out
+    fig.suptitle(_wrapped(head + evidence(result), WIDTH), parse_math=False)
+    return fig
 
 
 # ---------------------------------------------------------------------------
 # the support graph
 # ---------------------------------------------------------------------------
+#: Node styles of the support graph: monomials are blue squares, coordinates orange circles.
+NODE_STYLE: dict[str, dict[str, str]] = {
+    "monomial": {"boxstyle": "square,pad=0.35", "fc": "#dbe9f6", "ec": "#1f4e79"},
+    "coordinate": {"boxstyle": "circle,pad=0.25", "fc": "#fde3c8", "ec": "#b35900"},
+}
+#: Colour of the witness arrows of the support graph.
+WITNESS_COLOR = "#b2182b"
+
+
 def plot_support_graph(graph: SupportGraph, path: str | Path) -> Path:
     """Draw a support graph, stages left to right, to a ``.png``, ``.svg`` or ``.pdf`` file.
 
-    Each stage is a column of monomials (in witness order, top to bottom)
-    with a column beside it for the coordinates first covered there.
-    Incidence edges are thin grey lines; witness edges are dashed red arrows.
-    Drawing uses matplotlib's object-oriented API with an Agg canvas, so it
-    works without a display and leaves pyplot's backend alone.
+    Each stage is a column of monomials (in witness order, top to bottom) with a
+    column beside it for the coordinates first covered there. Monomials are blue
+    squares with the cost of their step (``[k]``), coordinates orange circles
+    (:data:`NODE_STYLE`). Incidence edges are grey lines under the nodes (width:
+    degree); witness edges are solid arrows with large heads that end at the
+    border of their nodes, each bent by its own angle (:func:`_witness_bends`) so
+    that two arrows out of or into one node never run on top of each other. Every
+    text is :data:`FONT` points (the figure grows with the graph instead of the
+    text shrinking). Drawing uses matplotlib's object-oriented API with an Agg
+    canvas, so it works without a display and leaves pyplot's backend alone.
 
     Parameters
     ----------
@@ -536,33 +647,41 @@ def plot_support_graph(graph: SupportGraph, path: str | Path) -> Path:
     ('g.svg', True)
     """
     out = check_figure_path(path, action="draw to")
-    result = graph.leap
-    style = _SupportStyle.of(result)
-    fig, ax = _support_axes(result, style)
-    pos = _support_positions(result)
-    _draw_support_edges(ax, graph, pos, style)
-    _draw_support_nodes(ax, graph, pos, style)
-    _draw_support_frame(ax, graph, style)
-    fig.tight_layout()
-    fig.savefig(out, format=out.suffix.lower()[1:], dpi=150)
+    with _fonts():
+        fig = _support_figure(graph)
+        save_figure(fig, out, dpi=150)
     return out
 
 
-class _SupportStyle:
-    """Sizes of a support drawing, from the number of monomials and stages."""
+def _support_figure(graph: SupportGraph) -> Any:
+    """The Figure of :func:`plot_support_graph` (unsaved)."""
+    result = graph.leap
+    shape = _SupportShape.of(result)
+    fig = _figure(max(5.0, 2.4 * shape.n_stages + 1.5), max(3.2, 0.5 * shape.height + 2.0),
+                  layout=None)  # fmt: skip
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    pos = _support_positions(result)
+    _draw_support_frame(ax, graph, shape)
+    boxes = _draw_support_nodes(ax, graph, pos)
+    fig.tight_layout()
+    _draw_support_edges(ax, graph, pos, boxes)
+    return fig
+
+
+class _SupportShape:
+    """The grid of a support drawing: stages and the tallest stage (rows)."""
 
     #: Width of a stage: monomial column at ``COLUMN * s``, coordinates at ``+ 1.4``.
     COLUMN = 3.0
 
     def __init__(self, n_mono: int, height: int, n_stages: int) -> None:
         self.n_mono = n_mono
-        self.font = 9.0 if n_mono <= 30 else max(4.0, 9.0 * math.sqrt(30 / n_mono))
-        self.scale = self.font / 9.0
         self.height = height
         self.n_stages = n_stages
 
     @classmethod
-    def of(cls, result: LeapResult) -> _SupportStyle:
+    def of(cls, result: LeapResult) -> _SupportShape:
         rows = {}
         for s, stage in enumerate(result.stages):
             coords = [c for c, t in result.stage_of.items() if t == s]
@@ -571,26 +690,9 @@ class _SupportStyle:
         return cls(len(result.order), height, max(len(result.stages), 1))
 
 
-def _support_axes(result: LeapResult, style: _SupportStyle) -> tuple[Any, Any]:
-    """A figure sized to the stages, on its own Agg canvas, with bare axes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(
-        figsize=(
-            max(5.0, 2.2 * style.n_stages * style.scale + 1.5),
-            max(3.0, 0.45 * style.height * style.scale + 1.8),
-        )
-    )
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    return fig, ax
-
-
 def _support_positions(result: LeapResult) -> dict[tuple[str, object], tuple[float, float]]:
     """Where each node goes: monomials by stage and witness order, coordinates beside them."""
-    col = _SupportStyle.COLUMN
+    col = _SupportShape.COLUMN
     pos: dict[tuple[str, object], tuple[float, float]] = {}
     for s, stage in enumerate(result.stages):
         for r, mono in enumerate(stage):
@@ -604,94 +706,126 @@ def _support_positions(result: LeapResult) -> dict[tuple[str, object], tuple[flo
     return pos
 
 
+def _witness_bends(
+    edges: list[tuple[Any, Any]], pos: dict[Any, tuple[float, float]]
+) -> dict[tuple[Any, Any], float]:
+    """The ``arc3`` rad of every witness edge: no two edges at one node leave it alike.
+
+    An edge between stages bends towards the lower (or, going up, the upper) left,
+    so that it reaches its monomial from the left, at an angle that grows with its
+    rank among the edges at its ends; an edge inside a stage's column (the
+    monomials one step builds on) reaches its monomial from above, bent to the
+    left or to the right alternately, its start angle growing with its rank. With
+    ``rad = tan(angle) / 2`` the arc leaves its node at ``angle`` to the chord and
+    bulges ``rad * length / 2`` (kept under one unit, the gap to the column of
+    coordinates).
+    """
+    rank: dict[Any, int] = {}
+    bends: dict[tuple[Any, Any], float] = {}
+    for u, v in sorted(edges, key=lambda e: (pos[e[0]], pos[e[1]])):
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        length = max(math.hypot(x1 - x0, y1 - y0), 1e-9)
+        k = max(rank.get(u, 0), rank.get(v, 0))
+        rank[u], rank[v] = k + 1, k + 1
+        if abs(x1 - x0) > 1e-9:  # between stages: arc3's rad > 0 bulges to the lower left
+            bends[(u, v)] = (0.15 + 0.07 * (k % 4)) * (1 if y1 <= y0 else -1)
+            continue
+        angle = math.radians(min(30.0 + 14.0 * (k // 2), 80.0))
+        rad = min(math.tan(angle) / 2, 2.0 / length)
+        bends[(u, v)] = rad if k % 2 == 0 else -rad
+    return bends
+
+
 def _draw_support_edges(
-    ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float, float]], style: _SupportStyle
+    ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float, float]], boxes: dict[Any, Any]
 ) -> None:
-    """Incidence edges as grey lines (width: degree), witness edges as dashed red arcs."""
+    """Incidence edges as grey lines under the nodes, witness edges as arrows between borders."""
     from matplotlib.patches import FancyArrowPatch
 
+    witness = []
     for u, v, data in graph.graph.edges(data=True):
         (x0, y0), (x1, y1) = pos[u], pos[v]
-        # bulge of a witness arc ~ rad * length: keep it under a column's width
-        rad = min(0.35, 1.0 / max(math.hypot(x1 - x0, y1 - y0), 1e-9))
         if data["kind"] == "incidence":
-            ax.plot([x0, x1], [y0, y1], color="0.75", lw=0.6 + 0.4 * data["weight"], zorder=1)
-            continue
-        ax.add_patch(
-            FancyArrowPatch(
-                (x0, y0),
-                (x1, y1),
-                connectionstyle=f"arc3,rad={rad:.3f}",
-                arrowstyle="-|>",
-                mutation_scale=8 + 4 * style.scale,
-                color="tab:red",
-                linestyle="--",
-                lw=1.0,
-                alpha=1.0 if style.n_mono <= 30 else 0.5,
-                shrinkA=9 * style.scale,
-                shrinkB=9 * style.scale,
-                zorder=2,
-            )
-        )
+            ax.plot([x0, x1], [y0, y1], color="0.7", lw=0.6 + 0.4 * data["weight"], zorder=1)
+        else:
+            witness.append((u, v))
+    for (u, v), rad in _witness_bends(witness, pos).items():
+        arrow = FancyArrowPatch(
+            pos[u], pos[v], connectionstyle=f"arc3,rad={rad:.3f}", arrowstyle="-|>",
+            mutation_scale=15, color=WITNESS_COLOR, lw=1.3, shrinkA=1, shrinkB=1,
+            patchA=boxes[u].get_bbox_patch(), patchB=boxes[v].get_bbox_patch(), zorder=4,
+        )  # fmt: skip
+        arrow.set_gid(f"witness:{u[1]}->{v[1]}")
+        ax.add_patch(arrow)
+    ax.add_artist(_box_placer(list(boxes.values())))
 
 
-def _draw_support_nodes(
-    ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float, float]], style: _SupportStyle
-) -> None:
-    """Monomials (with the cost of their step) and coordinates as labelled boxes."""
-    box = {"boxstyle": "round,pad=0.25", "lw": 0.6}
+def _box_placer(texts: list[Any]) -> Any:
+    """An artist drawn just before the witness arrows that places every node's box.
+
+    A text's box is placed when the text is drawn; the nodes are drawn above the
+    arrows (so an arrow passing a node does not cover its label), so without this
+    the arrows would be clipped against the boxes of the previous drawing (another
+    dpi, or none yet).
+    """
+    from matplotlib.artist import Artist
+
+    class BoxPlacer(Artist):
+        def draw(self, renderer: Any) -> None:
+            for text in texts:
+                text.update_bbox_position_size(renderer)
+
+    placer = BoxPlacer()
+    placer.set_zorder(3.5)
+    return placer
+
+
+def _draw_support_nodes(ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float, float]]) -> dict:
+    """Monomials (squares, with the cost of their step) and coordinates (circles).
+
+    Returns the text artist of every node (its box clips the witness arrows).
+    """
+    boxes = {}
     for node, data in graph.graph.nodes(data=True):
-        x, y = pos[node]
-        if data["kind"] == "monomial":
+        kind = data["kind"]
+        if kind == "monomial":
             label = f"{data['monomial']}  [{data['jump']}]"
-            face = "#dbe9f6"
         else:
             label = f"x{data['coordinate']}"
-            face = "#f6ecd5"
-        ax.text(
-            x,
-            y,
-            label,
-            ha="center",
-            va="center",
-            fontsize=style.font,
-            bbox={**box, "fc": face, "ec": "0.4"},
-            zorder=3,
-        )
+        style = NODE_STYLE[kind]
+        text = ax.text(*pos[node], label, ha="center", va="center", fontsize=FONT, zorder=5,
+                       bbox={"boxstyle": style["boxstyle"], "fc": style["fc"], "ec": style["ec"],
+                             "lw": 1.0})  # fmt: skip
+        text.set_gid(f"{kind}:{node[1]}")
+        boxes[node] = text
+    return boxes
 
 
-def _draw_support_frame(ax: Any, graph: SupportGraph, style: _SupportStyle) -> None:
-    """Stage headings, limits, the legend and the title."""
+def _draw_support_frame(ax: Any, graph: SupportGraph, shape: _SupportShape) -> None:
+    """Stage headings, limits, the legend (both node kinds, both edge kinds) and the title."""
     from matplotlib.lines import Line2D
 
-    result, col, font = graph.leap, _SupportStyle.COLUMN, style.font
+    result, col = graph.leap, _SupportShape.COLUMN
     for s, jump in enumerate(result.stage_jumps()):
-        ax.text(
-            col * s + 0.7,
-            0.9,
-            f"stage {s + 1} (jump {jump})",
-            ha="center",
-            va="bottom",
-            fontsize=font + 1,
-            fontweight="bold",
-        )
-    ax.set_xlim(-1.8, col * (style.n_stages - 1) + 2.6)
-    ax.set_ylim(-(style.height - 1) - 0.8, 1.6)
-    ax.legend(
-        handles=[
-            Line2D([], [], color="0.75", lw=1.0, label="uses coordinate (width: degree)"),
-            Line2D([], [], color="tab:red", ls="--", lw=1.0, label="witness: builds on"),
-        ],
-        loc="lower center",
-        bbox_to_anchor=(0.5, -0.02),
-        ncol=2,
-        fontsize=max(font - 1, 4),
-        frameon=False,
-    )
+        ax.text(col * s + 0.7, 0.9, f"stage {s + 1} (jump {jump})", ha="center", va="bottom",
+                fontsize=FONT + 1, fontweight="bold")  # fmt: skip
+    ax.set_xlim(-1.8, col * (shape.n_stages - 1) + 2.6)
+    ax.set_ylim(-(shape.height - 1) - 1.2, 1.6)
+    mono, coord = NODE_STYLE["monomial"], NODE_STYLE["coordinate"]
+    handles = [
+        Line2D([], [], ls="none", marker="s", ms=9, mfc=mono["fc"], mec=mono["ec"],
+               label="monomial [cost of its step]"),
+        Line2D([], [], ls="none", marker="o", ms=9, mfc=coord["fc"], mec=coord["ec"],
+               label="coordinate (first covered here)"),
+        Line2D([], [], color="0.7", lw=1.0, label="uses coordinate (width: degree)"),
+        Line2D([], [], color=WITNESS_COLOR, lw=1.3, marker=">", ms=6,
+               label="witness: builds on"),
+    ]  # fmt: skip
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.02), ncol=2,
+              fontsize=SMALL, frameon=False)  # fmt: skip
     title = (
         f"leap {result.leap}"
         + (" (MSP)" if result.msp and result.order else "")
-        + f" - {graph.expansion_domain}, {style.n_mono} monomials"
-        + "\n[k] after a monomial: cost of its step"
+        + f" - {graph.expansion_domain}, {shape.n_mono} monomials"
     )
-    ax.set_title(title, fontsize=font + 2)
+    ax.set_title(title, fontsize=FONT + 1)
