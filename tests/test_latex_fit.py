@@ -83,6 +83,7 @@ def _latex_outputs(tmp: Path) -> dict[str, str]:
     for table in REPORT_TABLES:
         outputs[f"report_{table}"] = (tmp / "report" / "tables" / f"{table}.tex").read_text()
     outputs["report_inputs"] = (tmp / "report" / "report.tex").read_text()
+    outputs["report_folder"] = str(tmp / "report")
     return outputs
 
 
@@ -157,6 +158,23 @@ def test_latex_tables_are_paper_ready(outputs):
 def test_report_inputs_the_tables_it_writes(outputs):
     inputs = re.findall(r"\\input\{([^}]*)\}", outputs["report_inputs"])
     assert inputs == [f"tables/{t}.tex" for t in REPORT_TABLES]
+
+
+def test_report_compiles_with_its_figures_at_their_drawn_size(outputs):
+    """The report's figures go in unscaled (their 8-9 pt text stays 8-9 pt) and fit the page."""
+    graphics = re.findall(r"\\includegraphics(\[[^]]*\])?\{([^}]*)\}", outputs["report_inputs"])
+    assert len(graphics) == 4  # two targets, a scaling and a run figure each
+    assert all(option == "" for option, _ in graphics), graphics
+    if shutil.which("pdflatex") is None:
+        pytest.skip(NO_PDFLATEX)
+    folder = Path(outputs["report_folder"])
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+        cwd=folder, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    log = (folder / "report.log").read_text(errors="replace")
+    assert done.returncode == 0, log[-2000:]
+    assert not overfull(log)
 
 
 def test_expressions_compile_as_math(tmp_path):

@@ -595,7 +595,9 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any, tables: l
         for note in r["theory"]["notes"]:
             body.append(latex_escape(note) + r"\par")
         body.append(r"\begin{figure}[h]\centering")
-        body.append(r"\includegraphics[width=0.9\linewidth]{figures/scaling_" + slug + r".pdf}")
+        # at its natural size (plots.WIDTH, under the landscape text width): the fonts stay
+        # the 8-9 pt they were drawn at
+        body.append(r"\includegraphics{figures/scaling_" + slug + r".pdf}")
         body.append(
             r"\caption{" + latex_escape(r["evidence"]) + ". "
             + latex_escape("Left: medians against d with the law that won the selection over ")
@@ -605,7 +607,7 @@ def _document(suite: Suite, results: list[dict[str, Any]], sweep: Any, tables: l
         )  # fmt: skip
         body.append(r"\end{figure}")
         body.append(r"\begin{figure}[h]\centering")
-        body.append(r"\includegraphics[width=0.75\linewidth]{figures/run_" + slug + ".pdf}")
+        body.append(r"\includegraphics{figures/run_" + slug + ".pdf}")
         body.append(
             r"\caption{"
             + latex_escape(f"One run at d = {r['example_run_d']} (seed 0): loss with plateaus ")
