@@ -168,6 +168,15 @@ def display_path(arrow: Any) -> Any:
     return arrow.get_transform().transform_path(arrow.get_path())
 
 
+def drawn_points(arrow: Any) -> Any:
+    """Points about one pixel apart along the drawn arrow (its curves flattened)."""
+    verts = np.concatenate(display_path(arrow).to_polygons(closed_only=False))
+    steps = [
+        np.linspace(a, b, max(int(np.hypot(*(b - a))), 2)) for a, b in itertools.pairwise(verts)
+    ]
+    return np.concatenate(steps)
+
+
 def arrows(fig: Any) -> list[Any]:
     from matplotlib.patches import FancyArrowPatch
 
@@ -218,16 +227,7 @@ def test_support_graph_arrowheads_are_visible_at_the_node_borders() -> None:
 
 def test_support_graph_witness_arcs_do_not_run_on_top_of_each_other() -> None:
     fig = support(BUSY)
-    polylines = []
-    for arrow in arrows(fig):
-        verts = np.concatenate(display_path(arrow).to_polygons(closed_only=False))
-        dense = np.concatenate(
-            [
-                np.linspace(a, b, max(int(np.hypot(*(b - a))), 2))
-                for a, b in itertools.pairwise(verts)
-            ]
-        )
-        polylines.append(dense)
+    polylines = [drawn_points(arrow) for arrow in arrows(fig)]
     for a, b in itertools.combinations(polylines, 2):
         close = np.min(np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1)), axis=1) < 2.0
         assert close.mean() < 0.2, f"{close.mean():.0%} of one witness arc lies on another"
@@ -237,3 +237,18 @@ def test_support_graph_writes_png_svg_and_pdf(tmp_path: Path) -> None:
     g = SupportGraph.build(expand(BUSY))
     for suffix in (".png", ".svg", ".pdf"):
         assert plots.plot_support_graph(g, tmp_path / f"g{suffix}").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "text", [BUSY, "x1 + x1*x2 + x1*x2*x3", "x1 + x1*x2 + x1*x2*x3 + x1*x2*x3*x4"]
+)
+def test_support_graph_witness_arcs_pass_beside_the_monomials_they_skip(text: str) -> None:
+    fig = support(text)
+    boxes = {t.get_gid(): t.get_bbox_patch().get_window_extent() for t in nodes(fig, "monomial")}
+    for arrow in arrows(fig):
+        ends = {f"monomial:{name}" for name in arrow.get_gid().removeprefix("witness:").split("->")}
+        path = drawn_points(arrow)
+        for gid, box in boxes.items():
+            if gid not in ends:
+                inside = [box.contains(x, y) for x, y in path]
+                assert not any(inside), f"{arrow.get_gid()} runs under {gid}"

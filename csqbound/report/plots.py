@@ -657,8 +657,9 @@ def _support_figure(graph: SupportGraph) -> Any:
     """The Figure of :func:`plot_support_graph` (unsaved)."""
     result = graph.leap
     shape = _SupportShape.of(result)
-    fig = _figure(max(5.0, 2.4 * shape.n_stages + 1.5), max(3.2, 0.5 * shape.height + 2.0),
-                  layout=None)  # fmt: skip
+    span = _SupportShape.COLUMN * (shape.n_stages - 1) + 4.4  # the x limits' width, in units
+    fig = _figure(max(5.0, shape.inches_per_unit * span / 0.95),
+                  max(3.2, 0.5 * shape.height + 2.0), layout=None)  # fmt: skip
     ax = fig.add_subplot()
     ax.set_axis_off()
     pos = _support_positions(result)
@@ -670,15 +671,22 @@ def _support_figure(graph: SupportGraph) -> Any:
 
 
 class _SupportShape:
-    """The grid of a support drawing: stages and the tallest stage (rows)."""
+    """The grid of a support drawing: stages, the tallest stage (rows), the longest label.
+
+    ``inches_per_unit`` scales the grid so that the longest monomial label, at
+    :data:`FONT` points, keeps clear of the coordinate circles ``1.4`` units beside it.
+    """
 
     #: Width of a stage: monomial column at ``COLUMN * s``, coordinates at ``+ 1.4``.
     COLUMN = 3.0
 
-    def __init__(self, n_mono: int, height: int, n_stages: int) -> None:
+    def __init__(self, n_mono: int, height: int, n_stages: int, longest: int = 0) -> None:
         self.n_mono = n_mono
         self.height = height
         self.n_stages = n_stages
+        # half a label (~0.6 em a character) plus a circle and a margin, over 1.4 units
+        half_label = 0.6 * FONT / 72 * longest / 2
+        self.inches_per_unit = max(0.8, (half_label + 0.3) / 1.4)
 
     @classmethod
     def of(cls, result: LeapResult) -> _SupportShape:
@@ -687,7 +695,14 @@ class _SupportShape:
             coords = [c for c, t in result.stage_of.items() if t == s]
             rows[s] = max(len(stage), len(coords), 1)
         height = max(rows.values(), default=1)
-        return cls(len(result.order), height, max(len(result.stages), 1))
+        longest = max((len(_monomial_label(m, j)) for m, j in zip(result.order, result.jumps,
+                       strict=True)), default=0)  # fmt: skip
+        return cls(len(result.order), height, max(len(result.stages), 1), longest)
+
+
+def _monomial_label(monomial: object, jump: int) -> str:
+    """A monomial node's text: the monomial and the cost of its step."""
+    return f"{monomial}  [{jump}]"
 
 
 def _support_positions(result: LeapResult) -> dict[tuple[str, object], tuple[float, float]]:
@@ -707,31 +722,38 @@ def _support_positions(result: LeapResult) -> dict[tuple[str, object], tuple[flo
 
 
 def _witness_bends(
-    edges: list[tuple[Any, Any]], pos: dict[Any, tuple[float, float]]
+    edges: list[tuple[Any, Any]], pos: dict[Any, tuple[float, float]], half: dict[Any, float]
 ) -> dict[tuple[Any, Any], float]:
     """The ``arc3`` rad of every witness edge: no two edges at one node leave it alike.
 
-    An edge between stages bends towards the lower (or, going up, the upper) left,
-    so that it reaches its monomial from the left, at an angle that grows with its
-    rank among the edges at its ends; an edge inside a stage's column (the
-    monomials one step builds on) reaches its monomial from above, bent to the
-    left or to the right alternately, its start angle growing with its rank. With
-    ``rad = tan(angle) / 2`` the arc leaves its node at ``angle`` to the chord and
-    bulges ``rad * length / 2`` (kept under one unit, the gap to the column of
-    coordinates).
+    ``pos`` and ``half`` (each node's half width) are in display pixels. An edge
+    between stages bends towards the lower (or, going up, the upper) left, so that
+    it reaches its monomial from the left, by an amount that grows with its rank
+    among the edges at its ends. An edge inside a stage's column (the monomials one
+    step builds on) reaches its monomial from above, bent to the left or to the
+    right alternately, leaving at an angle that grows with its rank, and at least
+    far enough out to pass beside the boxes of the rows it skips. With
+    ``rad = tan(angle) / 2`` the arc leaves its node at ``angle`` to the chord; it
+    bulges ``rad * length / 2`` at its middle and ``4 t (1 - t)`` of that at the
+    fraction ``t`` of its length.
     """
     rank: dict[Any, int] = {}
     bends: dict[tuple[Any, Any], float] = {}
-    for u, v in sorted(edges, key=lambda e: (pos[e[0]], pos[e[1]])):
+    for u, v in sorted(edges, key=lambda e: (-pos[e[0]][1], pos[e[0]][0], -pos[e[1]][1])):
         (x0, y0), (x1, y1) = pos[u], pos[v]
-        length = max(math.hypot(x1 - x0, y1 - y0), 1e-9)
         k = max(rank.get(u, 0), rank.get(v, 0))
         rank[u], rank[v] = k + 1, k + 1
-        if abs(x1 - x0) > 1e-9:  # between stages: arc3's rad > 0 bulges to the lower left
+        if abs(x1 - x0) > 0.5:  # between stages: arc3's rad > 0 bulges to the lower left
             bends[(u, v)] = (0.15 + 0.07 * (k % 4)) * (1 if y1 <= y0 else -1)
             continue
-        angle = math.radians(min(30.0 + 14.0 * (k // 2), 80.0))
-        rad = min(math.tan(angle) / 2, 2.0 / length)
+        length = max(abs(y1 - y0), 1.0)
+        angle = math.radians(min(30.0 + 14.0 * (k // 2), 75.0))
+        bulge = math.tan(angle) / 2 * length / 2
+        for node, (xn, yn) in pos.items():  # the boxes of the skipped rows
+            t = (y0 - yn) / (y0 - y1) if y0 != y1 else 0.0
+            if abs(xn - x0) < 0.5 and 0.0 < t < 1.0 and node not in (u, v):
+                bulge = max(bulge, (half[node] + 8.0) / (4 * t * (1 - t)))
+        rad = 2 * bulge / length
         bends[(u, v)] = rad if k % 2 == 0 else -rad
     return bends
 
@@ -749,7 +771,10 @@ def _draw_support_edges(
             ax.plot([x0, x1], [y0, y1], color="0.7", lw=0.6 + 0.4 * data["weight"], zorder=1)
         else:
             witness.append((u, v))
-    for (u, v), rad in _witness_bends(witness, pos).items():
+    renderer = ax.figure.canvas.get_renderer()
+    px = {node: tuple(ax.transData.transform(xy)) for node, xy in pos.items()}
+    half = {node: text.get_window_extent(renderer).width / 2 for node, text in boxes.items()}
+    for (u, v), rad in _witness_bends(witness, px, half).items():
         arrow = FancyArrowPatch(
             pos[u], pos[v], connectionstyle=f"arc3,rad={rad:.3f}", arrowstyle="-|>",
             mutation_scale=15, color=WITNESS_COLOR, lw=1.3, shrinkA=1, shrinkB=1,
@@ -789,7 +814,7 @@ def _draw_support_nodes(ax: Any, graph: SupportGraph, pos: dict[Any, tuple[float
     for node, data in graph.graph.nodes(data=True):
         kind = data["kind"]
         if kind == "monomial":
-            label = f"{data['monomial']}  [{data['jump']}]"
+            label = _monomial_label(data["monomial"], data["jump"])
         else:
             label = f"x{data['coordinate']}"
         style = NODE_STYLE[kind]
