@@ -35,14 +35,15 @@ def drawn(fig: Any) -> Any:
 
 
 def undrawn_tick_labels(fig: Any) -> set[int]:
-    """Tick labels matplotlib keeps but does not draw (their tick is outside the view)."""
+    """Tick labels matplotlib keeps but does not draw (outside the view, or axes off)."""
     out: set[int] = set()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             lo, hi = sorted(axis.get_view_interval())
             for tick in axis.get_major_ticks() + axis.get_minor_ticks():
                 loc = tick.get_loc()
-                if loc is None or not lo - 1e-9 * abs(hi) <= loc <= hi + 1e-9 * abs(hi):
+                outside = loc is None or not lo - 1e-9 * abs(hi) <= loc <= hi + 1e-9 * abs(hi)
+                if outside or not ax.axison:
                     out.update((id(tick.label1), id(tick.label2)))
     return out
 
@@ -64,6 +65,10 @@ def assert_readable_and_apart(fig: Any) -> None:
     assert found
     small = [(t.get_text(), t.get_fontsize()) for t in found if t.get_fontsize() < plots.SMALL]
     assert not small, small
+    page = fig.bbox.padded(1.0)
+    cut = [t.get_text() for t in found if not page.contains(*t.get_window_extent().min)
+           or not page.contains(*t.get_window_extent().max)]  # fmt: skip
+    assert not cut, f"text cut off at the figure's edge: {cut}"
     boxes = [(t.get_text(), t.get_window_extent().shrunk(0.98, 0.9)) for t in found]
     clashes = [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)]
     assert not clashes, clashes
@@ -101,6 +106,14 @@ def runs() -> dict[str, Any]:
 def test_run_figure_is_readable_one_row_with_the_legend_below(runs: Any, loss: str) -> None:
     fig = plots._run_figure(runs[loss])
     assert_one_row_at_most_width(fig)
+    assert_readable_and_apart(fig)
+    assert_legends_outside_the_panels(fig)
+
+
+def test_a_long_target_wraps_its_title_and_keeps_the_legend_below() -> None:
+    target = " + ".join(f"x{i}*x{i + 1}" for i in range(1, 13))  # 12 monomials, 4 probes
+    fig = plots._run_figure(train(target, d=16, replicas=2, samples=1000, seed=0))
+    assert "\n" in fig._suptitle.get_text()
     assert_readable_and_apart(fig)
     assert_legends_outside_the_panels(fig)
 

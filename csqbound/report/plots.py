@@ -122,7 +122,8 @@ def _legend_rows(entries: int, ncol: int) -> int:
 
 def _wrapped(text: str, width: float) -> str:
     """``text`` wrapped to lines that fit ``width`` inches at :data:`FONT` points."""
-    return "\n".join(textwrap.wrap(text, width=max(int(width * 72 / (0.55 * FONT)), 20)))
+    # 0.62 em a character: DejaVu Sans's widest run of digits, letters and '*'
+    return "\n".join(textwrap.wrap(text, width=max(int(width * 72 / (0.62 * FONT)), 20)))
 
 
 def _log_d_axis(ax: Any, ds: tuple[int, ...] | list[int]) -> None:
@@ -216,17 +217,18 @@ def run_title(run: Run) -> str:
 
 def _run_figure(run: Run) -> Any:
     """The Figure of :func:`plot_run` (unsaved)."""
-    entries = 4 + len(run.coefficients) + bool(run.settings.get("stop_loss"))
-    ncol = 4
-    fig = _figure(WIDTH, 2.9 + 0.17 * _legend_rows(entries, ncol))
-    ax_loss, ax_coef = fig.subplots(1, 2)
-    n = np.asarray(run.eval_samples, dtype=float)
-    shown = n > 0
-    _draw_loss(ax_loss, run, n, shown)
-    _draw_coefficients(ax_coef, run, n, shown)
-    _legend_below(fig, [ax_loss, ax_coef], ncol=ncol)
-    fig.suptitle(_wrapped(run_title(run), WIDTH), parse_math=False)
-    return fig
+    with _fonts():
+        entries = 4 + len(run.coefficients) + bool(run.settings.get("stop_loss"))
+        ncol = 4
+        fig = _figure(WIDTH, 2.9 + 0.17 * _legend_rows(entries, ncol))
+        ax_loss, ax_coef = fig.subplots(1, 2)
+        n = np.asarray(run.eval_samples, dtype=float)
+        shown = n > 0
+        _draw_loss(ax_loss, run, n, shown)
+        _draw_coefficients(ax_coef, run, n, shown)
+        _legend_below(fig, [ax_loss, ax_coef], ncol=ncol)
+        fig.suptitle(_wrapped(run_title(run), WIDTH), parse_math=False)
+        return fig
 
 
 def _draw_loss(ax: Any, run: Run, n: np.ndarray, shown: np.ndarray) -> None:
@@ -374,22 +376,23 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
 
 def _scaling_figure(verdict: Verdict, title: str) -> Any:
     """The Figure of :func:`plot_scaling` (unsaved)."""
-    width = 0.62 * WIDTH
-    fig = _figure(width, 3.9)
-    ax = fig.subplots()
-    # a d log d prediction is fitted on n / log d: draw what was fitted
-    per = {d: math.log(d) if verdict.divided_by_log else 1.0 for d in verdict.ds}
-    _scaling_points(ax, verdict, per)
-    medians = _scaling_medians(ax, verdict, per)
-    _scaling_fit(ax, verdict, medians)
-    ax.set_yscale("log")
-    ax.set_xlabel("d")
-    ax.set_ylabel(f"{verdict.label} (samples per replica)")
-    _log_d_axis(ax, verdict.ds)
-    _legend_below(fig, [ax], ncol=2)
-    head = f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}"
-    fig.suptitle(_wrapped(head, width), parse_math=False)  # user names may hold $ signs
-    return fig
+    with _fonts():
+        width = 0.62 * WIDTH
+        fig = _figure(width, 3.9)
+        ax = fig.subplots()
+        # a d log d prediction is fitted on n / log d: draw what was fitted
+        per = {d: math.log(d) if verdict.divided_by_log else 1.0 for d in verdict.ds}
+        _scaling_points(ax, verdict, per)
+        medians = _scaling_medians(ax, verdict, per)
+        _scaling_fit(ax, verdict, medians)
+        ax.set_yscale("log")
+        ax.set_xlabel("d")
+        ax.set_ylabel(f"{verdict.label} (samples per replica)")
+        _log_d_axis(ax, verdict.ds)
+        _legend_below(fig, [ax], ncol=2)
+        head = f"{title}  verdict: {verdict.verdict}" if title else f"verdict: {verdict.verdict}"
+        fig.suptitle(_wrapped(head, width), parse_math=False)  # user names may hold $ signs
+        return fig
 
 
 def _scaling_points(ax: Any, verdict: Verdict, per: dict[int, float]) -> None:
@@ -571,21 +574,22 @@ def plot_verification(
 
 def _verification_figure(result: Verification, title: str) -> Any:
     """The Figure of :func:`plot_verification` (unsaved)."""
-    fig = _figure(WIDTH, 3.6)
-    left, right = fig.subplots(1, 2)
-    _draw_observable(left, result.selection, "tab:blue", "stage end", "o")
-    _draw_observable(left, result.side["loss_0.2"], "tab:green", "loss 0.2 Var f", "s")
-    _draw_observable(left, result.side["loss_0.05"], "tab:gray", "loss 0.05 Var f", "^")
-    left.set_yscale("log")
-    left.set_xlabel("d")
-    left.set_ylabel("samples per replica")
-    _log_d_axis(left, result.ds)
-    _draw_slopes(right, result)
-    _log_d_axis(right, result.ds)
-    _legend_below(fig, [left, right], ncol=3)
-    head = f"{title}: " if title else ""
-    fig.suptitle(_wrapped(head + evidence(result), WIDTH), parse_math=False)
-    return fig
+    with _fonts():
+        fig = _figure(WIDTH, 3.6)
+        left, right = fig.subplots(1, 2)
+        _draw_observable(left, result.selection, "tab:blue", "stage end", "o")
+        _draw_observable(left, result.side["loss_0.2"], "tab:green", "loss 0.2 Var f", "s")
+        _draw_observable(left, result.side["loss_0.05"], "tab:gray", "loss 0.05 Var f", "^")
+        left.set_yscale("log")
+        left.set_xlabel("d")
+        left.set_ylabel("samples per replica")
+        _log_d_axis(left, result.ds)
+        _draw_slopes(right, result)
+        _log_d_axis(right, result.ds)
+        _legend_below(fig, [left, right], ncol=3)
+        head = f"{title}: " if title else ""
+        fig.suptitle(_wrapped(head + evidence(result), WIDTH), parse_math=False)
+        return fig
 
 
 # ---------------------------------------------------------------------------
@@ -655,19 +659,20 @@ def plot_support_graph(graph: SupportGraph, path: str | Path) -> Path:
 
 def _support_figure(graph: SupportGraph) -> Any:
     """The Figure of :func:`plot_support_graph` (unsaved)."""
-    result = graph.leap
-    shape = _SupportShape.of(result)
-    span = _SupportShape.COLUMN * (shape.n_stages - 1) + 4.4  # the x limits' width, in units
-    fig = _figure(max(5.0, shape.inches_per_unit * span / 0.95),
-                  max(3.2, 0.5 * shape.height + 2.0), layout=None)  # fmt: skip
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    pos = _support_positions(result)
-    _draw_support_frame(ax, graph, shape)
-    boxes = _draw_support_nodes(ax, graph, pos)
-    fig.tight_layout()
-    _draw_support_edges(ax, graph, pos, boxes)
-    return fig
+    with _fonts():
+        result = graph.leap
+        shape = _SupportShape.of(result)
+        span = _SupportShape.COLUMN * (shape.n_stages - 1) + 4.4  # the x limits' width, in units
+        fig = _figure(max(5.0, shape.inches_per_unit * span / 0.95),
+                      max(3.2, 0.5 * shape.height + 2.0), layout=None)  # fmt: skip
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        pos = _support_positions(result)
+        _draw_support_frame(ax, graph, shape)
+        boxes = _draw_support_nodes(ax, graph, pos)
+        fig.tight_layout()
+        _draw_support_edges(ax, graph, pos, boxes)
+        return fig
 
 
 class _SupportShape:
