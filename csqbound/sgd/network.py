@@ -124,7 +124,9 @@ class Params:
     a
         Output weights, shape ``(R, N)``.
 
-    The arrays are mutable: :func:`sgd_step` updates them in place.
+    A value, as optax's parameters are: :func:`sgd_step` and :func:`sgd_block`
+    return new ``Params`` and never write into the arrays they are given, so a
+    ``Params`` can be kept (a snapshot, a reference run) while training goes on.
 
     Examples
     --------
@@ -354,22 +356,26 @@ def sgd_step(
     xp: Any,
     loss: str = "squared",
     delta: float | None = None,
-) -> None:
-    """One SGD step of every replica, in place (the reference for :func:`sgd_block`).
+) -> Params:
+    """One SGD step of every replica: the new parameters (the reference for :func:`sgd_block`).
 
     The same gradients as :func:`loss_and_gradients` with ``e = rho'(f - y) * scale``
     instead of ``rho'(f - y) / B``: ``scale`` (shape ``(R, 1, 1)``) is ``1/B`` for a
     training replica and ``0`` for a frozen one, so a frozen replica does not
-    move. Then ``W -= lr_hidden dW``, ``b -= lr_hidden db``, ``a -= lr_out da``.
+    move. Then ``W - lr_hidden dW``, ``b - lr_hidden db``, ``a - lr_out da`` (new arrays;
+    ``params`` is left as it was).
     ``loss`` and ``delta`` as in :func:`loss_and_gradients`; for the squared loss
     ``e = (f - y) * scale``, the arithmetic of csqbound before losses could be chosen.
 
     Examples
     --------
     >>> p = Params(np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1)))
-    >>> sgd_step(p, np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1, 1)), 0.1, 0.01, "relu", np)
-    >>> p.W.tolist(), p.b.tolist(), p.a.tolist()
+    >>> X, y, scale = np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1, 1))
+    >>> q = sgd_step(p, X, y, scale, 0.1, 0.01, "relu", np)
+    >>> q.W.tolist(), q.b.tolist(), q.a.tolist()
     ([[[0.8, 0.8]]], [[-0.2]], [[0.96]])
+    >>> p.W.tolist()
+    [[[1.0, 1.0]]]
     """
     W, b, a = params.W, params.b, params.a
     H = xp.matmul(X, W.mT) + b[:, None, :]
@@ -377,9 +383,11 @@ def sgd_step(
     e = loss_derivative(xp.matmul(Z, a[:, :, None]) - y[:, :, None], loss, delta, xp) * scale
     ga = xp.matmul(e.mT, Z)
     G = D * (e * a[:, None, :])
-    W -= lr_hidden * xp.matmul(G.mT, X)
-    b -= lr_hidden * xp.sum(G, axis=1)
-    a -= lr_out * ga[:, 0, :]
+    return Params(
+        W - lr_hidden * xp.matmul(G.mT, X),
+        b - lr_hidden * xp.sum(G, axis=1),
+        a - lr_out * ga[:, 0, :],
+    )
 
 
 def sgd_block(
@@ -394,8 +402,8 @@ def sgd_block(
     batch: int,
     loss: str = "squared",
     delta: float | None = None,
-) -> None:
-    r"""``k`` SGD steps of every replica in place, the first-layer update delayed to the end.
+) -> Params:
+    r"""``k`` SGD steps of every replica (new parameters), the first layer updated at the end.
 
     The same steps as ``k`` calls of :func:`sgd_step` (equal up to rounding;
     bitwise for ``k = 1``), in fewer and larger matrix products. Step ``j`` of
@@ -416,7 +424,7 @@ def sgd_block(
     Parameters
     ----------
     params
-        The ``R`` networks (updated in place).
+        The ``R`` networks (left as they are).
     X
         The block's inputs, shape ``(R, kB, d)``, step by step.
     y
@@ -444,19 +452,19 @@ def sgd_block(
     >>> p = init_params(5, 4, seeds=[0, 1])
     >>> q = p.map(np.copy)
     >>> scale = np.full((2, 1, 1), 1 / 3)
-    >>> sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 3)
+    >>> p = sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 3)
     >>> for j in range(4):
     ...     rows = slice(3 * j, 3 * j + 3)
-    ...     sgd_step(q, X[:, rows], y[:, rows], scale, 0.4, 0.05, "relu", np)
+    ...     q = sgd_step(q, X[:, rows], y[:, rows], scale, 0.4, 0.05, "relu", np)
     >>> all(np.allclose(u, v, rtol=1e-12) for u, v in ((p.W, q.W), (p.b, q.b), (p.a, q.a)))
     True
     """
-    W, b, a = params.W, params.b, params.a
+    W, b = params.W, params.b
     B = batch
     k = int(X.shape[1]) // B
     if k == 1:
-        sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp, loss, delta)
-        return
+        return sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp, loss, delta)
+    a = xp.asarray(params.a, copy=True)  # updated step by step: this block's own copy
     H = xp.matmul(X, W.mT) + b[:, None, :]
     C = xp.matmul(X, X.mT) + 1.0
     G = xp.empty_like(H)  # lr_hidden dL/dh of every step so far
@@ -474,8 +482,9 @@ def sgd_block(
         ga = xp.matmul(e.mT, Z)
         G[:, rows, :] = (D * e) * (lr_hidden * a)[:, None, :]
         a -= lr_out * ga[:, 0, :]
-    W -= xp.matmul(G.mT, X)
-    b -= xp.matmul(G.mT, xp.ones_like(G[:, :, :1]))[:, :, 0]
+    return Params(
+        W - xp.matmul(G.mT, X), b - xp.matmul(G.mT, xp.ones_like(G[:, :, :1]))[:, :, 0], a
+    )
 
 
 def _activate_step(H: Any, activation: str, xp: Any) -> tuple[Any, Any]:
