@@ -408,41 +408,29 @@ def sgd_block(
     The same steps as ``k`` calls of :func:`sgd_step` (equal up to rounding;
     bitwise for ``k = 1``), in fewer and larger matrix products. Step ``j`` of
     the block, on the rows ``X[:, jB:(j+1)B]`` (``B = batch``), needs the
-    pre-activations ``h = x W_j^T + b_j`` under the weights after steps
-    ``0..j-1``, which differ from those at the block's start by rank-``B``
-    updates ``-lr_hidden G_s^T x_s`` (and ``-lr_hidden sum_rows G_s`` of ``b``). So,
-    with ``C = X X^T + 1`` and ``G`` the gradients of the pre-activations times ``lr_hidden``::
+    pre-activations under the weights after steps ``0..j-1``, which differ from
+    those at the block's start by rank-``B`` updates. So, with ``C = X X^T + 1``
+    and ``G`` the gradients of the pre-activations times ``lr_hidden``::
 
         H_j = H0_j - C[j, <j] G_{<j}        H0 = X W^T + b    (one product per block)
         W  -= G^T X,   b -= sum_rows G                         (one product per block)
 
-    and only the ``(B, N)``-sized work (activation, residual, output layer) stays
-    per step. The first layer is read once and written once per block instead
-    of per step, and the products have ``kB`` rows instead of ``B``; the extra
-    work, the Gram matrix ``X X^T``, costs ``kB / 2N`` of the rest.
+    and only the ``(B, N)``-sized work (:func:`_block_step`) stays per step. The
+    first layer is read and written once per block instead of per step; the
+    extra work, the Gram matrix, costs ``kB / 2N`` of the rest.
 
     Parameters
     ----------
     params
         The ``R`` networks (left as they are).
-    X
-        The block's inputs, shape ``(R, kB, d)``, step by step.
-    y
-        Targets, shape ``(R, kB)``.
-    scale
-        ``(R, 1, 1)``: ``1/B`` for a training replica, ``0`` for a frozen one.
-    lr_hidden, lr_out
-        Steps of the first layer (and biases) and of the output layer.
-    activation
-        One of :data:`ACTIVATIONS`.
-    xp
-        The array namespace.
+    X, y
+        The block's inputs ``(R, kB, d)``, step by step, and targets ``(R, kB)``.
+    scale, lr_hidden, lr_out, activation, xp, loss, delta
+        As in :func:`sgd_step`. The block is the same SGD for every loss: step
+        ``j`` applies ``rho'`` to its own exact outputs, and only the first
+        layer's update, linear in the ``G_s``, is delayed.
     batch
         ``B``, samples per step (``X.shape[1]`` is a multiple of it).
-    loss, delta
-        The loss and the Huber ``delta`` (:func:`loss_and_gradients`). The block is
-        the same SGD for every loss: step ``j`` applies ``rho'`` to its own exact
-        outputs, and only the first layer's update, linear in the ``G_s``, is delayed.
 
     Examples
     --------
@@ -450,17 +438,15 @@ def sgd_block(
     >>> X = np.sign(rng.standard_normal((2, 12, 5)))
     >>> y = X[:, :, 0] * X[:, :, 1]
     >>> p = init_params(5, 4, seeds=[0, 1])
-    >>> q = p.map(np.copy)
     >>> scale = np.full((2, 1, 1), 1 / 3)
-    >>> p = sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 3)
+    >>> q = sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 3)
     >>> for j in range(4):
     ...     rows = slice(3 * j, 3 * j + 3)
-    ...     q = sgd_step(q, X[:, rows], y[:, rows], scale, 0.4, 0.05, "relu", np)
+    ...     p = sgd_step(p, X[:, rows], y[:, rows], scale, 0.4, 0.05, "relu", np)
     >>> all(np.allclose(u, v, rtol=1e-12) for u, v in ((p.W, q.W), (p.b, q.b), (p.a, q.a)))
     True
     """
-    W, b = params.W, params.b
-    B = batch
+    W, b, B = params.W, params.b, batch
     k = int(X.shape[1]) // B
     if k == 1:
         return sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp, loss, delta)
@@ -468,23 +454,43 @@ def sgd_block(
     H = xp.matmul(X, W.mT) + b[:, None, :]
     C = xp.matmul(X, X.mT) + 1.0
     G = xp.empty_like(H)  # lr_hidden dL/dh of every step so far
+    step = _BlockStep(activation, loss, delta, lr_hidden, lr_out, xp)
     for j in range(k):
-        rows = slice(j * B, (j + 1) * B)
-        if j:
-            # a contiguous copy of C's rows: the product on a strided slice is ~2x slower
-            Cj = xp.asarray(C[:, rows, : j * B], copy=True)
-            Hj = H[:, rows, :] - xp.matmul(Cj, G[:, : j * B, :])
-        else:
-            Hj = xp.asarray(H[:, rows, :], copy=True)
-        Z, D = _activate_step(Hj, activation, xp)
-        r = xp.matmul(Z, a[:, :, None]) - y[:, rows, None]
-        e = loss_derivative(r, loss, delta, xp) * scale
-        ga = xp.matmul(e.mT, Z)
-        G[:, rows, :] = (D * e) * (lr_hidden * a)[:, None, :]
-        a -= lr_out * ga[:, 0, :]
+        a = step(j * B, B, H, C, G, a, y, scale)
     return Params(
         W - xp.matmul(G.mT, X), b - xp.matmul(G.mT, xp.ones_like(G[:, :, :1]))[:, :, 0], a
     )
+
+
+@dataclass(frozen=True)
+class _BlockStep:
+    """Step ``j`` of :func:`sgd_block`: its corrected pre-activations, ``G_j`` and the new ``a``."""
+
+    activation: str
+    loss: str
+    delta: float | None
+    lr_hidden: float
+    lr_out: float
+    xp: Any
+
+    def __call__(
+        self, start: int, B: int, H: Any, C: Any, G: Any, a: Any, y: Any, scale: Any
+    ) -> Any:
+        """Write ``G`` of rows ``start:start+B``; return ``a`` after the step (updated in place)."""
+        xp, rows = self.xp, slice(start, start + B)
+        if start:
+            # a contiguous copy of C's rows: the product on a strided slice is ~2x slower
+            Cj = xp.asarray(C[:, rows, :start], copy=True)
+            Hj = H[:, rows, :] - xp.matmul(Cj, G[:, :start, :])
+        else:
+            Hj = xp.asarray(H[:, rows, :], copy=True)
+        Z, D = _activate_step(Hj, self.activation, xp)
+        r = xp.matmul(Z, a[:, :, None]) - y[:, rows, None]
+        e = loss_derivative(r, self.loss, self.delta, xp) * scale
+        ga = xp.matmul(e.mT, Z)
+        G[:, rows, :] = (D * e) * (self.lr_hidden * a)[:, None, :]
+        a -= self.lr_out * ga[:, 0, :]
+        return a
 
 
 def _activate_step(H: Any, activation: str, xp: Any) -> tuple[Any, Any]:
