@@ -191,8 +191,7 @@ def test_a_step_is_gradient_descent_on_that_loss(loss: str, delta: float | None)
     _, g = loss_and_gradients(p, X, y, "relu", loss=loss, delta=delta)
     B = X.shape[1]
     scale = np.array([1 / B, 0.0, 1 / B]).reshape(3, 1, 1)
-    q = p.map(np.copy)
-    sgd_step(q, X, y, scale, 0.3, 0.02, "relu", np, loss, delta)
+    q = sgd_step(p, X, y, scale, 0.3, 0.02, "relu", np, loss, delta)
     for got, want, before in (
         (q.W, p.W - 0.3 * g.W, p.W),
         (q.b, p.b - 0.3 * g.b, p.b),
@@ -219,9 +218,8 @@ def test_a_block_is_its_steps_for_every_loss(
     ref = p.map(np.copy)
     for j in range(k):
         rows = slice(j * B, (j + 1) * B)
-        sgd_step(ref, X[:, rows], y[:, rows], scale, 0.5, 0.2, activation, np, loss, delta)
-    blk = p.map(np.copy)
-    sgd_block(blk, X, y, scale, 0.5, 0.2, activation, np, B, loss, delta)
+        ref = sgd_step(ref, X[:, rows], y[:, rows], scale, 0.5, 0.2, activation, np, loss, delta)
+    blk = sgd_block(p, X, y, scale, 0.5, 0.2, activation, np, B, loss, delta)
     for got, want, before in ((blk.W, ref.W, p.W), (blk.b, ref.b, p.b), (blk.a, ref.a, p.a)):
         assert not np.allclose(want[0], before[0])
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
@@ -234,9 +232,7 @@ def test_the_losses_move_the_network_differently() -> None:
     scale = np.full((3, 1, 1), 1 / 4)
     ends = []
     for loss, delta in CASES:
-        q = p.map(np.copy)
-        sgd_block(q, X, y, scale, 0.5, 0.2, "relu", np, 4, loss, delta)
-        ends.append(q.a.copy())
+        ends.append(sgd_block(p, X, y, scale, 0.5, 0.2, "relu", np, 4, loss, delta).a)
     for i in range(len(ends)):
         for j in range(i):
             assert not np.allclose(ends[i], ends[j]), (CASES[i], CASES[j])
@@ -303,13 +299,13 @@ def test_squared_loss_kernels_are_the_old_kernels_bitwise(dtype: str) -> None:
     X = np.sign(rng.standard_normal((2, 32, 6))).astype(dtype)
     y = (X[:, :, 0] * X[:, :, 1]).astype(dtype)
     scale = np.full((2, 1, 1), 1 / 4, dtype=dtype)
-    old, new, default = p.map(np.copy), p.map(np.copy), p.map(np.copy)
+    old = p.map(np.copy)
     _old_sgd_block(old, X, y, scale, 0.4, 0.05, 4)
     _old_sgd_step(old, X[:, :4], y[:, :4], scale, 0.4, 0.05)
-    sgd_block(new, X, y, scale, 0.4, 0.05, "relu", np, 4, "squared", None)
-    sgd_step(new, X[:, :4], y[:, :4], scale, 0.4, 0.05, "relu", np, "squared", None)
-    sgd_block(default, X, y, scale, 0.4, 0.05, "relu", np, 4)
-    sgd_step(default, X[:, :4], y[:, :4], scale, 0.4, 0.05, "relu", np)
+    new = sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 4, "squared", None)
+    new = sgd_step(new, X[:, :4], y[:, :4], scale, 0.4, 0.05, "relu", np, "squared", None)
+    default = sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 4)
+    default = sgd_step(default, X[:, :4], y[:, :4], scale, 0.4, 0.05, "relu", np)
     for name in ("W", "b", "a"):
         np.testing.assert_array_equal(getattr(new, name), getattr(old, name))
         np.testing.assert_array_equal(getattr(default, name), getattr(old, name))

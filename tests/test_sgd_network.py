@@ -139,7 +139,7 @@ def test_sgd_step_is_gradient_descent_and_masks(backend: Any, activation: str) -
     B = X.shape[1]
     scale = np.array([1 / B, 0.0, 1 / B]).reshape(3, 1, 1)
     dev = p.map(lambda v: backend.asarray(v, "float64"))
-    sgd_step(
+    dev = sgd_step(
         dev,
         backend.asarray(X, "float64"),
         backend.asarray(y, "float64"),
@@ -175,10 +175,9 @@ def test_a_block_is_its_steps_to_rounding(backend: Any, activation: str) -> None
     ref = p.map(np.copy)
     for j in range(k):
         rows = slice(j * B, (j + 1) * B)
-        sgd_step(ref, X[:, rows], y[:, rows], scale, 0.3, 0.05, activation, np)
+        ref = sgd_step(ref, X[:, rows], y[:, rows], scale, 0.3, 0.05, activation, np)
     to = lambda v: backend.asarray(v, "float64")  # noqa: E731
-    dev = p.map(to)
-    sgd_block(dev, to(X), to(y), to(scale), 0.3, 0.05, activation, backend.xp, B)
+    dev = sgd_block(p.map(to), to(X), to(y), to(scale), 0.3, 0.05, activation, backend.xp, B)
     for got, want, before in ((dev.W, ref.W, p.W), (dev.b, ref.b, p.b), (dev.a, ref.a, p.a)):
         got = to_numpy(got)
         assert not np.allclose(want[0], before[0])  # the steps did move the replica
@@ -189,11 +188,10 @@ def test_a_block_is_its_steps_to_rounding(backend: Any, activation: str) -> None
 def test_a_block_of_one_step_is_the_step_bitwise() -> None:
     p, (X, y) = _problem(seed=5)
     scale = np.full((3, 1, 1), 1 / X.shape[1])
-    q = p.map(np.copy)
-    sgd_step(p, X, y, scale, 0.2, 0.01, "relu", np)
-    sgd_block(q, X, y, scale, 0.2, 0.01, "relu", np, X.shape[1])
+    stepped = sgd_step(p, X, y, scale, 0.2, 0.01, "relu", np)
+    blocked = sgd_block(p, X, y, scale, 0.2, 0.01, "relu", np, X.shape[1])
     for name in ("W", "b", "a"):
-        np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
+        np.testing.assert_array_equal(getattr(blocked, name), getattr(stepped, name))
 
 
 def test_a_block_is_deterministic_in_float32() -> None:
@@ -204,11 +202,26 @@ def test_a_block_is_deterministic_in_float32() -> None:
     runs = []
     for _ in range(2):
         p = init_params(32, 16, seeds=[0, 1, 2, 3], dtype="float32")
-        sgd_block(p, X, y, scale, 0.5, 0.01, "relu", np, 8)
-        runs.append(p)
+        runs.append(sgd_block(p, X, y, scale, 0.5, 0.01, "relu", np, 8))
     for name in ("W", "b", "a"):
         assert getattr(runs[0], name).dtype == np.float32
         np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name))
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_steps_leave_their_input_parameters_as_they_were(k: int) -> None:
+    """sgd_step and sgd_block are pure updates (optax's ``update``): new Params, input untouched."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((3, 4 * k, 5))
+    y = rng.standard_normal((3, 4 * k))
+    scale = np.full((3, 1, 1), 1 / 4)
+    p = init_params(5, 6, seeds=[0, 1, 2], dtype="float64")
+    snapshot = p.map(np.copy)
+    q = sgd_block(p, X, y, scale, 0.5, 0.1, "relu", np, 4)
+    for name in ("W", "b", "a"):
+        np.testing.assert_array_equal(getattr(p, name), getattr(snapshot, name))
+        assert not np.shares_memory(getattr(q, name), getattr(p, name))
+        assert not np.array_equal(getattr(q, name), getattr(p, name))
 
 
 def test_activation_derivatives() -> None:

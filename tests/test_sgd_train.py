@@ -279,16 +279,21 @@ def _hook_steps(
     before: Callable[..., None] | None = None,
     after: Callable[..., None] | None = None,
 ) -> None:
-    """Call ``before``/``after`` around every training call (one step or a block of steps)."""
+    """Call ``before``/``after`` around every training call (one step or a block of steps).
+
+    ``before`` sees the call's arguments; ``after`` the same with the new parameters the
+    call returned in place of the old (the steps are pure updates).
+    """
     for name in ("sgd_step", "sgd_block"):
         real = getattr(train_module, name)
 
-        def hooked(*args: Any, real: Callable[..., None] = real) -> None:
+        def hooked(*args: Any, real: Callable[..., Any] = real) -> Any:
             if before is not None:
                 before(*args)
-            real(*args)
+            out = real(*args)
             if after is not None:
-                after(*args)
+                after(out, *args[1:])
+            return out
 
         monkeypatch.setattr(train_module, name, hooked)
 
@@ -442,11 +447,11 @@ def test_a_divergence_leaves_stopped_replicas_untouched(monkeypatch: pytest.Monk
             first = int(np.flatnonzero(scale_host == 0)[0])
             seen["first"] = first
             seen["frozen"] = np.array(to_numpy(params.W[first]), copy=True)
-            seen["params"] = params
         elif "frozen" in seen and "poisoned" not in seen and scale_host.any():
             victim = int(np.flatnonzero(scale_host)[0])
             params.W[victim, 0, 0] = np.nan  # a live replica diverges after another stopped
             seen["poisoned"] = victim
+        seen["params"] = params  # the latest parameters: at the end, the final ones
 
     _hook_steps(monkeypatch, after=step)
     run = train("x1*x2*x3", d=16, replicas=4, samples=200_000, seed=0)

@@ -124,7 +124,9 @@ class Params:
     a
         Output weights, shape ``(R, N)``.
 
-    The arrays are mutable: :func:`sgd_step` updates them in place.
+    A value, as optax's parameters are: :func:`sgd_step` and :func:`sgd_block`
+    return new ``Params`` and never write into the arrays they are given, so a
+    ``Params`` can be kept (a snapshot, a reference run) while training goes on.
 
     Examples
     --------
@@ -354,22 +356,26 @@ def sgd_step(
     xp: Any,
     loss: str = "squared",
     delta: float | None = None,
-) -> None:
-    """One SGD step of every replica, in place (the reference for :func:`sgd_block`).
+) -> Params:
+    """One SGD step of every replica: the new parameters (the reference for :func:`sgd_block`).
 
     The same gradients as :func:`loss_and_gradients` with ``e = rho'(f - y) * scale``
     instead of ``rho'(f - y) / B``: ``scale`` (shape ``(R, 1, 1)``) is ``1/B`` for a
     training replica and ``0`` for a frozen one, so a frozen replica does not
-    move. Then ``W -= lr_hidden dW``, ``b -= lr_hidden db``, ``a -= lr_out da``.
+    move. Then ``W - lr_hidden dW``, ``b - lr_hidden db``, ``a - lr_out da`` (new arrays;
+    ``params`` is left as it was).
     ``loss`` and ``delta`` as in :func:`loss_and_gradients`; for the squared loss
     ``e = (f - y) * scale``, the arithmetic of csqbound before losses could be chosen.
 
     Examples
     --------
     >>> p = Params(np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1)))
-    >>> sgd_step(p, np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1, 1)), 0.1, 0.01, "relu", np)
-    >>> p.W.tolist(), p.b.tolist(), p.a.tolist()
+    >>> X, y, scale = np.ones((1, 1, 2)), np.zeros((1, 1)), np.ones((1, 1, 1))
+    >>> q = sgd_step(p, X, y, scale, 0.1, 0.01, "relu", np)
+    >>> q.W.tolist(), q.b.tolist(), q.a.tolist()
     ([[[0.8, 0.8]]], [[-0.2]], [[0.96]])
+    >>> p.W.tolist()
+    [[[1.0, 1.0]]]
     """
     W, b, a = params.W, params.b, params.a
     H = xp.matmul(X, W.mT) + b[:, None, :]
@@ -377,9 +383,11 @@ def sgd_step(
     e = loss_derivative(xp.matmul(Z, a[:, :, None]) - y[:, :, None], loss, delta, xp) * scale
     ga = xp.matmul(e.mT, Z)
     G = D * (e * a[:, None, :])
-    W -= lr_hidden * xp.matmul(G.mT, X)
-    b -= lr_hidden * xp.sum(G, axis=1)
-    a -= lr_out * ga[:, 0, :]
+    return Params(
+        W - lr_hidden * xp.matmul(G.mT, X),
+        b - lr_hidden * xp.sum(G, axis=1),
+        a - lr_out * ga[:, 0, :],
+    )
 
 
 def sgd_block(
@@ -394,47 +402,35 @@ def sgd_block(
     batch: int,
     loss: str = "squared",
     delta: float | None = None,
-) -> None:
-    r"""``k`` SGD steps of every replica in place, the first-layer update delayed to the end.
+) -> Params:
+    r"""``k`` SGD steps of every replica (new parameters), the first layer updated at the end.
 
     The same steps as ``k`` calls of :func:`sgd_step` (equal up to rounding;
     bitwise for ``k = 1``), in fewer and larger matrix products. Step ``j`` of
     the block, on the rows ``X[:, jB:(j+1)B]`` (``B = batch``), needs the
-    pre-activations ``h = x W_j^T + b_j`` under the weights after steps
-    ``0..j-1``, which differ from those at the block's start by rank-``B``
-    updates ``-lr_hidden G_s^T x_s`` (and ``-lr_hidden sum_rows G_s`` of ``b``). So,
-    with ``C = X X^T + 1`` and ``G`` the gradients of the pre-activations times ``lr_hidden``::
+    pre-activations under the weights after steps ``0..j-1``, which differ from
+    those at the block's start by rank-``B`` updates. So, with ``C = X X^T + 1``
+    and ``G`` the gradients of the pre-activations times ``lr_hidden``::
 
         H_j = H0_j - C[j, <j] G_{<j}        H0 = X W^T + b    (one product per block)
         W  -= G^T X,   b -= sum_rows G                         (one product per block)
 
-    and only the ``(B, N)``-sized work (activation, residual, output layer) stays
-    per step. The first layer is read once and written once per block instead
-    of per step, and the products have ``kB`` rows instead of ``B``; the extra
-    work, the Gram matrix ``X X^T``, costs ``kB / 2N`` of the rest.
+    and only the ``(B, N)``-sized work (:func:`_block_step`) stays per step. The
+    first layer is read and written once per block instead of per step; the
+    extra work, the Gram matrix, costs ``kB / 2N`` of the rest.
 
     Parameters
     ----------
     params
-        The ``R`` networks (updated in place).
-    X
-        The block's inputs, shape ``(R, kB, d)``, step by step.
-    y
-        Targets, shape ``(R, kB)``.
-    scale
-        ``(R, 1, 1)``: ``1/B`` for a training replica, ``0`` for a frozen one.
-    lr_hidden, lr_out
-        Steps of the first layer (and biases) and of the output layer.
-    activation
-        One of :data:`ACTIVATIONS`.
-    xp
-        The array namespace.
+        The ``R`` networks (left as they are).
+    X, y
+        The block's inputs ``(R, kB, d)``, step by step, and targets ``(R, kB)``.
+    scale, lr_hidden, lr_out, activation, xp, loss, delta
+        As in :func:`sgd_step`. The block is the same SGD for every loss: step
+        ``j`` applies ``rho'`` to its own exact outputs, and only the first
+        layer's update, linear in the ``G_s``, is delayed.
     batch
         ``B``, samples per step (``X.shape[1]`` is a multiple of it).
-    loss, delta
-        The loss and the Huber ``delta`` (:func:`loss_and_gradients`). The block is
-        the same SGD for every loss: step ``j`` applies ``rho'`` to its own exact
-        outputs, and only the first layer's update, linear in the ``G_s``, is delayed.
 
     Examples
     --------
@@ -442,40 +438,59 @@ def sgd_block(
     >>> X = np.sign(rng.standard_normal((2, 12, 5)))
     >>> y = X[:, :, 0] * X[:, :, 1]
     >>> p = init_params(5, 4, seeds=[0, 1])
-    >>> q = p.map(np.copy)
     >>> scale = np.full((2, 1, 1), 1 / 3)
-    >>> sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 3)
+    >>> q = sgd_block(p, X, y, scale, 0.4, 0.05, "relu", np, 3)
     >>> for j in range(4):
     ...     rows = slice(3 * j, 3 * j + 3)
-    ...     sgd_step(q, X[:, rows], y[:, rows], scale, 0.4, 0.05, "relu", np)
+    ...     p = sgd_step(p, X[:, rows], y[:, rows], scale, 0.4, 0.05, "relu", np)
     >>> all(np.allclose(u, v, rtol=1e-12) for u, v in ((p.W, q.W), (p.b, q.b), (p.a, q.a)))
     True
     """
-    W, b, a = params.W, params.b, params.a
-    B = batch
+    W, b, B = params.W, params.b, batch
     k = int(X.shape[1]) // B
     if k == 1:
-        sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp, loss, delta)
-        return
+        return sgd_step(params, X, y, scale, lr_hidden, lr_out, activation, xp, loss, delta)
+    a = xp.asarray(params.a, copy=True)  # updated step by step: this block's own copy
     H = xp.matmul(X, W.mT) + b[:, None, :]
     C = xp.matmul(X, X.mT) + 1.0
     G = xp.empty_like(H)  # lr_hidden dL/dh of every step so far
+    step = _BlockStep(activation, loss, delta, lr_hidden, lr_out, xp)
     for j in range(k):
-        rows = slice(j * B, (j + 1) * B)
-        if j:
+        a = step(j * B, B, H, C, G, a, y, scale)
+    return Params(
+        W - xp.matmul(G.mT, X), b - xp.matmul(G.mT, xp.ones_like(G[:, :, :1]))[:, :, 0], a
+    )
+
+
+@dataclass(frozen=True)
+class _BlockStep:
+    """Step ``j`` of :func:`sgd_block`: its corrected pre-activations, ``G_j`` and the new ``a``."""
+
+    activation: str
+    loss: str
+    delta: float | None
+    lr_hidden: float
+    lr_out: float
+    xp: Any
+
+    def __call__(
+        self, start: int, B: int, H: Any, C: Any, G: Any, a: Any, y: Any, scale: Any
+    ) -> Any:
+        """Write ``G`` of rows ``start:start+B``; return ``a`` after the step (updated in place)."""
+        xp, rows = self.xp, slice(start, start + B)
+        if start:
             # a contiguous copy of C's rows: the product on a strided slice is ~2x slower
-            Cj = xp.asarray(C[:, rows, : j * B], copy=True)
-            Hj = H[:, rows, :] - xp.matmul(Cj, G[:, : j * B, :])
+            Cj = xp.asarray(C[:, rows, :start], copy=True)
+            Hj = H[:, rows, :] - xp.matmul(Cj, G[:, :start, :])
         else:
             Hj = xp.asarray(H[:, rows, :], copy=True)
-        Z, D = _activate_step(Hj, activation, xp)
+        Z, D = _activate_step(Hj, self.activation, xp)
         r = xp.matmul(Z, a[:, :, None]) - y[:, rows, None]
-        e = loss_derivative(r, loss, delta, xp) * scale
+        e = loss_derivative(r, self.loss, self.delta, xp) * scale
         ga = xp.matmul(e.mT, Z)
-        G[:, rows, :] = (D * e) * (lr_hidden * a)[:, None, :]
-        a -= lr_out * ga[:, 0, :]
-    W -= xp.matmul(G.mT, X)
-    b -= xp.matmul(G.mT, xp.ones_like(G[:, :, :1]))[:, :, 0]
+        G[:, rows, :] = (D * e) * (self.lr_hidden * a)[:, None, :]
+        a -= self.lr_out * ga[:, 0, :]
+        return a
 
 
 def _activate_step(H: Any, activation: str, xp: Any) -> tuple[Any, Any]:

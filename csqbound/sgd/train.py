@@ -997,18 +997,17 @@ class _Loop:
             k = min(self.block, target_step - self.step, self.chunk_steps - self.k_chunk)
             rows = slice(self.k_chunk * B, (self.k_chunk + k) * B)
             X, y = self.X_chunk[:, rows, :], self.y_chunk[:, rows]
-            self._train(self.params, X, y, self.scale, k)
+            self.params = self._train(self.params, X, y, self.scale, k)
             self.k_chunk += k
             self.step += k
 
-    def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int) -> None:
+    def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int) -> Params:
         """``k`` steps of the replicas of ``params`` (one step: the reference :func:`sgd_step`)."""
         cfg, xp = self.cfg, self.be.xp
         act, lr_h, lr_o = cfg.activation, self.lr_hidden, self.lr_out
         if k == 1:
-            sgd_step(params, X, y, scale, lr_h, lr_o, act, xp, cfg.loss, cfg.delta)
-        else:
-            sgd_block(params, X, y, scale, lr_h, lr_o, act, xp, cfg.batch, cfg.loss, cfg.delta)
+            return sgd_step(params, X, y, scale, lr_h, lr_o, act, xp, cfg.loss, cfg.delta)
+        return sgd_block(params, X, y, scale, lr_h, lr_o, act, xp, cfg.batch, cfg.loss, cfg.delta)
 
     def check_divergence(self) -> None:
         """Freeze replicas with non-finite parameters (status ``"diverged"``), zeroing only them."""
@@ -1026,9 +1025,11 @@ class _Loop:
         # zero only the replicas that just diverged (their NaN/inf would otherwise leak into
         # reductions); stopped replicas keep their parameters untouched
         keep = self.be.asarray((~bad).astype(np.float64), self.cfg.dtype)
-        p.W[...] = xp.where(keep[:, None, None] > 0, p.W, 0.0)
-        p.b[...] = xp.where(keep[:, None] > 0, p.b, 0.0)
-        p.a[...] = xp.where(keep[:, None] > 0, p.a, 0.0)
+        self.params = Params(
+            xp.where(keep[:, None, None] > 0, p.W, 0.0),
+            xp.where(keep[:, None] > 0, p.b, 0.0),
+            xp.where(keep[:, None] > 0, p.a, 0.0),
+        )
 
 
 class _History:
