@@ -936,7 +936,13 @@ def _to_latex(table: Table) -> str:
 
 
 def to_json(data: Any) -> str:
-    """Serialise CLI data: ``Math`` cells become their text, other objects their ``str``."""
+    """Serialise CLI data: ``Math`` cells become their text, other objects their ``str``.
+
+    The document follows :mod:`csqbound.report.schema`: a top-level object starts with
+    ``"schema_version"``, and every exact field ``NAME`` (a string) has its float twin
+    ``NAME_float``.
+    """
+    from csqbound.report.schema import json_ready
 
     def default(obj: Any) -> Any:
         if isinstance(obj, Math):
@@ -947,7 +953,7 @@ def to_json(data: Any) -> str:
             return obj.to_dict()
         return str(obj)
 
-    return json.dumps(data, indent=2, default=default, allow_nan=False)
+    return json.dumps(json_ready(data), indent=2, default=default, allow_nan=False)
 
 
 def render(table: Table, fmt: str, columns: Sequence[str] | None = None) -> str:
