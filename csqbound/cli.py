@@ -645,14 +645,146 @@ def verify(
     output.emit(data, lambda: verification_tables(str(target), data))
 
 
+#: Output folders of ``report`` and ``calibrate`` when no ``--out`` is given.
+REPORT_OUT = Path("csqbound-report")
+CALIBRATION_OUT = Path("csqbound-calibration")
+#: Replica statuses, each a column of ``runs --format csv`` (``error``: the run raised).
+RUN_STATUSES = ("ok", "diverged", "budget_exhausted", "error")
+
+
+def _find_store(db: Path | None) -> Path:
+    """The store ``runs`` lists: ``--db``, else the newest of the default places.
+
+    The default places are ``csqbound.sqlite`` (``verify``) and the stores of
+    ``report`` and ``calibrate`` under their default output folders.
+    """
+    from csqbound.experiments.store import DEFAULT_PATH
+    from csqbound.report.pipeline import STORE_NAME
+
+    if db is not None:
+        if not db.exists():
+            msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
+            raise CsqboundError(msg)
+        return db
+    places = [Path(DEFAULT_PATH), REPORT_OUT / STORE_NAME, CALIBRATION_OUT / STORE_NAME]
+    found = [p for p in places if p.is_file()]
+    if not found:
+        msg = (
+            f"no results store in {', '.join(map(str, places))}; give --db PATH "
+            "(a report's store is OUT/runs.sqlite; `csqbound report` prints its path)"
+        )
+        raise CsqboundError(msg)
+    newest = max(found, key=lambda p: p.stat().st_mtime)
+    if len(found) > 1:
+        others = ", ".join(str(p) for p in found if p != newest)
+        typer.echo(f"csqbound: listing {newest}, the newest store (also: {others})", err=True)
+    return newest
+
+
+def _run_record(run: Any, settings: tuple[str, ...]) -> dict[str, Any]:
+    """One row of ``runs``: the spec, the ``settings`` named, status counts, the median."""
+    import math
+
+    from csqbound.experiments.scaling import censored_median
+
+    counts = {s: 0 for s in RUN_STATUSES}
+    for s in run.status or ("error",):
+        counts[s] = counts.get(s, 0) + 1
+    # the median over replicas, censored (budget exhausted) ones counting as +inf
+    values = sorted(
+        float(n) if n is not None else math.inf
+        for n, st in zip(run.samples_to_learn, run.status, strict=False)
+        if n is not None or st == "budget_exhausted"
+    )
+    median = censored_median(values) if values else None
+    chosen = {**dict(run.settings), "loss": run.loss}
+    return {
+        "target": run.target,
+        "domain": run.domain,
+        "d": run.d,
+        "seed": run.seed,
+        **{name: chosen.get(name) for name in settings},
+        "replicas": len(run.status),
+        "status": ", ".join(f"{k}: {v}" for k, v in counts.items() if v),
+        **counts,
+        "samples_to_learn": (
+            None if median is None else (">budget" if math.isinf(median) else int(round(median)))
+        ),
+        "wall_time": None if run.wall_time is None else round(run.wall_time, 3),
+        "key": run.key[:12],
+    }
+
+
+def _runs_table(stored: list[Any], db: Path, held: int) -> Any:
+    """The text table of ``runs``: a column per distinguishing setting, the rest in a note."""
+    from csqbound.experiments.store import distinguishing_settings
+    from csqbound.report.tables import Table
+
+    varying, common = distinguishing_settings(stored)
+    records = [_run_record(r, varying) for r in stored]
+    for rec in records:  # a setting left to its default is stored as null
+        rec.update({k: "default" for k in varying if rec[k] is None})
+    columns = ("target", "domain", "d", "seed", *varying, "status", "samples_to_learn")
+    columns += ("wall_time", "key")
+    title = f"{len(records)} runs in {db} (samples_to_learn: median over replicas)"
+    table = Table.from_records(records, columns, title=title)
+    shown = ", ".join(f"{k}={'default' if v is None else v}" for k, v in common.items())
+    notes = [f"Settings shared by every run shown: {shown}." if shown else ""]
+    if varying:
+        notes.append(f"Settings that differ between runs: {', '.join(varying)}.")
+    if not stored:
+        notes = [
+            f"No run of the {held} in {db} matches --target / --loss."
+            if held
+            else f"The store {db} holds no runs (e.g. a sweep that failed before its first run)."
+        ]
+    return Table(table.columns, table.rows, title=title, notes=tuple(n for n in notes if n))
+
+
+def _runs_csv(stored: list[Any]) -> str:
+    """``runs`` as CSV: every setting a column, one count column per status."""
+    import csv
+    import io
+
+    from csqbound.experiments.store import distinguishing_settings
+
+    varying, common = distinguishing_settings(stored)
+    settings = (*common, *varying)
+    records = [_run_record(r, settings) for r in stored]
+    columns = ("target", "domain", "d", "seed", *settings)
+    columns += (*(() if "replicas" in settings else ("replicas",)), *RUN_STATUSES)
+    columns += ("samples_to_learn", "wall_time", "key")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+RunsFormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
+]
+
+
 @app.command()
 @guarded
 def runs(
-    db: Annotated[Path, typer.Option("--db", help="SQLite results store to list.")] = Path(
-        "csqbound.sqlite"
-    ),
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite results store to list (default: the newest of csqbound.sqlite, "
+            "csqbound-report/runs.sqlite and csqbound-calibration/runs.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
     target: Annotated[
-        str | None, typer.Option(help="Only runs of this target (as stored).", show_default=False)
+        str | None,
+        typer.Option(
+            help="Only runs of this target, compared after parsing ('x1 * x2' finds x1*x2); "
+            "a catalog name works too.",
+            show_default=False,
+        ),
     ] = None,
     loss: Annotated[
         str | None,
@@ -661,74 +793,33 @@ def runs(
             show_default=False,
         ),
     ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
-    ] = "table",
+    fmt: RunsFormatOpt = "table",
 ) -> None:
     """List the runs stored in a results store."""
-    import csv
-    import io
-    import math
-
-    from csqbound.experiments.scaling import censored_median
     from csqbound.experiments.store import Store
-    from csqbound.report.tables import Table, render, to_json
+    from csqbound.report.tables import render, to_json
 
     if fmt not in ("table", "json", "csv"):
         msg = f"unknown format {fmt!r} for runs: use table, json or csv"
         raise CsqboundError(msg)
-    if not db.exists():
-        msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
-        raise CsqboundError(msg)
+    expression = None if target is None else str(_target(target, None))
     if loss is not None:
         from csqbound.sgd.losses import check_loss
 
         check_loss(loss)
-    with Store(db, create=False) as store:
-        stored = store.runs(target=target, loss=loss)
-    columns = (
-        "target", "domain", "loss", "d", "seed", "status", "samples_to_learn", "wall_time", "key",
-    )  # fmt: skip
-    records: list[dict[str, Any]] = []
-    for r in stored:
-        status: dict[str, int] = {}
-        for s in r.status or ("error",):
-            status[s] = status.get(s, 0) + 1
-        # the median over replicas, censored (budget exhausted) ones counting as +inf
-        values = sorted(
-            float(n) if n is not None else math.inf
-            for n, st in zip(r.samples_to_learn, r.status, strict=False)
-            if n is not None or st == "budget_exhausted"
-        )
-        median = censored_median(values) if values else None
-        records.append(
-            {
-                "target": r.target,
-                "domain": r.domain,
-                "loss": r.loss,
-                "d": r.d,
-                "seed": r.seed,
-                "status": ", ".join(f"{k}: {v}" for k, v in status.items()),
-                "samples_to_learn": (
-                    None
-                    if median is None
-                    else (">budget" if math.isinf(median) else int(round(median)))
-                ),
-                "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
-                "key": r.key[:12],
-            }
-        )
+    path = _find_store(db)
+    with Store(path, create=False) as store:
+        stored = store.runs(expression=expression, loss=loss)
+        held = len(store)
+    if not stored:
+        what = "match --target / --loss" if held else "are stored there"
+        typer.echo(f"csqbound: no runs in {path} {what}", err=True)
     if fmt == "json":
         _emit(to_json([r.to_dict() for r in stored]))
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        _emit(buffer.getvalue())
+        _emit(_runs_csv(stored))
     else:
-        title = f"{len(records)} runs in {db} (samples_to_learn: median over replicas)"
-        _emit(render(Table.from_records(records, columns, title=title), "table"))
+        _emit(render(_runs_table(stored, path, held), "table"))
 
 
 @app.command()
@@ -741,7 +832,7 @@ def report(
             show_default=False,
         ),
     ] = None,
-    out: OutOpt = Path("csqbound-report"),
+    out: OutOpt = REPORT_OUT,
     db: ReportDbOpt = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
@@ -757,7 +848,7 @@ def report(
 @app.command()
 @guarded
 def calibrate(
-    out: OutOpt = Path("csqbound-calibration"),
+    out: OutOpt = CALIBRATION_OUT,
     db: ReportDbOpt = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
@@ -801,7 +892,8 @@ def _run_report(
         f"tables:  {', '.join(str(p) for p in result.tables)}",
         f"figures: {len(result.figures)} files in {out / 'figures'}",
         f"data:    {result.json}",
-        f"store:   {result.store}  (a rerun reuses its runs)",
+        f"store:   {result.store}  (a rerun reuses its runs; list them: csqbound runs "
+        f"--db {result.store})",
         f"sweep:   {sweep['done']} runs now, {sweep['skipped']} reused, "
         f"{sweep['failed']} failed; wall time {result.wall_time:.1f} s",
     ]

@@ -44,6 +44,7 @@ from csqbound.report.tables import (
 )
 
 __all__ = [
+    "STORE_NAME",
     "ReportResult",
     "build_report",
     "calibration_table",
@@ -52,6 +53,10 @@ __all__ = [
     "verification_table",
     "verification_tables",
 ]
+
+#: File name of a report's results store in its output folder (``csqbound runs`` looks
+#: there under the default folders).
+STORE_NAME = "runs.sqlite"
 
 
 @dataclass(frozen=True)
@@ -425,7 +430,7 @@ def build_report(
     theory = theory_records(suite)
     per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
     out = _prepare_folder(out)
-    store_path = Path(store) if store is not None else out / "runs.sqlite"
+    store_path = Path(store) if store is not None else out / STORE_NAME
     sweep, verifications = _sweeps(
         per_target, store_path, workers=workers, dask=dask, progress=progress,
         resamples=resamples,
