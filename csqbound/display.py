@@ -24,7 +24,7 @@ from typing import Any
 
 from csqbound.errors import BackendUnavailableError
 
-__all__ = ["PANDAS_HINT", "html_summary", "short_repr", "to_dataframe"]
+__all__ = ["PANDAS_HINT", "html_summary", "html_table", "short_repr", "to_dataframe"]
 
 #: How to install the optional DataFrame support.
 PANDAS_HINT = "pip install 'csqbound[pandas]'"
@@ -51,6 +51,40 @@ def html_summary(title: str, rows: Iterable[tuple[str, Any]]) -> str:
         for k, v in rows
     )
     return f"<table><caption>{html.escape(title)}</caption><tbody>{body}</tbody></table>"
+
+
+def html_table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = 20
+) -> str:
+    """An HTML table with a caption, a header and at most ``limit`` rows; every cell escaped.
+
+    Rows beyond ``limit`` are counted in a last row (``... 12 more``), so a result with
+    thousands of monomials still shows as a small table.
+
+    Examples
+    --------
+    >>> page = html_table("Support", ["monomial", "coefficient"], [("x1", "1/2")] * 3, limit=2)
+    >>> page.count("<tr>"), "1 more" in page
+    (4, True)
+    """
+    cell = 'style="text-align:left"'
+    head = "".join(f"<th {cell}>{html.escape(str(c))}</th>" for c in columns)
+    body, extra = [], 0
+    for i, row in enumerate(rows):
+        if i >= limit:
+            extra += 1
+            continue
+        body.append(
+            "<tr>"
+            + "".join(f"<td {cell}>{html.escape(_cut(str(v), 200))}</td>" for v in row)
+            + "</tr>"
+        )
+    if extra:
+        body.append(f'<tr><td colspan="{len(columns)}" {cell}>... {extra} more</td></tr>')
+    return (
+        f"<table><caption>{html.escape(title)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def to_dataframe(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Any:

@@ -54,28 +54,7 @@ def expansion_summary(target: Target, expansion: Expansion) -> dict[str, Any]:
     >>> [(r["monomial"], r["coefficient"]) for r in s["support"]]
     [('x1', '1'), ('x1*x2', '1')]
     """
-    support = [
-        {
-            "monomial": str(m),
-            "coefficient": _number(expansion.coefficients[m], expansion.exact),
-            "degree": m.degree,
-            "weight": _number(expansion.weight(m), expansion.exact),
-        }
-        for m in expansion.support
-    ]
-    return {
-        "expression": str(target),
-        "domain": expansion.domain,
-        "variables": expansion.variables,
-        "exact": expansion.exact,
-        "method": expansion.method,
-        "tol": expansion.tol,
-        "coefficient_error": expansion.error,
-        "truncation": expansion.truncation,
-        "max_degree": expansion.max_degree,
-        "norm2": _number(expansion.norm2, expansion.exact),
-        "support": support,
-    }
+    return {"expression": str(target), **expansion.to_dict()}
 
 
 def expansion_table(summary: dict[str, Any]) -> Table:
@@ -157,17 +136,10 @@ def leap_summary(target: Target | Analysis, losses: Sequence[str] | None = None)
     a = _analysis(target)
     result: LeapResult = a.leap
     summary = expansion_summary(a.target, a.expansion)
-    summary.update(
-        {
-            "leap": result.leap,
-            "msp": result.msp,
-            "order": [str(m) for m in result.order],
-            "jumps": list(result.jumps),
-            "stages": [[str(m) for m in stage] for stage in result.stages],
-            "cover": a.cover,
-            "first_cover": {f"x{c}": str(m) for c, m in sorted(result.first_cover.items())},
-        }
-    )
+    record = result.to_dict()
+    del record["domain"]  # the expansion's, already in the summary
+    summary.update(record)
+    summary["cover"] = a.cover
     summary.update(_other_leaps(a, losses))
     return summary
 
