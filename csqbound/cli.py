@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +17,12 @@ import typer
 
 from csqbound.errors import CsqboundError, shorten
 from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
+from csqbound.monomial import Domain
+from csqbound.report.tables import Format
+from csqbound.sgd.backend import BACKENDS
+from csqbound.sgd.losses import LOSSES
+from csqbound.sgd.network import ACTIVATIONS
+from csqbound.sgd.protocol import Schedule, StepRule
 
 __all__ = ["app", "main"]
 
@@ -50,6 +57,25 @@ def _global(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _choices(values: Sequence[str]) -> dict[str, Any]:
+    """Option settings that list ``values`` in ``--help`` and complete them in the shell.
+
+    The values are still checked by the library (with its one clear error line and
+    its aliases), not by click, so ``--loss l2`` keeps working where the library
+    accepts it.
+    """
+    names = tuple(values)
+
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in names if v.startswith(incomplete)]
+
+    return {"metavar": "[" + "|".join(names) + "]", "autocompletion": complete}
+
+
+_DOMAINS = typing.get_args(Domain)
+_FORMATS = typing.get_args(Format)
+
 DomainOpt = Annotated[
     str | None,
     typer.Option(
@@ -58,10 +84,17 @@ DomainOpt = Annotated[
         help="Input distribution: boolean ({-1,1}^d, the default) or gaussian (N(0, I_d)); "
         "a catalog name brings its own domain.",
         show_default=False,
+        **_choices(_DOMAINS),
     ),
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, json, markdown or latex.")
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table, json, markdown or latex.",
+        **_choices(_FORMATS),
+    ),
 ]
 ColumnsOpt = Annotated[
     str | None,
@@ -98,28 +131,32 @@ ScheduleOpt = Annotated[
     str,
     typer.Option(
         help="joint (both layers together) or layerwise (first layer with the second "
-        "fixed, then the second fitted)."
+        "fixed, then the second fitted).",
+        **_choices(typing.get_args(Schedule)),
     ),
 ]
 OutputStepOpt = Annotated[
     str,
     typer.Option(
         help="Output-layer step: mean-field (eta0/(N*d)), width (N times it) or a "
-        "positive multiple of it."
+        "positive multiple of it.",
+        metavar="[mean-field|width|MULTIPLE]",
     ),
 ]
 StepRuleOpt = Annotated[
     str,
     typer.Option(
         help="exponent: both steps times min(1, (d/16)^(-(k-2)/2)) for a predicted leap "
-        "k >= 3 (the regime of the proofs; the 1/d step for k <= 2), or 1/d."
+        "k >= 3 (the regime of the proofs; the 1/d step for k <= 2), or 1/d.",
+        **_choices(sorted(typing.get_args(StepRule), reverse=True)),
     ),
 ]
 LossOpt = Annotated[
     str,
     typer.Option(
         help="Training loss: squared, absolute, huber or logcosh (SGD steps on its derivative "
-        "in the output; loss curves stay the squared test error)."
+        "in the output; loss curves stay the squared test error).",
+        **_choices(LOSSES),
     ),
 ]
 HuberDeltaOpt = Annotated[
@@ -283,6 +320,7 @@ def leap(
             help="Boolean targets: comma-separated losses for the DLQ leaps (squared, absolute, "
             "huber, logcosh, quartic); default all.",
             show_default=False,
+            metavar="LOSS[,LOSS...]",
         ),
     ] = None,
 ) -> None:
@@ -393,9 +431,18 @@ def train(
     batch: BatchOpt = _DEFAULTS["batch"],
     samples: SamplesOpt = _DEFAULTS["samples"],
     lr: LrOpt = None,
-    activation: Annotated[str, typer.Option(help="relu, softplus or shifted_softplus.")] = "relu",
-    backend: Annotated[str, typer.Option(help="Array backend: numpy, torch or cupy.")] = "numpy",
-    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    activation: Annotated[
+        str, typer.Option(help="relu, softplus or shifted_softplus.", **_choices(ACTIVATIONS))
+    ] = "relu",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Array backend: numpy, torch, cupy or array_api_strict.", **_choices(BACKENDS)
+        ),
+    ] = "numpy",
+    dtype: Annotated[
+        str, typer.Option(help="float32 or float64.", **_choices(("float32", "float64")))
+    ] = "float32",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     stop_loss: Annotated[
         str,
@@ -762,7 +809,13 @@ def _runs_csv(stored: list[Any]) -> str:
 
 
 RunsFormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table, json or csv.",
+        **_choices(("table", "json", "csv")),
+    ),
 ]
 
 
@@ -791,6 +844,7 @@ def runs(
         typer.Option(
             help="Only runs trained under this loss (runs stored without one are squared).",
             show_default=False,
+            **_choices(LOSSES),
         ),
     ] = None,
     fmt: RunsFormatOpt = "table",

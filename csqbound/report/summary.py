@@ -269,7 +269,7 @@ def csq_tables(data: dict[str, Any]) -> list[Table]:
                 data["d"],
                 data["tau"],
                 data["exponent"],
-                data["bound"],
+                data["bound"] + (" (< 1 query)" if data.get("below_one_query") else ""),
                 None if data["log10_bound"] is None else round(float(data["log10_bound"]), 3),
                 data["predicted_sgd_samples_exponent"],
                 data["predicted_sgd_time_exponent"],
@@ -380,6 +380,12 @@ def _explain(bound: CSQBound, prediction: Prediction) -> list[str]:
 def _caveats(bound: CSQBound) -> list[str]:
     """Sentences on vacuous stages, inexact arithmetic and truncated expansions."""
     notes: list[str] = []
+    if bound.below_one_query:
+        notes.append(
+            f"The bound is below one query (log10 bound {bound.log10_bound:.3g} < 0), so at "
+            f"d={bound.d} and tau={_show_tau(bound)} it constrains no learner; it grows as "
+            f"d^{bound.exponent}, so a larger d or a smaller tau makes it bite."
+        )
     vacuous = [s for s in bound.stages if s.vacuous]
     if vacuous:
         which = ", ".join("{" + ", ".join(map(str, sorted(s.covered))) + "}" for s in vacuous)
@@ -402,6 +408,11 @@ def _caveats(bound: CSQBound) -> list[str]:
             "as stated."
         )
     return notes
+
+
+def _show_tau(bound: CSQBound) -> str:
+    tau = bound.tau
+    return str(tau.numerator) if tau.denominator == 1 else f"{tau.numerator}/{tau.denominator}"
 
 
 def csq_record(a: Analysis) -> dict[str, Any]:
@@ -539,6 +550,22 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
     )
 
 
+def _blank_median_note(run: Any) -> tuple[str, ...]:
+    """Why ``median samples to learn`` is blank, when it is."""
+    if run.median_samples_to_learn() is not None:
+        return ()
+    if run.settings.get("stop_loss") is None:
+        return (
+            "median samples to learn is blank: with --stop-loss none no replica is ever "
+            "declared learned (each trains to the whole budget); the learning times of the "
+            "monomials below still show when each was learned.",
+        )
+    return (
+        "median samples to learn is blank: at most half of the replicas reached the stop "
+        "loss within the budget (see status; a larger --samples lets them finish).",
+    )
+
+
 def train_tables(run: Any) -> list[Table]:
     """A training run as tables: outcome per run, then one row per tracked monomial."""
     status = dict.fromkeys(run.status, 0)
@@ -571,6 +598,7 @@ def train_tables(run: Any) -> list[Table]:
             ),
         ),
         title="Online SGD run (samples per replica)",
+        notes=_blank_median_note(run),
         compact=(
             "target", "d", "replicas", "status", "median samples to learn", "stage order",
         ),

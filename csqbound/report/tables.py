@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from csqbound.monomial import Monomial
 
 __all__ = [
     "ALL",
+    "PIPE_WIDTH",
     "TEXTWIDTH_PT",
     "Format",
     "Math",
@@ -38,6 +40,7 @@ __all__ = [
     "render_tables",
     "scale_latex",
     "select_columns",
+    "terminal_width",
     "to_json",
 ]
 
@@ -859,6 +862,31 @@ def _notes_table(table: Table) -> Table | None:
     return Table(table.notes_columns, rows, title=table.notes_title)
 
 
+#: Width of text tables when stdout is not a terminal and ``COLUMNS`` is not set.
+PIPE_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """Columns for text tables: the terminal's width when stdout is one, else ``COLUMNS``
+    when set (a positive integer), else :data:`PIPE_WIDTH`.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["COLUMNS"] = "72"
+    >>> terminal_width() if not sys.stdout.isatty() else 72
+    72
+    >>> del os.environ["COLUMNS"]
+    """
+    import os
+    import shutil
+
+    if sys.stdout.isatty():
+        return max(shutil.get_terminal_size((PIPE_WIDTH, 24)).columns, 20)
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) >= 20 else PIPE_WIDTH
+
+
 def _to_text(table: Table) -> str:
     from rich.console import Console
     from rich.markup import escape
@@ -871,7 +899,8 @@ def _to_text(table: Table) -> str:
     for row in table.rows:
         rich_table.add_row(*(escape(_plain(c)) for c in row))
     buffer = io.StringIO()
-    Console(file=buffer, width=160, color_system=None, force_terminal=False).print(rich_table)
+    width = terminal_width()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(rich_table)
     text = buffer.getvalue().rstrip("\n")
     notes = _notes_table(table)
     return text if notes is None else text + "\n\n" + _to_text(notes)
