@@ -887,23 +887,48 @@ def terminal_width() -> int:
     return int(text) if text.isdigit() and int(text) >= 20 else PIPE_WIDTH
 
 
+#: Cells up to this many characters are never broken across lines in text tables.
+_SHORT_CELL = 24
+
+
 def _to_text(table: Table) -> str:
+    cells = [[_plain(c) for c in row] for row in table.rows]
+    width = terminal_width()
+    # Two layouts: rich's own, and one where short values (numbers, statuses, names) keep
+    # their line while long text wraps; the one with fewer lines wins.
+    longest = [max((len(r[j]) for r in cells), default=0) for j in range(len(table.columns))]
+    keep = [n if n <= _SHORT_CELL else None for n in longest]
+    text = min(
+        (_rich_text(table, cells, width, keep), _rich_text(table, cells, width, None)),
+        key=lambda t: t.count("\n"),
+    )
+    notes = _notes_table(table)
+    return text if notes is None else text + "\n\n" + _to_text(notes)
+
+
+def _rich_text(
+    table: Table, cells: list[list[str]], width: int, least: list[int | None] | None
+) -> str:
+    """``table`` as a rich text table of ``width`` columns; ``least``: minimal column widths."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table as RichTable
 
     title = None if table.title is None else str(table.title)
     rich_table = RichTable(title=escape(title) if title else None, show_lines=False)
-    for col in table.columns:
-        rich_table.add_column(escape(str(col)), overflow="fold")
-    for row in table.rows:
-        rich_table.add_row(*(escape(_plain(c)) for c in row))
+    for j, col in enumerate(table.columns):
+        rich_table.add_column(
+            escape(str(col)), overflow="fold", min_width=None if least is None else least[j]
+        )
+    for row in cells:
+        rich_table.add_row(*(escape(c) for c in row))
     buffer = io.StringIO()
-    width = terminal_width()
-    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(rich_table)
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(rich_table, crop=False)
     text = buffer.getvalue().rstrip("\n")
-    notes = _notes_table(table)
-    return text if notes is None else text + "\n\n" + _to_text(notes)
+    if least is not None and max(len(line) for line in text.splitlines()) > width:
+        return text + "\n" * 10_000  # does not fit: never the one chosen
+    return text
 
 
 def _to_markdown(table: Table) -> str:
