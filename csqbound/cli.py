@@ -779,6 +779,11 @@ def _runs_table(stored: list[Any], db: Path, held: int) -> Any:
     notes = [f"Settings shared by every run shown: {shown}." if shown else ""]
     if varying:
         notes.append(f"Settings that differ between runs: {', '.join(varying)}.")
+    if any(r["samples_to_learn"] is None for r in records):
+        notes.append(
+            "samples_to_learn is blank for a run whose replicas all diverged or that failed "
+            "(status error): no replica has a time to learn, not even a censored one."
+        )
     if not stored:
         notes = [
             f"No run of the {held} in {db} matches --target / --loss."

@@ -127,3 +127,32 @@ def test_an_empty_store_says_so(capsys, tmp_path) -> None:
     assert code == 0
     assert "holds no runs" in out
     assert "no runs in" in err
+
+
+def test_a_failed_run_has_a_blank_median_with_a_reason(capsys, tmp_path, monkeypatch) -> None:
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    from csqbound.experiments.store import Store
+
+    @dataclass(frozen=True)
+    class Spec:
+        key: str = "failed-run-key"
+        target: str = "x1*x2"
+        domain: str = "boolean"
+        d: int = 8
+        seed: int = 0
+        settings: dict[str, Any] = field(default_factory=lambda: {"replicas": 2})
+        code_version: str = "0"
+
+    db = tmp_path / "failed.sqlite"
+    with Store(db) as store:
+        store.put_error(Spec(), "MemoryError")
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run(capsys, "runs", "--db", str(db))
+    assert code == 0
+    assert "error: 2" in out
+    assert "samples_to_learn is blank for a run whose replicas all diverged or that failed" in out
+    code, out, _ = run(capsys, "runs", "--db", str(db), "-f", "csv")
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert (row["error"], row["ok"], row["samples_to_learn"]) == ("2", "0", "")
