@@ -270,6 +270,13 @@ class _Output:
             _emit(render_tables(tables(), self.fmt, self.columns))
 
 
+def _catalog_expression(text: str) -> str:
+    """The expression of a catalog entry named ``text``, else ``text`` itself."""
+    from csqbound.catalog import catalog_entry, catalog_names
+
+    return catalog_entry(text.strip()).expression if text.strip() in catalog_names() else text
+
+
 def _target(expr: str, domain: str | None) -> Any:
     """Parse EXPR, or look it up in the catalog when it is a catalog name."""
     from csqbound.catalog import catalog_entry, catalog_names
@@ -861,7 +868,7 @@ def runs(
     if fmt not in ("table", "json", "csv"):
         msg = f"unknown format {fmt!r} for runs: use table, json or csv"
         raise CsqboundError(msg)
-    expression = None if target is None else str(_target(target, None))
+    expression = None if target is None else _catalog_expression(target)
     if loss is not None:
         from csqbound.sgd.losses import check_loss
 

@@ -46,6 +46,13 @@ def test_target_is_matched_after_parsing(capsys, two_sweeps: Path) -> None:
     code, out, _ = run(capsys, "runs", "--db", str(two_sweeps), "--target", "x2 * x1", "-f", "json")
     assert code == 0
     assert len(json.loads(out)) == 6
+    code, out, _ = run(capsys, "runs", "--db", str(two_sweeps), "--target", "parity2", "-f", "json")
+    assert len(json.loads(out)) == 6  # a catalog name stands for its expression, x1*x2
+    code, out, _ = run(
+        capsys, "runs", "--db", str(two_sweeps), "--target", "sqrt(x1)", "-f", "json"
+    )
+    assert code == 0  # parsed, not evaluated on a domain: no NaN error, just no match
+    assert json.loads(out) == []
     code, out, err = run(capsys, "runs", "--db", str(two_sweeps), "--target", "x1*x3")
     assert code == 0
     assert "0 runs" in out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+from fractions import Fraction
 
 import pytest
 
@@ -150,5 +152,9 @@ def test_report_result_records(tmp_path):
     assert (row["d_min"], row["d_max"]) == (8, 16)
     assert "parity2" in result._repr_html_()
     assert result.to_dict()["targets"] == result.data["targets"]
+    written = json.loads(result.json.read_text(encoding="utf-8"))
+    assert written["schema_version"] == 1
+    theory = written["targets"][0]["theory"]
+    assert theory["csq_bound_float"] == float(Fraction(theory["csq_bound"]))
     if importlib.util.find_spec("pandas") is not None:
         assert result.to_dataframe()["verdict"].tolist() == [verdict]
