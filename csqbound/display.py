@@ -42,14 +42,17 @@ def short_repr(name: str, **fields: Any) -> str:
     return f"{name}({inner})"
 
 
+_LEFT = 'style="text-align:left"'
+
+
+def _cell(tag: str, value: Any, attrs: str = "") -> str:
+    """One escaped, left-aligned HTML cell (its text cut at 200 characters)."""
+    return f"<{tag} {_LEFT}{attrs}>{html.escape(_cut(str(value), 200))}</{tag}>"
+
+
 def html_summary(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     """A two-column HTML table (field, value) with a caption; every cell escaped."""
-    cell = 'style="text-align:left"'
-    body = "".join(
-        f"<tr><th {cell}>{html.escape(str(k))}</th>"
-        f"<td {cell}>{html.escape(_cut(str(v), 200))}</td></tr>"
-        for k, v in rows
-    )
+    body = "".join(f"<tr>{_cell('th', k)}{_cell('td', v)}</tr>" for k, v in rows)
     return f"<table><caption>{html.escape(title)}</caption><tbody>{body}</tbody></table>"
 
 
@@ -67,20 +70,15 @@ def html_table(
     >>> page.count("<tr>"), "1 more" in page
     (4, True)
     """
-    cell = 'style="text-align:left"'
-    head = "".join(f"<th {cell}>{html.escape(str(c))}</th>" for c in columns)
+    head = "".join(_cell("th", c) for c in columns)
     body, extra = [], 0
     for i, row in enumerate(rows):
-        if i >= limit:
+        if i < limit:
+            body.append("<tr>" + "".join(_cell("td", v) for v in row) + "</tr>")
+        else:
             extra += 1
-            continue
-        body.append(
-            "<tr>"
-            + "".join(f"<td {cell}>{html.escape(_cut(str(v), 200))}</td>" for v in row)
-            + "</tr>"
-        )
     if extra:
-        body.append(f'<tr><td colspan="{len(columns)}" {cell}>... {extra} more</td></tr>')
+        body.append(f"<tr>{_cell('td', f'... {extra} more', f' colspan={len(columns)}')}</tr>")
     return (
         f"<table><caption>{html.escape(title)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
