@@ -19,7 +19,7 @@ from csqbound.errors import CsqboundError, shorten
 from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
 from csqbound.monomial import Domain
 from csqbound.report.tables import Format
-from csqbound.sgd.backend import BACKENDS
+from csqbound.sgd.backend import BACKENDS, DTypeName
 from csqbound.sgd.losses import LOSSES
 from csqbound.sgd.network import ACTIVATIONS
 from csqbound.sgd.protocol import Schedule, StepRule
@@ -165,6 +165,18 @@ HuberDeltaOpt = Annotated[
         help="delta of the Huber loss (quadratic for |residual| <= delta); default 1.",
         show_default=False,
     ),
+]
+ActivationOpt = Annotated[
+    str, typer.Option(help="relu, softplus or shifted_softplus.", **_choices(ACTIVATIONS))
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        help="Array backend: numpy, torch, cupy or array_api_strict.", **_choices(BACKENDS)
+    ),
+]
+DTypeOpt = Annotated[
+    str, typer.Option(help="float32 or float64.", **_choices(typing.get_args(DTypeName)))
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 WorkersOpt = Annotated[
@@ -438,18 +450,9 @@ def train(
     batch: BatchOpt = _DEFAULTS["batch"],
     samples: SamplesOpt = _DEFAULTS["samples"],
     lr: LrOpt = None,
-    activation: Annotated[
-        str, typer.Option(help="relu, softplus or shifted_softplus.", **_choices(ACTIVATIONS))
-    ] = "relu",
-    backend: Annotated[
-        str,
-        typer.Option(
-            help="Array backend: numpy, torch, cupy or array_api_strict.", **_choices(BACKENDS)
-        ),
-    ] = "numpy",
-    dtype: Annotated[
-        str, typer.Option(help="float32 or float64.", **_choices(("float32", "float64")))
-    ] = "float32",
+    activation: ActivationOpt = "relu",
+    backend: BackendOpt = "numpy",
+    dtype: DTypeOpt = "float32",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     stop_loss: Annotated[
         str,
