@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +17,12 @@ import typer
 
 from csqbound.errors import CsqboundError, shorten
 from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
+from csqbound.monomial import Domain
+from csqbound.report.tables import Format
+from csqbound.sgd.backend import BACKENDS, DTypeName
+from csqbound.sgd.losses import LOSSES
+from csqbound.sgd.network import ACTIVATIONS
+from csqbound.sgd.protocol import Schedule, StepRule
 
 __all__ = ["app", "main"]
 
@@ -50,6 +57,25 @@ def _global(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _choices(values: Sequence[str]) -> dict[str, Any]:
+    """Option settings that list ``values`` in ``--help`` and complete them in the shell.
+
+    The values are still checked by the library (with its one clear error line and
+    its aliases), not by click, so ``--loss l2`` keeps working where the library
+    accepts it.
+    """
+    names = tuple(values)
+
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in names if v.startswith(incomplete)]
+
+    return {"metavar": "[" + "|".join(names) + "]", "autocompletion": complete}
+
+
+_DOMAINS = typing.get_args(Domain)
+_FORMATS = typing.get_args(Format)
+
 DomainOpt = Annotated[
     str | None,
     typer.Option(
@@ -58,10 +84,17 @@ DomainOpt = Annotated[
         help="Input distribution: boolean ({-1,1}^d, the default) or gaussian (N(0, I_d)); "
         "a catalog name brings its own domain.",
         show_default=False,
+        **_choices(_DOMAINS),
     ),
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, json, markdown or latex.")
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table, json, markdown or latex.",
+        **_choices(_FORMATS),
+    ),
 ]
 ColumnsOpt = Annotated[
     str | None,
@@ -98,28 +131,32 @@ ScheduleOpt = Annotated[
     str,
     typer.Option(
         help="joint (both layers together) or layerwise (first layer with the second "
-        "fixed, then the second fitted)."
+        "fixed, then the second fitted).",
+        **_choices(typing.get_args(Schedule)),
     ),
 ]
 OutputStepOpt = Annotated[
     str,
     typer.Option(
         help="Output-layer step: mean-field (eta0/(N*d)), width (N times it) or a "
-        "positive multiple of it."
+        "positive multiple of it.",
+        metavar="[mean-field|width|MULTIPLE]",
     ),
 ]
 StepRuleOpt = Annotated[
     str,
     typer.Option(
         help="exponent: both steps times min(1, (d/16)^(-(k-2)/2)) for a predicted leap "
-        "k >= 3 (the regime of the proofs; the 1/d step for k <= 2), or 1/d."
+        "k >= 3 (the regime of the proofs; the 1/d step for k <= 2), or 1/d.",
+        **_choices(sorted(typing.get_args(StepRule), reverse=True)),
     ),
 ]
 LossOpt = Annotated[
     str,
     typer.Option(
         help="Training loss: squared, absolute, huber or logcosh (SGD steps on its derivative "
-        "in the output; loss curves stay the squared test error)."
+        "in the output; loss curves stay the squared test error).",
+        **_choices(LOSSES),
     ),
 ]
 HuberDeltaOpt = Annotated[
@@ -128,6 +165,18 @@ HuberDeltaOpt = Annotated[
         help="delta of the Huber loss (quadratic for |residual| <= delta); default 1.",
         show_default=False,
     ),
+]
+ActivationOpt = Annotated[
+    str, typer.Option(help="relu, softplus or shifted_softplus.", **_choices(ACTIVATIONS))
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        help="Array backend: numpy, torch, cupy or array_api_strict.", **_choices(BACKENDS)
+    ),
+]
+DTypeOpt = Annotated[
+    str, typer.Option(help="float32 or float64.", **_choices(typing.get_args(DTypeName)))
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 WorkersOpt = Annotated[
@@ -233,6 +282,13 @@ class _Output:
             _emit(render_tables(tables(), self.fmt, self.columns))
 
 
+def _catalog_expression(text: str) -> str:
+    """The expression of a catalog entry named ``text``, else ``text`` itself."""
+    from csqbound.catalog import catalog_entry, catalog_names
+
+    return catalog_entry(text.strip()).expression if text.strip() in catalog_names() else text
+
+
 def _target(expr: str, domain: str | None) -> Any:
     """Parse EXPR, or look it up in the catalog when it is a catalog name."""
     from csqbound.catalog import catalog_entry, catalog_names
@@ -283,6 +339,7 @@ def leap(
             help="Boolean targets: comma-separated losses for the DLQ leaps (squared, absolute, "
             "huber, logcosh, quartic); default all.",
             show_default=False,
+            metavar="LOSS[,LOSS...]",
         ),
     ] = None,
 ) -> None:
@@ -393,9 +450,9 @@ def train(
     batch: BatchOpt = _DEFAULTS["batch"],
     samples: SamplesOpt = _DEFAULTS["samples"],
     lr: LrOpt = None,
-    activation: Annotated[str, typer.Option(help="relu, softplus or shifted_softplus.")] = "relu",
-    backend: Annotated[str, typer.Option(help="Array backend: numpy, torch or cupy.")] = "numpy",
-    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    activation: ActivationOpt = "relu",
+    backend: BackendOpt = "numpy",
+    dtype: DTypeOpt = "float32",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     stop_loss: Annotated[
         str,
@@ -645,90 +702,193 @@ def verify(
     output.emit(data, lambda: verification_tables(str(target), data))
 
 
+#: Output folders of ``report`` and ``calibrate`` when no ``--out`` is given.
+REPORT_OUT = Path("csqbound-report")
+CALIBRATION_OUT = Path("csqbound-calibration")
+#: Replica statuses, each a column of ``runs --format csv`` (``error``: the run raised).
+RUN_STATUSES = ("ok", "diverged", "budget_exhausted", "error")
+
+
+def _find_store(db: Path | None) -> Path:
+    """The store ``runs`` lists: ``--db``, else the newest of the default places.
+
+    The default places are ``csqbound.sqlite`` (``verify``) and the stores of
+    ``report`` and ``calibrate`` under their default output folders.
+    """
+    from csqbound.experiments.store import DEFAULT_PATH
+    from csqbound.report.pipeline import STORE_NAME
+
+    if db is not None:
+        if not db.exists():
+            msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
+            raise CsqboundError(msg)
+        return db
+    places = [Path(DEFAULT_PATH), REPORT_OUT / STORE_NAME, CALIBRATION_OUT / STORE_NAME]
+    found = [p for p in places if p.is_file()]
+    if not found:
+        msg = (
+            f"no results store in {', '.join(map(str, places))}; give --db PATH "
+            "(a report's store is OUT/runs.sqlite; `csqbound report` prints its path)"
+        )
+        raise CsqboundError(msg)
+    newest = max(found, key=lambda p: p.stat().st_mtime)
+    if len(found) > 1:
+        others = ", ".join(str(p) for p in found if p != newest)
+        typer.echo(f"csqbound: listing {newest}, the newest store (also: {others})", err=True)
+    return newest
+
+
+def _run_record(run: Any, settings: tuple[str, ...]) -> dict[str, Any]:
+    """One row of ``runs``: the spec, the ``settings`` named, status counts, the median."""
+    import math
+
+    from csqbound.experiments.scaling import censored_median
+
+    counts = {s: 0 for s in RUN_STATUSES}
+    for s in run.status or ("error",):
+        counts[s] = counts.get(s, 0) + 1
+    # the median over replicas, censored (budget exhausted) ones counting as +inf
+    values = sorted(
+        float(n) if n is not None else math.inf
+        for n, st in zip(run.samples_to_learn, run.status, strict=False)
+        if n is not None or st == "budget_exhausted"
+    )
+    median = censored_median(values) if values else None
+    chosen = {**dict(run.settings), "loss": run.loss}
+    return {
+        "target": run.target,
+        "domain": run.domain,
+        "d": run.d,
+        "seed": run.seed,
+        **{name: chosen.get(name) for name in settings},
+        "replicas": len(run.status),
+        "status": ", ".join(f"{k}: {v}" for k, v in counts.items() if v),
+        **counts,
+        "samples_to_learn": (
+            None if median is None else (">budget" if math.isinf(median) else int(round(median)))
+        ),
+        "wall_time": None if run.wall_time is None else round(run.wall_time, 3),
+        "key": run.key[:12],
+    }
+
+
+def _runs_table(stored: list[Any], db: Path, held: int) -> Any:
+    """The text table of ``runs``: a column per distinguishing setting, the rest in a note."""
+    from csqbound.experiments.store import distinguishing_settings
+    from csqbound.report.tables import Table
+
+    varying, common = distinguishing_settings(stored)
+    records = [_run_record(r, varying) for r in stored]
+    for rec in records:  # a setting left to its default is stored as null
+        rec.update({k: "default" for k in varying if rec[k] is None})
+    columns = ("target", "domain", "d", "seed", *varying, "status", "samples_to_learn")
+    columns += ("wall_time", "key")
+    title = f"{len(records)} runs in {db} (samples_to_learn: median over replicas)"
+    table = Table.from_records(records, columns, title=title)
+    shown = ", ".join(f"{k}={'default' if v is None else v}" for k, v in common.items())
+    notes = [f"Settings shared by every run shown: {shown}." if shown else ""]
+    if varying:
+        notes.append(f"Settings that differ between runs: {', '.join(varying)}.")
+    if any(r["samples_to_learn"] is None for r in records):
+        notes.append(
+            "samples_to_learn is blank for a run whose replicas all diverged or that failed "
+            "(status error): no replica has a time to learn, not even a censored one."
+        )
+    if not stored:
+        notes = [
+            f"No run of the {held} in {db} matches --target / --loss."
+            if held
+            else f"The store {db} holds no runs (e.g. a sweep that failed before its first run)."
+        ]
+    return Table(table.columns, table.rows, title=title, notes=tuple(n for n in notes if n))
+
+
+def _runs_csv(stored: list[Any]) -> str:
+    """``runs`` as CSV: every setting a column, one count column per status."""
+    import csv
+    import io
+
+    from csqbound.experiments.store import distinguishing_settings
+
+    varying, common = distinguishing_settings(stored)
+    settings = (*common, *varying)
+    records = [_run_record(r, settings) for r in stored]
+    columns = ("target", "domain", "d", "seed", *settings)
+    columns += (*(() if "replicas" in settings else ("replicas",)), *RUN_STATUSES)
+    columns += ("samples_to_learn", "wall_time", "key")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+RunsFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table, json or csv.",
+        **_choices(("table", "json", "csv")),
+    ),
+]
+
+
 @app.command()
 @guarded
 def runs(
-    db: Annotated[Path, typer.Option("--db", help="SQLite results store to list.")] = Path(
-        "csqbound.sqlite"
-    ),
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite results store to list (default: the newest of csqbound.sqlite, "
+            "csqbound-report/runs.sqlite and csqbound-calibration/runs.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
     target: Annotated[
-        str | None, typer.Option(help="Only runs of this target (as stored).", show_default=False)
+        str | None,
+        typer.Option(
+            help="Only runs of this target, compared after parsing ('x1 * x2' finds x1*x2); "
+            "a catalog name works too.",
+            show_default=False,
+        ),
     ] = None,
     loss: Annotated[
         str | None,
         typer.Option(
             help="Only runs trained under this loss (runs stored without one are squared).",
             show_default=False,
+            **_choices(LOSSES),
         ),
     ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
-    ] = "table",
+    fmt: RunsFormatOpt = "table",
 ) -> None:
     """List the runs stored in a results store."""
-    import csv
-    import io
-    import math
-
-    from csqbound.experiments.scaling import censored_median
     from csqbound.experiments.store import Store
-    from csqbound.report.tables import Table, render, to_json
+    from csqbound.report.tables import render, to_json
 
     if fmt not in ("table", "json", "csv"):
         msg = f"unknown format {fmt!r} for runs: use table, json or csv"
         raise CsqboundError(msg)
-    if not db.exists():
-        msg = f"no results store at {db} (run a sweep first, or give --db PATH)"
-        raise CsqboundError(msg)
+    expression = None if target is None else _catalog_expression(target)
     if loss is not None:
         from csqbound.sgd.losses import check_loss
 
         check_loss(loss)
-    with Store(db, create=False) as store:
-        stored = store.runs(target=target, loss=loss)
-    columns = (
-        "target", "domain", "loss", "d", "seed", "status", "samples_to_learn", "wall_time", "key",
-    )  # fmt: skip
-    records: list[dict[str, Any]] = []
-    for r in stored:
-        status: dict[str, int] = {}
-        for s in r.status or ("error",):
-            status[s] = status.get(s, 0) + 1
-        # the median over replicas, censored (budget exhausted) ones counting as +inf
-        values = sorted(
-            float(n) if n is not None else math.inf
-            for n, st in zip(r.samples_to_learn, r.status, strict=False)
-            if n is not None or st == "budget_exhausted"
-        )
-        median = censored_median(values) if values else None
-        records.append(
-            {
-                "target": r.target,
-                "domain": r.domain,
-                "loss": r.loss,
-                "d": r.d,
-                "seed": r.seed,
-                "status": ", ".join(f"{k}: {v}" for k, v in status.items()),
-                "samples_to_learn": (
-                    None
-                    if median is None
-                    else (">budget" if math.isinf(median) else int(round(median)))
-                ),
-                "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
-                "key": r.key[:12],
-            }
-        )
+    path = _find_store(db)
+    with Store(path, create=False) as store:
+        stored = store.runs(expression=expression, loss=loss)
+        held = len(store)
+    if not stored:
+        what = "match --target / --loss" if held else "are stored there"
+        typer.echo(f"csqbound: no runs in {path} {what}", err=True)
     if fmt == "json":
         _emit(to_json([r.to_dict() for r in stored]))
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        _emit(buffer.getvalue())
+        _emit(_runs_csv(stored))
     else:
-        title = f"{len(records)} runs in {db} (samples_to_learn: median over replicas)"
-        _emit(render(Table.from_records(records, columns, title=title), "table"))
+        _emit(render(_runs_table(stored, path, held), "table"))
 
 
 @app.command()
@@ -741,7 +901,7 @@ def report(
             show_default=False,
         ),
     ] = None,
-    out: OutOpt = Path("csqbound-report"),
+    out: OutOpt = REPORT_OUT,
     db: ReportDbOpt = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
@@ -757,7 +917,7 @@ def report(
 @app.command()
 @guarded
 def calibrate(
-    out: OutOpt = Path("csqbound-calibration"),
+    out: OutOpt = CALIBRATION_OUT,
     db: ReportDbOpt = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
@@ -801,7 +961,8 @@ def _run_report(
         f"tables:  {', '.join(str(p) for p in result.tables)}",
         f"figures: {len(result.figures)} files in {out / 'figures'}",
         f"data:    {result.json}",
-        f"store:   {result.store}  (a rerun reuses its runs)",
+        f"store:   {result.store}  (a rerun reuses its runs; list them: csqbound runs "
+        f"--db {result.store})",
         f"sweep:   {sweep['done']} runs now, {sweep['skipped']} reused, "
         f"{sweep['failed']} failed; wall time {result.wall_time:.1f} s",
     ]

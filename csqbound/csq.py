@@ -79,6 +79,7 @@ import sympy
 
 from csqbound import limits
 from csqbound._validation import as_int
+from csqbound.display import html_table, short_repr, to_dataframe
 from csqbound.errors import CsqboundError, ExpansionError, ParameterError, shorten
 from csqbound.expansion import Expansion, TargetLike, as_expansion
 from csqbound.isoleap import IsoLeapResult, iso_leap
@@ -180,7 +181,7 @@ class CSQStage:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CSQBound:
     """The stage-wise CSQ lower bound of a target at dimension ``d`` and tolerance ``tau``.
 
@@ -273,9 +274,73 @@ class CSQBound:
             "bound_float": _to_float(self.bound),
             "log10_bound": self.log10_bound,
             "exact": self.exact,
+            "below_one_query": self.below_one_query,
             "stages": [stage.to_dict() for stage in self.stages],
             "rotation_reference": self.rotation_reference,
         }
+
+    @property
+    def below_one_query(self) -> bool:
+        """Whether the bound is below one query (``log10_bound < 0``): it says nothing then.
+
+        Examples
+        --------
+        >>> csq_bound("x1*x2", d=16, tau="1/10").below_one_query  # 14/25 queries
+        True
+        >>> csq_bound("x1*x2", d=1000, tau="1/100").below_one_query
+        False
+        """
+        return self.log10_bound is not None and self.log10_bound < 0
+
+    def _stage_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "stage": i + 1,
+                "covered": ", ".join(f"x{c}" for c in sorted(st.covered)) or "{}",
+                "jump": st.jump,
+                "m": st.m,
+                "r_norm2": _show(st.r_norm2),
+                "gamma": _show(st.gamma),
+                "queries": _show(st.queries),
+                "queries_float": _to_float(st.queries),
+                "log10_queries": st.log10_queries,
+                "vacuous": st.vacuous,
+            }
+            for i, st in enumerate(self.stages)
+        ]
+
+    def __repr__(self) -> str:
+        """One line: ``d``, ``tau``, the exponent, the bound and its ``log10``."""
+        return short_repr(
+            "CSQBound",
+            d=self.d if self.d.bit_length() < 64 else f"~1e{len(str(self.d)) - 1}",
+            tau=_show(self.tau),
+            domain=self.domain,
+            exponent=self.exponent,
+            bound=_show(self.bound),
+            log10_bound=self.log10_bound,
+            stages=len(self.stages),
+        )
+
+    def _repr_html_(self) -> str:
+        """A compact table for Jupyter: one row per stage, the bound in the caption."""
+        log10 = "-" if self.log10_bound is None else f"{self.log10_bound:.3g}"
+        flag = " (below one query: no constraint)" if self.below_one_query else ""
+        title = (
+            f"CSQ lower bound at d = {self.d}, tau = {_show(self.tau)}: {_show(self.bound)} "
+            f"queries (log10 {log10}){flag}, growing as d^{self.exponent}"
+        )
+        columns = ["stage", "covered", "jump", "m", "r_norm2", "gamma", "queries"]
+        return html_table(title, columns, [[r[c] for c in columns] for r in self._stage_rows()])
+
+    def to_dataframe(self) -> Any:
+        """One row per stage: covered set, jump, ``m``, ``r_norm2``, ``gamma``, ``queries``
+        (exact strings), ``queries_float``, ``log10_queries`` and ``vacuous``.
+
+        Needs pandas (``pip install 'csqbound[pandas]'``).
+        """
+        rows = self._stage_rows()
+        return to_dataframe(rows, list(rows[0]) if rows else ["stage"])
 
 
 # ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 
 from csqbound.errors import BackendUnavailableError
 
-__all__ = ["PANDAS_HINT", "html_summary", "short_repr", "to_dataframe"]
+__all__ = ["PANDAS_HINT", "html_summary", "html_table", "short_repr", "to_dataframe"]
 
 #: How to install the optional DataFrame support.
 PANDAS_HINT = "pip install 'csqbound[pandas]'"
@@ -42,15 +42,47 @@ def short_repr(name: str, **fields: Any) -> str:
     return f"{name}({inner})"
 
 
+_LEFT = 'style="text-align:left"'
+
+
+def _cell(tag: str, value: Any, attrs: str = "") -> str:
+    """One escaped, left-aligned HTML cell (its text cut at 200 characters)."""
+    return f"<{tag} {_LEFT}{attrs}>{html.escape(_cut(str(value), 200))}</{tag}>"
+
+
 def html_summary(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     """A two-column HTML table (field, value) with a caption; every cell escaped."""
-    cell = 'style="text-align:left"'
-    body = "".join(
-        f"<tr><th {cell}>{html.escape(str(k))}</th>"
-        f"<td {cell}>{html.escape(_cut(str(v), 200))}</td></tr>"
-        for k, v in rows
-    )
+    body = "".join(f"<tr>{_cell('th', k)}{_cell('td', v)}</tr>" for k, v in rows)
     return f"<table><caption>{html.escape(title)}</caption><tbody>{body}</tbody></table>"
+
+
+def html_table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = 20
+) -> str:
+    """An HTML table with a caption, a header and at most ``limit`` rows; every cell escaped.
+
+    Rows beyond ``limit`` are counted in a last row (``... 12 more``), so a result with
+    thousands of monomials still shows as a small table.
+
+    Examples
+    --------
+    >>> page = html_table("Support", ["monomial", "coefficient"], [("x1", "1/2")] * 3, limit=2)
+    >>> page.count("<tr>"), "1 more" in page
+    (4, True)
+    """
+    head = "".join(_cell("th", c) for c in columns)
+    body, extra = [], 0
+    for i, row in enumerate(rows):
+        if i < limit:
+            body.append("<tr>" + "".join(_cell("td", v) for v in row) + "</tr>")
+        else:
+            extra += 1
+    if extra:
+        body.append(f"<tr>{_cell('td', f'... {extra} more', f' colspan={len(columns)}')}</tr>")
+    return (
+        f"<table><caption>{html.escape(title)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def to_dataframe(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Any:

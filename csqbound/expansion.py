@@ -23,6 +23,7 @@ import sympy
 
 from csqbound import limits
 from csqbound._polyutils import Spectrum
+from csqbound.display import html_table, short_repr, to_dataframe
 from csqbound.errors import CsqboundError, DomainError, ExpansionError, shorten
 from csqbound.hermite import gaussian_spectrum
 from csqbound.monomial import Domain, Monomial, check_domain
@@ -67,7 +68,7 @@ def format_coefficient(value: Coefficient) -> str:
     return sympy.sstr(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Expansion:
     """The support of a target with its coefficients.
 
@@ -200,6 +201,90 @@ class Expansion:
 
     def __len__(self) -> int:
         return len(self._order)
+
+    def _number(self, value: Coefficient) -> str | float:
+        """An exact number as its string (``"1/3"``, ``"sqrt(2)/2"``), a numeric one as float."""
+        return format_coefficient(value) if self.exact else float(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: how the expansion was obtained, ``norm2``, and one record per monomial.
+
+        Exact numbers are strings (``"1/3"``, ``"sqrt(2)/2"``), numeric ones floats;
+        ``--format json`` adds a ``_float`` twin to each (docs/cli.md).
+
+        Examples
+        --------
+        >>> e = Expansion.from_monomials([{1}, {1, 2}], coefficients=[sympy.Rational(1, 2), 1])
+        >>> e.to_dict()["support"][0]
+        {'monomial': 'x1', 'coefficient': '1/2', 'degree': 1, 'weight': '1/4'}
+        """
+        support = [
+            {
+                "monomial": str(m),
+                "coefficient": self._number(self.coefficients[m]),
+                "degree": m.degree,
+                "weight": self._number(self.weight(m)),
+            }
+            for m in self._order
+        ]
+        return {
+            "domain": self.domain,
+            "variables": self.variables,
+            "exact": self.exact,
+            "method": self.method,
+            "tol": self.tol,
+            "coefficient_error": self.error,
+            "truncation": self.truncation,
+            "max_degree": self.max_degree,
+            "norm2": self._number(self.norm2),
+            "support": support,
+        }
+
+    def __repr__(self) -> str:
+        """One line: domain, size, exactness, ``norm2`` and the start of the support."""
+        return short_repr(
+            "Expansion",
+            domain=self.domain,
+            variables=self.variables,
+            terms=len(self._order),
+            exact=self.exact,
+            norm2=str(self._number(self.norm2)),
+            support=", ".join(str(m) for m in self._order),
+        )
+
+    def _repr_html_(self) -> str:
+        """A compact table for Jupyter: one row per monomial (the first 20)."""
+        how = "exact" if self.exact else f"numeric ({self.method})"
+        title = (
+            f"Expansion on the {self.domain} domain, {how}: {len(self._order)} monomials, "
+            f"E f^2 = {self._number(self.norm2)}"
+        )
+        rows = [
+            (r["monomial"], r["coefficient"], r["degree"], r["weight"])
+            for r in self.to_dict()["support"]
+        ]
+        return html_table(title, ["monomial", "coefficient", "degree", "weight"], rows)
+
+    def to_dataframe(self) -> Any:
+        """One row per monomial: ``monomial``, ``degree``, ``coefficient`` and ``weight``
+        as printed (exact strings) and as floats (``coefficient_float``, ``weight_float``).
+
+        Needs pandas (``pip install 'csqbound[pandas]'``).
+        """
+        records = [
+            {
+                "monomial": str(m),
+                "degree": m.degree,
+                "coefficient": str(self._number(self.coefficients[m])),
+                "coefficient_float": _as_float(self.coefficients[m]),
+                "weight": str(self._number(self.weight(m))),
+                "weight_float": _as_float(self.weight(m)),
+            }
+            for m in self._order
+        ]
+        columns = ["monomial", "degree", "coefficient", "coefficient_float", "weight",
+                   "weight_float"]  # fmt: skip
+        return to_dataframe(records, columns)
 
 
 def _coefficient(value: object) -> Coefficient:

@@ -54,7 +54,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
+from typing import Any
 
+from csqbound.display import html_table, short_repr, to_dataframe
 from csqbound.errors import ParameterError
 from csqbound.expansion import SupportLike, as_support
 from csqbound.monomial import Domain, Monomial
@@ -62,7 +64,7 @@ from csqbound.monomial import Domain, Monomial
 __all__ = ["LeapResult", "cover", "greedy_order", "leap", "leap_bruteforce", "stage_jumps"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LeapResult:
     """The leap of a support family with its greedy witness.
 
@@ -127,6 +129,66 @@ class LeapResult:
         (1, 2)
         """
         return stage_jumps(self.jumps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the leap, MSP, the witness order with its jumps, stages and first cover.
+
+        Examples
+        --------
+        >>> out = leap([{1}, {1, 2, 3}]).to_dict()
+        >>> out["leap"], out["order"], out["jumps"], out["stages"]
+        (2, ['x1', 'x1*x2*x3'], [1, 2], [['x1'], ['x1*x2*x3']])
+        >>> out["first_cover"]
+        {'x1': 'x1', 'x2': 'x1*x2*x3', 'x3': 'x1*x2*x3'}
+        """
+        return {
+            "leap": self.leap,
+            "msp": self.msp,
+            "domain": self.domain,
+            "order": [str(m) for m in self.order],
+            "jumps": list(self.jumps),
+            "stages": [[str(m) for m in stage] for stage in self.stages],
+            "first_cover": {f"x{c}": str(m) for c, m in sorted(self.first_cover.items())},
+        }
+
+    def _steps(self) -> list[dict[str, Any]]:
+        """One record per step of the witness: monomial, jump, stage, coordinates it adds."""
+        covered = self.covered_sets()
+        return [
+            {
+                "step": i + 1,
+                "monomial": str(m),
+                "jump": j,
+                "stage": next(k for k, st in enumerate(self.stages) if m in st) + 1,
+                "new_coordinates": ", ".join(f"x{c}" for c in sorted(covered[i + 1] - covered[i])),
+            }
+            for i, (m, j) in enumerate(zip(self.order, self.jumps, strict=True))
+        ]
+
+    def __repr__(self) -> str:
+        """One line: the leap, MSP, the jumps and the witness order."""
+        return short_repr(
+            "LeapResult",
+            leap=self.leap,
+            msp=self.msp,
+            domain=self.domain,
+            jumps=self.jumps,
+            order=", ".join(str(m) for m in self.order),
+        )
+
+    def _repr_html_(self) -> str:
+        """A compact table for Jupyter: one row per step of the witness."""
+        title = f"Leap {self.leap} ({'MSP' if self.msp else 'not MSP'}), {len(self.stages)} stages"
+        columns = ["step", "monomial", "jump", "stage", "new_coordinates"]
+        return html_table(title, columns, [[r[c] for c in columns] for r in self._steps()])
+
+    def to_dataframe(self) -> Any:
+        """One row per step of the witness: ``step``, ``monomial``, ``jump``, ``stage``
+        (1-based) and the ``new_coordinates`` it covers.
+
+        Needs pandas (``pip install 'csqbound[pandas]'``).
+        """
+        return to_dataframe(self._steps(), ["step", "monomial", "jump", "stage", "new_coordinates"])
 
 
 # -- the kernel ----------------------------------------------------------------

@@ -39,8 +39,22 @@ def test_leap_json_has_every_field(capsys):
     assert data["order"] == ["x1", "x1*x2*x3"]
     assert data["stages"] == [["x1"], ["x1*x2*x3"]]
     assert data["support"] == [
-        {"monomial": "x1", "coefficient": "1", "degree": 1, "weight": "1"},
-        {"monomial": "x1*x2*x3", "coefficient": "1", "degree": 3, "weight": "1"},
+        {
+            "monomial": "x1",
+            "coefficient": "1",
+            "coefficient_float": 1.0,
+            "degree": 1,
+            "weight": "1",
+            "weight_float": 1.0,
+        },
+        {
+            "monomial": "x1*x2*x3",
+            "coefficient": "1",
+            "coefficient_float": 1.0,
+            "degree": 3,
+            "weight": "1",
+            "weight_float": 1.0,
+        },
     ]
 
 

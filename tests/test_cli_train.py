@@ -43,7 +43,8 @@ def test_train_json_fields_and_plot(capsys, tmp_path):
     assert fig.stat().st_size > 10_000
 
 
-def test_train_table_and_budget(capsys):
+def test_train_table_and_budget(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # tables follow the terminal; wide enough for one line
     code, out, err = run(
         capsys, "train", "x1*x2*x3", "--d", "16", "--replicas", "2", "--samples", "64", "-q"
     )

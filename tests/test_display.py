@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import sys
+from fractions import Fraction
 
 import pytest
 
@@ -54,3 +57,104 @@ def test_without_pandas_the_error_names_the_extra(run, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
     with pytest.raises(BackendUnavailableError, match=r"csqbound\[pandas\]"):
         run.to_dataframe()
+
+
+# --- the exact results: Expansion, LeapResult, CSQBound; and the report's records ---------------
+@pytest.fixture(scope="module")
+def exact_results():
+    from csqbound.expansion import expand
+    from csqbound.target import Target
+
+    many = " + ".join(f"x{i}*x{i + 1}" for i in range(1, 40))  # 39 monomials
+    return {
+        "expansion": expand(Target.from_text("x1 + x1*x2*x3/3")),
+        "big": expand(Target.from_text(many)),
+        "leap": csqbound.leap("x1 + x1*x2*x3"),
+        "csq": csqbound.csq_bound("x1*x2*x3", d=64, tau="0.01"),
+    }
+
+
+def test_exact_results_have_short_reprs(exact_results):
+    for obj in exact_results.values():
+        text = repr(obj)
+        assert "\n" not in text
+        assert len(text) < 400, text
+    assert repr(exact_results["expansion"]) == (
+        "Expansion(domain='boolean', variables=3, terms=2, exact=True, norm2='10/9', "
+        "support='x1, x1*x2*x3')"
+    )
+    assert repr(exact_results["leap"]).startswith("LeapResult(leap=2, msp=False")
+    assert "bound='5207/2500'" in repr(exact_results["csq"])
+
+
+def test_exact_results_show_as_compact_tables(exact_results):
+    for obj in exact_results.values():
+        page = obj._repr_html_()
+        assert page.startswith("<table>")
+        assert page.endswith("</table>")
+        assert "<thead>" in page
+    big = exact_results["big"]._repr_html_()
+    assert big.count("<tr>") == 1 + 20 + 1  # header, 20 monomials, "... 19 more"
+    assert "19 more" in big
+    assert '<td style="text-align:left">1/3</td>' in exact_results["expansion"]._repr_html_()
+    assert "5207/2500" in exact_results["csq"]._repr_html_()
+
+
+def test_exact_results_to_dict(exact_results):
+    e = exact_results["expansion"].to_dict()
+    assert e["norm2"] == "10/9"
+    assert e["support"][1] == {"monomial": "x1*x2*x3", "coefficient": "1/3", "degree": 3,
+                               "weight": "1/9"}  # fmt: skip
+    leap = exact_results["leap"].to_dict()
+    assert leap["stages"] == [["x1"], ["x1*x2*x3"]]
+    assert leap["jumps"] == [1, 2]
+    assert exact_results["csq"].to_dict()["below_one_query"] is False
+
+
+def test_exact_results_to_dataframe(exact_results):
+    pytest.importorskip("pandas")
+    frame = exact_results["expansion"].to_dataframe()
+    assert frame["monomial"].tolist() == ["x1", "x1*x2*x3"]
+    assert frame["coefficient"].tolist() == ["1", "1/3"]
+    assert frame["coefficient_float"].tolist() == [1.0, 1 / 3]
+    steps = exact_results["leap"].to_dataframe()
+    assert steps["jump"].tolist() == [1, 2]
+    assert steps["new_coordinates"].tolist() == ["x1", "x2, x3"]
+    stages = exact_results["csq"].to_dataframe()
+    assert stages["queries"].tolist() == ["5207/2500"]
+    assert stages["queries_float"].tolist() == [2.0828]
+
+
+@pytest.mark.parametrize("name", ["expansion", "leap", "csq"])
+def test_exact_results_without_pandas_name_the_extra(exact_results, monkeypatch, name):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'csqbound\[pandas\]'"):
+        exact_results[name].to_dataframe()
+
+
+def test_report_result_records(tmp_path):
+    from csqbound.report.pipeline import RECORD_COLUMNS, build_report
+    from csqbound.report.suite import parse_suite
+
+    suite = parse_suite(
+        "[report]\nd = [8, 16]\nseeds = 2\n[settings]\nreplicas = 2\nsamples = 20000\n"
+        '[[target]]\nname = "parity2"\nexpression = "x1*x2"'
+    )
+    result = build_report(suite, tmp_path / "r", workers=1, compile_pdf=False)
+    assert "\n" not in repr(result)
+    assert repr(result).startswith("ReportResult(out_dir=")
+    (row,) = result.records()
+    assert tuple(row) == RECORD_COLUMNS
+    verdict = result.data["targets"][0]["verification"]["verdict"]
+    assert row["name"] == "parity2"
+    assert row["verdict"] == verdict
+    assert row["leap"] == 2
+    assert (row["d_min"], row["d_max"]) == (8, 16)
+    assert "parity2" in result._repr_html_()
+    assert result.to_dict()["targets"] == result.data["targets"]
+    written = json.loads(result.json.read_text(encoding="utf-8"))
+    assert written["schema_version"] == 1
+    theory = written["targets"][0]["theory"]
+    assert theory["csq_bound_float"] == float(Fraction(theory["csq_bound"]))
+    if importlib.util.find_spec("pandas") is not None:
+        assert result.to_dataframe()["verdict"].tolist() == [verdict]

@@ -66,9 +66,11 @@ __all__ = [
     "StoredRun",
     "canonical_json",
     "code_version",
+    "distinguishing_settings",
     "jsonable",
     "normalize_run_dict",
     "run_key",
+    "same_target",
 ]
 
 #: ``PRAGMA application_id`` of a csqbound store: the bytes ``b"CSQB"``.
@@ -847,6 +849,7 @@ class Store:
         code_version: str | None = None,
         include_failed: bool = True,
         loss: str | None = None,
+        expression: str | None = None,
     ) -> list[StoredRun]:
         """Stored runs matching every filter given, ordered by target, domain, d, seed.
 
@@ -854,6 +857,10 @@ class Store:
         ----------
         target, domain, code_version
             Exact matches (the target as the sweep wrote it).
+        expression
+            Runs whose target is this expression once both are parsed
+            (:func:`same_target`: ``"x1 * x2"`` finds ``x1*x2``); an expression that
+            does not parse raises :class:`~csqbound.errors.ParseError`.
         d, seed
             One value or several.
         include_failed
@@ -884,6 +891,10 @@ class Store:
         with self._sql() as conn:
             rows = conn.execute(sql, args).fetchall()
         found = [self._row(r) for r in rows]
+        if expression is not None:
+            wanted = _canonical(expression)
+            same = {t: _canonical_or_none(t) == wanted for t in {r.target for r in found}}
+            found = [r for r in found if same[r.target]]
         return found if loss is None else [r for r in found if r.loss == loss]
 
     def _row(self, row: Sequence[Any]) -> StoredRun:
@@ -971,3 +982,75 @@ class Store:
             "run": {"error": message},
         }
         return self._write(spec, values, message)
+
+
+def _canonical(text: str) -> Any:
+    """The canonical (expanded) sympy form of a target's text; raises ParseError."""
+    import sympy
+
+    from csqbound.parsing import parse
+
+    return sympy.expand(parse(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_or_none(text: str) -> Any:
+    """:func:`_canonical` of a stored target, ``None`` when it does not parse."""
+    try:
+        return _canonical(text)
+    except CsqboundError:
+        return None
+
+
+def same_target(a: str, b: str) -> bool:
+    """Whether two target texts are one expression once parsed (spaces, order, expansion).
+
+    Raises
+    ------
+    ParseError
+        When ``a`` does not parse (``b``, a stored target, simply does not match then).
+
+    Examples
+    --------
+    >>> same_target("x1 * x2 * x3", "x1*x2*x3"), same_target("x2*x1 + 1", "1 + x1*x2")
+    (True, True)
+    >>> same_target("x1*x2", "x1*x3")
+    False
+    """
+    return bool(_canonical(a) == _canonical_or_none(b))
+
+
+def _run_settings(run: StoredRun) -> dict[str, Any]:
+    """The settings a run was trained under, with its loss named even where stored without."""
+    return {**jsonable(run.settings), "loss": run.loss}
+
+
+def distinguishing_settings(
+    runs: Sequence[StoredRun],
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The settings that differ among ``runs`` and those they all share.
+
+    Returns
+    -------
+    varying, common
+        ``varying``: setting names (in the runs' order of keys) whose values differ
+        between runs, or that some runs lack; ``common``: name -> value of the rest.
+
+    Examples
+    --------
+    >>> def row(seed, lr):
+    ...     return StoredRun(f"k{seed}", "x1", "boolean", 4, seed, {"lr": lr, "width": 8}, "0",
+    ...                      ("ok",), (10,), (10,), 1.0, {}, {}, None, "2026-01-01")
+    >>> distinguishing_settings([row(0, 0.5), row(1, 0.1)])
+    (('lr',), {'width': 8, 'loss': 'squared'})
+    """
+    settings = [_run_settings(r) for r in runs]
+    names: dict[str, None] = {}
+    for s in settings:
+        names.update(dict.fromkeys(s))
+    absent = "(absent)"  # not JSON text, so never equal to a stored value
+    varying = tuple(
+        n for n in names if len({canonical_json(s[n]) if n in s else absent for s in settings}) > 1
+    )
+    common = {n: settings[0][n] for n in names if n not in varying} if settings else {}
+    return varying, common

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from csqbound.display import html_table, short_repr, to_dataframe
 from csqbound.errors import CsqboundError
 from csqbound.report.files import check_folder, write_text
 from csqbound.report.suite import Suite, SuiteTarget
@@ -44,19 +45,58 @@ from csqbound.report.tables import (
 )
 
 __all__ = [
+    "RECORD_COLUMNS",
+    "STORE_NAME",
     "ReportResult",
     "build_report",
     "calibration_table",
     "stages_table",
+    "target_row",
     "theory_records",
     "verification_table",
     "verification_tables",
 ]
 
+#: File name of a report's results store in its output folder (``csqbound runs`` looks
+#: there under the default folders).
+STORE_NAME = "runs.sqlite"
 
-@dataclass(frozen=True)
+
+#: Columns of :meth:`ReportResult.to_dataframe`: one row per target of the suite.
+RECORD_COLUMNS = (
+    "name", "expression", "domain", "leap", "predicted", "verdict", "robust", "share_k0",
+    "best_k", "q_at_k0", "d_min", "d_max",
+)  # fmt: skip
+
+
+def target_row(record: dict[str, Any]) -> dict[str, Any]:
+    """The headline of one target's record of ``report.json``: theory, then the verdict."""
+    theory, v = record["theory"], record["verification"]
+    sel = v["selection"]
+    rng = sel.get("d_range") or [None, None]
+    return {
+        "name": record["name"],
+        "expression": theory["expression"],
+        "domain": theory["domain"],
+        "leap": theory.get("leap"),
+        "predicted": v["conjecture"],
+        "verdict": v["verdict"],
+        "robust": v.get("robust"),
+        "share_k0": _share_value(v),
+        "best_k": sel.get("best_k"),
+        "q_at_k0": sel.get("q_at_k0"),
+        "d_min": rng[0],
+        "d_max": rng[-1],
+    }
+
+
+@dataclass(frozen=True, repr=False)
 class ReportResult:
-    """Where a report went and what it found."""
+    """Where a report went and what it found.
+
+    In a notebook it shows as a table with one row per target (:meth:`_repr_html_`);
+    :meth:`to_dict` is ``report.json``'s data and :meth:`to_dataframe` one row per target.
+    """
 
     out_dir: Path
     tex: Path
@@ -68,6 +108,32 @@ class ReportResult:
     data: dict[str, Any]
     wall_time: float
     pdf_note: str
+
+    def records(self) -> list[dict[str, Any]]:
+        """One headline record per target (:data:`RECORD_COLUMNS`)."""
+        return [target_row(r) for r in self.data["targets"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The data of ``report.json`` (without the schema version ``to_json`` adds)."""
+        return dict(self.data)
+
+    def __repr__(self) -> str:
+        """One line: where the report is, and each target's verdict."""
+        verdicts = {r["name"]: r["verdict"] for r in self.records()}
+        return short_repr(
+            "ReportResult", out_dir=str(self.out_dir), targets=len(verdicts), verdicts=verdicts
+        )
+
+    def _repr_html_(self) -> str:
+        """A compact table for Jupyter: one row per target."""
+        title = f"csqbound report in {self.out_dir} ({self.wall_time:.0f} s)"
+        cols = ["name", "expression", "leap", "predicted", "verdict", "share_k0"]
+        return html_table(title, cols, [[r[c] for c in cols] for r in self.records()])
+
+    def to_dataframe(self) -> Any:
+        """One row per target (:data:`RECORD_COLUMNS`). Needs pandas
+        (``pip install 'csqbound[pandas]'``)."""
+        return to_dataframe(self.records(), RECORD_COLUMNS)
 
 
 def _slug(name: str, index: int) -> str:
@@ -173,9 +239,14 @@ def _ci_text(ci: Any) -> str:
     return f"[{fmt[0]}, {fmt[1]}]"
 
 
-def _share(v: dict[str, Any]) -> str:
+def _share_value(v: dict[str, Any]) -> float | None:
+    """The share of seed resamples the predicted exponent ``k0`` won (``None``: not fitted)."""
     sel = v["selection"]
-    share = next((c["share"] for c in sel["candidates"] if c["k"] == sel["k0"]), None)
+    return next((c["share"] for c in sel["candidates"] if c["k"] == sel["k0"]), None)
+
+
+def _share(v: dict[str, Any]) -> str:
+    share = _share_value(v)
     return "-" if share is None else f"{share:.0%}"
 
 
@@ -425,7 +496,7 @@ def build_report(
     theory = theory_records(suite)
     per_target = [(t, _specs(t, suite.seeds)) for t in suite.targets]
     out = _prepare_folder(out)
-    store_path = Path(store) if store is not None else out / "runs.sqlite"
+    store_path = Path(store) if store is not None else out / STORE_NAME
     sweep, verifications = _sweeps(
         per_target, store_path, workers=workers, dask=dask, progress=progress,
         resamples=resamples,

@@ -54,28 +54,7 @@ def expansion_summary(target: Target, expansion: Expansion) -> dict[str, Any]:
     >>> [(r["monomial"], r["coefficient"]) for r in s["support"]]
     [('x1', '1'), ('x1*x2', '1')]
     """
-    support = [
-        {
-            "monomial": str(m),
-            "coefficient": _number(expansion.coefficients[m], expansion.exact),
-            "degree": m.degree,
-            "weight": _number(expansion.weight(m), expansion.exact),
-        }
-        for m in expansion.support
-    ]
-    return {
-        "expression": str(target),
-        "domain": expansion.domain,
-        "variables": expansion.variables,
-        "exact": expansion.exact,
-        "method": expansion.method,
-        "tol": expansion.tol,
-        "coefficient_error": expansion.error,
-        "truncation": expansion.truncation,
-        "max_degree": expansion.max_degree,
-        "norm2": _number(expansion.norm2, expansion.exact),
-        "support": support,
-    }
+    return {"expression": str(target), **expansion.to_dict()}
 
 
 def expansion_table(summary: dict[str, Any]) -> Table:
@@ -157,17 +136,10 @@ def leap_summary(target: Target | Analysis, losses: Sequence[str] | None = None)
     a = _analysis(target)
     result: LeapResult = a.leap
     summary = expansion_summary(a.target, a.expansion)
-    summary.update(
-        {
-            "leap": result.leap,
-            "msp": result.msp,
-            "order": [str(m) for m in result.order],
-            "jumps": list(result.jumps),
-            "stages": [[str(m) for m in stage] for stage in result.stages],
-            "cover": a.cover,
-            "first_cover": {f"x{c}": str(m) for c, m in sorted(result.first_cover.items())},
-        }
-    )
+    record = result.to_dict()
+    del record["domain"]  # the expansion's, already in the summary
+    summary.update(record)
+    summary["cover"] = a.cover
     summary.update(_other_leaps(a, losses))
     return summary
 
@@ -297,7 +269,7 @@ def csq_tables(data: dict[str, Any]) -> list[Table]:
                 data["d"],
                 data["tau"],
                 data["exponent"],
-                data["bound"],
+                data["bound"] + (" (< 1 query)" if data.get("below_one_query") else ""),
                 None if data["log10_bound"] is None else round(float(data["log10_bound"]), 3),
                 data["predicted_sgd_samples_exponent"],
                 data["predicted_sgd_time_exponent"],
@@ -408,6 +380,12 @@ def _explain(bound: CSQBound, prediction: Prediction) -> list[str]:
 def _caveats(bound: CSQBound) -> list[str]:
     """Sentences on vacuous stages, inexact arithmetic and truncated expansions."""
     notes: list[str] = []
+    if bound.below_one_query:
+        notes.append(
+            f"The bound is below one query (log10 bound {bound.log10_bound:.3g} < 0), so at "
+            f"d={bound.d} and tau={_show_tau(bound)} it constrains no learner; it grows as "
+            f"d^{bound.exponent}, so a larger d or a smaller tau makes it bite."
+        )
     vacuous = [s for s in bound.stages if s.vacuous]
     if vacuous:
         which = ", ".join("{" + ", ".join(map(str, sorted(s.covered))) + "}" for s in vacuous)
@@ -430,6 +408,11 @@ def _caveats(bound: CSQBound) -> list[str]:
             "as stated."
         )
     return notes
+
+
+def _show_tau(bound: CSQBound) -> str:
+    tau = bound.tau
+    return str(tau.numerator) if tau.denominator == 1 else f"{tau.numerator}/{tau.denominator}"
 
 
 def csq_record(a: Analysis) -> dict[str, Any]:
@@ -567,6 +550,22 @@ def zoo_table(records: list[dict[str, Any]]) -> Table:
     )
 
 
+def _blank_median_note(run: Any) -> tuple[str, ...]:
+    """Why ``median samples to learn`` is blank, when it is."""
+    if run.median_samples_to_learn() is not None:
+        return ()
+    if run.settings.get("stop_loss") is None:
+        return (
+            "median samples to learn is blank: with --stop-loss none no replica is ever "
+            "declared learned (each trains to the whole budget); the learning times of the "
+            "monomials below still show when each was learned.",
+        )
+    return (
+        "median samples to learn is blank: at most half of the replicas reached the stop "
+        "loss within the budget (see status; a larger --samples lets them finish).",
+    )
+
+
 def train_tables(run: Any) -> list[Table]:
     """A training run as tables: outcome per run, then one row per tracked monomial."""
     status = dict.fromkeys(run.status, 0)
@@ -599,6 +598,7 @@ def train_tables(run: Any) -> list[Table]:
             ),
         ),
         title="Online SGD run (samples per replica)",
+        notes=_blank_median_note(run),
         compact=(
             "target", "d", "replicas", "status", "median samples to learn", "stage order",
         ),

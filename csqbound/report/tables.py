@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from csqbound.monomial import Monomial
 
 __all__ = [
     "ALL",
+    "PIPE_WIDTH",
     "TEXTWIDTH_PT",
     "Format",
     "Math",
@@ -38,6 +40,7 @@ __all__ = [
     "render_tables",
     "scale_latex",
     "select_columns",
+    "terminal_width",
     "to_json",
 ]
 
@@ -859,22 +862,73 @@ def _notes_table(table: Table) -> Table | None:
     return Table(table.notes_columns, rows, title=table.notes_title)
 
 
+#: Width of text tables when stdout is not a terminal and ``COLUMNS`` is not set.
+PIPE_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """Columns for text tables: the terminal's width when stdout is one, else ``COLUMNS``
+    when set (a positive integer), else :data:`PIPE_WIDTH`.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["COLUMNS"] = "72"
+    >>> terminal_width() if not sys.stdout.isatty() else 72
+    72
+    >>> del os.environ["COLUMNS"]
+    """
+    import os
+    import shutil
+
+    if sys.stdout.isatty():
+        return max(shutil.get_terminal_size((PIPE_WIDTH, 24)).columns, 20)
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) >= 20 else PIPE_WIDTH
+
+
+#: Cells up to this many characters are never broken across lines in text tables.
+_SHORT_CELL = 24
+
+
 def _to_text(table: Table) -> str:
+    cells = [[_plain(c) for c in row] for row in table.rows]
+    width = terminal_width()
+    # Two layouts: rich's own, and one where short values (numbers, statuses, names) keep
+    # their line while long text wraps; the one with fewer lines wins.
+    longest = [max((len(r[j]) for r in cells), default=0) for j in range(len(table.columns))]
+    keep = [n if n <= _SHORT_CELL else None for n in longest]
+    text = min(
+        (_rich_text(table, cells, width, keep), _rich_text(table, cells, width, None)),
+        key=lambda t: t.count("\n"),
+    )
+    notes = _notes_table(table)
+    return text if notes is None else text + "\n\n" + _to_text(notes)
+
+
+def _rich_text(
+    table: Table, cells: list[list[str]], width: int, least: list[int | None] | None
+) -> str:
+    """``table`` as a rich text table of ``width`` columns; ``least``: minimal column widths."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table as RichTable
 
     title = None if table.title is None else str(table.title)
     rich_table = RichTable(title=escape(title) if title else None, show_lines=False)
-    for col in table.columns:
-        rich_table.add_column(escape(str(col)), overflow="fold")
-    for row in table.rows:
-        rich_table.add_row(*(escape(_plain(c)) for c in row))
+    for j, col in enumerate(table.columns):
+        rich_table.add_column(
+            escape(str(col)), overflow="fold", min_width=None if least is None else least[j]
+        )
+    for row in cells:
+        rich_table.add_row(*(escape(c) for c in row))
     buffer = io.StringIO()
-    Console(file=buffer, width=160, color_system=None, force_terminal=False).print(rich_table)
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(rich_table, crop=False)
     text = buffer.getvalue().rstrip("\n")
-    notes = _notes_table(table)
-    return text if notes is None else text + "\n\n" + _to_text(notes)
+    if least is not None and max(len(line) for line in text.splitlines()) > width:
+        return text + "\n" * 10_000  # does not fit: never the one chosen
+    return text
 
 
 def _to_markdown(table: Table) -> str:
@@ -936,7 +990,13 @@ def _to_latex(table: Table) -> str:
 
 
 def to_json(data: Any) -> str:
-    """Serialise CLI data: ``Math`` cells become their text, other objects their ``str``."""
+    """Serialise CLI data: ``Math`` cells become their text, other objects their ``str``.
+
+    The document follows :mod:`csqbound.report.schema`: a top-level object starts with
+    ``"schema_version"``, and every exact field ``NAME`` (a string) has its float twin
+    ``NAME_float``.
+    """
+    from csqbound.report.schema import json_ready
 
     def default(obj: Any) -> Any:
         if isinstance(obj, Math):
@@ -947,7 +1007,7 @@ def to_json(data: Any) -> str:
             return obj.to_dict()
         return str(obj)
 
-    return json.dumps(data, indent=2, default=default, allow_nan=False)
+    return json.dumps(json_ready(data), indent=2, default=default, allow_nan=False)
 
 
 def render(table: Table, fmt: str, columns: Sequence[str] | None = None) -> str:
