@@ -714,6 +714,14 @@ def iso_leap(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) ->
             raise ExpansionError(msg)
         jumps, blocks = subspace_greedy(coefficients, p)
         return _result(jumps, [[tuple(vec) for vec in block] for block in blocks], None, p)
+    return _numeric_iso_leap(expansion, coefficients, tol)
+
+
+def _numeric_iso_leap(
+    expansion: Expansion, coefficients: Mapping[Monomial, Any], tol: float | None
+) -> IsoLeapResult:
+    """:func:`iso_leap` of a numeric expansion: the numeric greedy at the checked tolerance."""
+    p = expansion.variables
     limit = MAX_EXACT_VARIABLES if expansion.method == "hermite" else MAX_NUMERIC_VARIABLES
     if p > limit:
         msg = (
