@@ -16,6 +16,7 @@ import typer
 
 from csqbound.errors import CsqboundError, shorten
 from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
+from csqbound.sgd.backend import backend_help
 
 __all__ = ["app", "main"]
 
@@ -147,6 +148,36 @@ ReportDbOpt = Annotated[
     typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
 ]
 PdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")]
+
+# -- options of verify -----------------------------------------------------------------------
+SeedsOpt = Annotated[int, typer.Option(help="Independent runs per d (each trains --replicas).")]
+ReplicasOpt = Annotated[int, typer.Option(help="Replicas per run; each is one point.")]
+StopLossOpt = Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")]
+ExponentOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Test the conjecture n ~ d^K log^Q d with this K instead of the leap's prediction.",
+        show_default=False,
+    ),
+]
+LogPowerOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Q of the conjecture (reported against the fitted polylog power); default 1 "
+        "for a predicted d log d, else 0.",
+        show_default=False,
+    ),
+]
+VerifyDbOpt = Annotated[
+    Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
+]
+VerifyPlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the stage end and loss-0.2 times vs d with the winning law, and "
+        "the local slopes."
+    ),
+]
 
 
 def _check_plot(plot: Path | None) -> None:
@@ -394,7 +425,7 @@ def train(
     samples: SamplesOpt = _DEFAULTS["samples"],
     lr: LrOpt = None,
     activation: Annotated[str, typer.Option(help="relu, softplus or shifted_softplus.")] = "relu",
-    backend: Annotated[str, typer.Option(help="Array backend: numpy, torch or cupy.")] = "numpy",
+    backend: Annotated[str, typer.Option(help=backend_help())] = "numpy",
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     stop_loss: Annotated[
@@ -552,52 +583,24 @@ def verify(
     expr: ExprArg,
     d: Annotated[str, typer.Option("--d", help="Comma-separated dimensions, e.g. 8,16,32.")],
     domain: DomainOpt = None,
-    seeds: Annotated[
-        int, typer.Option(help="Independent runs per d (each trains --replicas).")
-    ] = 8,
-    replicas: Annotated[int, typer.Option(help="Replicas per run; each is one point.")] = _DEFAULTS[
-        "replicas"
-    ],
+    seeds: SeedsOpt = 8,
+    replicas: ReplicasOpt = _DEFAULTS["replicas"],
     samples: SamplesOpt = _DEFAULTS["samples"],
     width: WidthOpt = _DEFAULTS["width"],
     batch: BatchOpt = _DEFAULTS["batch"],
     lr: LrOpt = None,
-    stop_loss: Annotated[
-        float, typer.Option(help="Learned at test loss <= this * Var f.")
-    ] = _DEFAULTS["stop_loss"],
+    stop_loss: StopLossOpt = _DEFAULTS["stop_loss"],
     schedule: ScheduleOpt = _DEFAULTS["schedule"],
     output_step: OutputStepOpt = _DEFAULTS["output_step"],
     step_rule: StepRuleOpt = _DEFAULTS["step_rule"],
     loss: LossOpt = _DEFAULTS["loss"],
     huber_delta: HuberDeltaOpt = None,
-    exponent: Annotated[
-        float | None,
-        typer.Option(
-            help="Test the conjecture n ~ d^K log^Q d with this K instead of the leap's "
-            "prediction.",
-            show_default=False,
-        ),
-    ] = None,
-    log_power: Annotated[
-        float | None,
-        typer.Option(
-            help="Q of the conjecture (reported against the fitted polylog power); default 1 "
-            "for a predicted d log d, else 0.",
-            show_default=False,
-        ),
-    ] = None,
-    db: Annotated[
-        Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
-    ] = Path("csqbound.sqlite"),
+    exponent: ExponentOpt = None,
+    log_power: LogPowerOpt = None,
+    db: VerifyDbOpt = Path("csqbound.sqlite"),
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
-    plot: Annotated[
-        Path | None,
-        typer.Option(
-            help="Write the stage end and loss-0.2 times vs d with the winning law, and "
-            "the local slopes."
-        ),
-    ] = None,
+    plot: VerifyPlotOpt = None,
     fmt: FormatOpt = "table",
     columns: ColumnsOpt = None,
     quiet: QuietOpt = False,
@@ -668,9 +671,7 @@ def runs(
     """List the runs stored in a results store."""
     import csv
     import io
-    import math
 
-    from csqbound.experiments.scaling import censored_median
     from csqbound.experiments.store import Store
     from csqbound.report.tables import Table, render, to_json
 
@@ -689,35 +690,7 @@ def runs(
     columns = (
         "target", "domain", "loss", "d", "seed", "status", "samples_to_learn", "wall_time", "key",
     )  # fmt: skip
-    records: list[dict[str, Any]] = []
-    for r in stored:
-        status: dict[str, int] = {}
-        for s in r.status or ("error",):
-            status[s] = status.get(s, 0) + 1
-        # the median over replicas, censored (budget exhausted) ones counting as +inf
-        values = sorted(
-            float(n) if n is not None else math.inf
-            for n, st in zip(r.samples_to_learn, r.status, strict=False)
-            if n is not None or st == "budget_exhausted"
-        )
-        median = censored_median(values) if values else None
-        records.append(
-            {
-                "target": r.target,
-                "domain": r.domain,
-                "loss": r.loss,
-                "d": r.d,
-                "seed": r.seed,
-                "status": ", ".join(f"{k}: {v}" for k, v in status.items()),
-                "samples_to_learn": (
-                    None
-                    if median is None
-                    else (">budget" if math.isinf(median) else int(round(median)))
-                ),
-                "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
-                "key": r.key[:12],
-            }
-        )
+    records = [_run_record(r) for r in stored]
     if fmt == "json":
         _emit(to_json([r.to_dict() for r in stored]))
     elif fmt == "csv":
@@ -729,6 +702,37 @@ def runs(
     else:
         title = f"{len(records)} runs in {db} (samples_to_learn: median over replicas)"
         _emit(render(Table.from_records(records, columns, title=title), "table"))
+
+
+def _run_record(r: Any) -> dict[str, Any]:
+    """One row of ``csqbound runs``: status counts and the censored median samples to learn."""
+    import math
+
+    from csqbound.experiments.scaling import censored_median
+
+    status: dict[str, int] = {}
+    for s in r.status or ("error",):
+        status[s] = status.get(s, 0) + 1
+    # the median over replicas, censored (budget exhausted) ones counting as +inf
+    values = sorted(
+        float(n) if n is not None else math.inf
+        for n, st in zip(r.samples_to_learn, r.status, strict=False)
+        if n is not None or st == "budget_exhausted"
+    )
+    median = censored_median(values) if values else None
+    return {
+        "target": r.target,
+        "domain": r.domain,
+        "loss": r.loss,
+        "d": r.d,
+        "seed": r.seed,
+        "status": ", ".join(f"{k}: {v}" for k, v in status.items()),
+        "samples_to_learn": (
+            None if median is None else (">budget" if math.isinf(median) else int(round(median)))
+        ),
+        "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
+        "key": r.key[:12],
+    }
 
 
 @app.command()
