@@ -126,7 +126,6 @@ _TEST_SIZE: Final = _train_defaults(("test_size",))["test_size"]
 OPTIONAL_SETTINGS: tuple[str, ...] = ("test_size", "evals_per_decade", "probes")
 
 _POSITIVE_INTS = ("width", "replicas", "batch", "samples", "test_size", "evals_per_decade")
-_BACKENDS = ("numpy", "cupy", "torch", "array_api_strict")
 _DASK_HINT = "pip install 'csqbound[dask]'"
 
 Outcome = Literal["done", "skipped", "failed"]
@@ -254,7 +253,7 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if out["samples"] < out["batch"]:
         msg = f"samples={out['samples']} is less than one batch ({out['batch']}): raise samples"
         raise ParameterError(msg)
-    from csqbound.sgd.backend import check_dtype
+    from csqbound.sgd.backend import BACKENDS, check_dtype
     from csqbound.sgd.losses import check_loss, check_loss_parameter
     from csqbound.sgd.network import check_activation
     from csqbound.sgd.protocol import check_output_step, check_schedule, check_step_rule
@@ -272,8 +271,8 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise ParameterError(msg)
     out["activation"] = str(check_activation(out["activation"]))
     out["dtype"] = str(check_dtype(out["dtype"]))
-    if out["backend"] not in _BACKENDS:
-        msg = f"unknown backend {out['backend']!r}: use one of {', '.join(_BACKENDS)}"
+    if out["backend"] not in BACKENDS:
+        msg = f"unknown backend {out['backend']!r}: use one of {', '.join(BACKENDS)}"
         raise ParameterError(msg)
     return out
 
