@@ -1,7 +1,7 @@
 """Array backends, device transfers and the host random-number streams of SGD runs.
 
 This is the only module that knows which array library is running
-(ARCHITECTURE.md, "Backends and scale"). Everything else in :mod:`csqbound.sgd`
+(docs/architecture.md, "Backends and scale"). Everything else in :mod:`csqbound.sgd`
 receives an array namespace ``xp`` and calls only ``xp.*`` functions of the
 array API standard.
 
