@@ -678,6 +678,8 @@ def iso_leap(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) ->
     information_exponent : its first jump.
     csqbound.leaps.leap : the coordinate leap.
     csqbound.rotations.rotate : rotated copies with the same ``iso_leap``.
+    csqbound.generative.generative_exponent : the SQ counterpart of the first jump.
+    csqbound.queries.csq_leap : the boolean leap over the CSQ oracle.
 
     Examples
     --------
@@ -779,6 +781,11 @@ def information_exponent(x: TargetLike, *, max_degree: int = 8, tol: float | Non
     Returns
     -------
     int
+
+    See Also
+    --------
+    iso_leap : the whole rotation-free leap, of which this is the first jump.
+    csqbound.generative.generative_exponent : the SQ analogue, never larger.
 
     Examples
     --------

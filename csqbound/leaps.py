@@ -328,6 +328,9 @@ def leap(x: SupportLike, domain: str = "boolean") -> LeapResult:
     cover : the non-adaptive exponent, always ``>= leap``.
     csqbound.queries.csq_leap : the leap over the CSQ oracle.
     csqbound.isoleap.iso_leap : the rotation-free leap of gaussian targets.
+    csqbound.queries.sq_leap : the leap over statistical queries, never larger.
+    csqbound.dlq.dlq_leap : the leap of gradient queries on a loss.
+    csqbound.csq.csq_bound : the CSQ lower bound the leap's stages give.
 
     Examples
     --------

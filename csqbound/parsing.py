@@ -264,6 +264,11 @@ def parse(text: str) -> sympy.Expr:
         offending token and its 1-based column in the message (and the 0-based
         position in ``.position``).
 
+    See Also
+    --------
+    csqbound.target.Target.from_text : the parsed expression with its domain.
+    csqbound.expansion.expand : the expansion of a parsed target.
+
     Examples
     --------
     >>> parse("He2(x1) + 1/2")
