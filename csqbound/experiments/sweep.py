@@ -763,29 +763,33 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     )  # fmt: skip
 
 
-def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, workers: int) -> None:
-    pool = _new_pool(workers)
-    broken = False
+class _Pool:
+    """A spawn process pool that replaces itself when a worker dies (its runs in flight fail)."""
 
-    def submit(spec: RunSpec) -> Future[Any]:
-        nonlocal pool, broken
-        if not broken:
+    def __init__(self, runner: Runner, workers: int) -> None:
+        self.runner, self.workers = runner, workers
+        self.pool = _new_pool(workers)
+        self.broken = False
+
+    def submit(self, spec: RunSpec) -> Future[Any]:
+        """Submit ``spec``; on a broken pool, to a fresh one."""
+        if not self.broken:
             try:
-                return pool.submit(_execute, runner, spec)
+                return self.pool.submit(_execute, self.runner, spec)
             except BrokenProcessPool:
                 pass
         # a worker died: the old pool is unusable (its runs in flight fail), start a fresh one
-        pool.shutdown(wait=False, cancel_futures=True)
-        pool = _new_pool(workers)
-        broken = False
-        return pool.submit(_execute, runner, spec)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = _new_pool(self.workers)
+        self.broken = False
+        return self.pool.submit(_execute, self.runner, spec)
 
-    def result_of(future: Future[Any]) -> _Result:
-        nonlocal broken
+    def result_of(self, future: Future[Any]) -> _Result:
+        """The result of a finished run; :data:`_CRASHED` when its worker died."""
         try:
             return future.result()  # type: ignore[no-any-return]
         except BrokenProcessPool:
-            broken = True
+            self.broken = True
             hint = missing_main_guard()
             if hint is not None:  # no worker can start: say why instead of blaming every run
                 raise CsqboundError(hint) from None
@@ -793,18 +797,26 @@ def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, wor
         except Exception as exc:  # e.g. the spec or the result could not be pickled
             return None, f"{type(exc).__name__}: {exc}", ""
 
-    def wait_first(futures: list[Future[Any]]) -> Iterable[Future[Any]]:
-        return futures_wait(futures, return_when=FIRST_COMPLETED).done
+    def window(self) -> int:
+        """How many runs to keep in flight: two per worker."""
+        return 2 * self.workers
 
+
+def _wait_first(futures: list[Future[Any]]) -> Iterable[Future[Any]]:
+    return futures_wait(futures, return_when=FIRST_COMPLETED).done
+
+
+def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, workers: int) -> None:
+    pool = _Pool(runner, workers)
     try:
-        _drive(pending, tracker, submit, wait_first, result_of, lambda: 2 * workers, {})
+        _drive(pending, tracker, pool.submit, _wait_first, pool.result_of, pool.window, {})
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM, an error): stop the workers now rather than let
         # them finish (or sleep) behind us; what is stored stays stored
-        _terminate(pool)
+        _terminate(pool.pool)
         raise
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:

@@ -551,32 +551,36 @@ def choose_probes(
     """
     taken = set(support)
     chosen: list[Monomial] = []
-
-    def draw(pool: Sequence[int], how_many: int) -> None:
-        if not pool or how_many <= 0:
-            return
-        want = len(chosen) + how_many
-        for attempt in range(50 * how_many):
-            degree = 1 + attempt % 2
-            if degree == 2 and domain == "gaussian" and rng.random() < 1 / 3:
-                mono = Monomial.from_mapping({int(rng.choice(pool)): 2})
-            elif degree == 2 and len(pool) >= 2:
-                i, j = rng.choice(pool, size=2, replace=False)
-                mono = Monomial.from_set({int(i), int(j)})
-            else:
-                mono = Monomial.from_set({int(rng.choice(pool))})
-            if mono not in taken:
-                taken.add(mono)
-                chosen.append(mono)
-            if len(chosen) >= want:
-                return
-
     inside = list(range(1, variables + 1))
     outside = list(range(variables + 1, d + 1))
-    draw(inside, (count + 1) // 2)
-    draw(outside, count - len(chosen))
-    draw(inside, count - len(chosen))
+    chosen += _draw_probes(inside, (count + 1) // 2, taken, domain, rng)
+    chosen += _draw_probes(outside, count - len(chosen), taken, domain, rng)
+    chosen += _draw_probes(inside, count - len(chosen), taken, domain, rng)
     return tuple(chosen)
+
+
+def _draw_probes(
+    pool: Sequence[int], how_many: int, taken: set[Monomial], domain: str, rng: np.random.Generator
+) -> list[Monomial]:
+    """Up to ``how_many`` new random probes on the coordinates ``pool`` (added to ``taken``)."""
+    drawn: list[Monomial] = []
+    if not pool or how_many <= 0:
+        return drawn
+    for attempt in range(50 * how_many):
+        degree = 1 + attempt % 2
+        if degree == 2 and domain == "gaussian" and rng.random() < 1 / 3:
+            mono = Monomial.from_mapping({int(rng.choice(pool)): 2})
+        elif degree == 2 and len(pool) >= 2:
+            i, j = rng.choice(pool, size=2, replace=False)
+            mono = Monomial.from_set({int(i), int(j)})
+        else:
+            mono = Monomial.from_set({int(rng.choice(pool))})
+        if mono not in taken:
+            taken.add(mono)
+            drawn.append(mono)
+        if len(drawn) >= how_many:
+            break
+    return drawn
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
