@@ -248,8 +248,7 @@ def parse(text: str) -> sympy.Expr:
     Parameters
     ----------
     text
-        The expression, e.g. ``"x1*x2 + He3((x1 - x2)/sqrt(2))"``. Newlines and
-        tabs count as spaces.
+        The expression, e.g. ``"x1*x2 + He3((x1 - x2)/sqrt(2))"`` (newlines, tabs: spaces).
 
     Returns
     -------
