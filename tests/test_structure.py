@@ -147,6 +147,31 @@ def test_the_cycle_check_can_fail(code: dict[str, str], cyclic: bool) -> None:
     assert bool(list(nx.simple_cycles(graph))) is cyclic
 
 
+#: Cycles closed only by imports inside functions (run on call, never on import). They are
+#: harmless at runtime; the list keeps new ones out. store -> csqbound reads the package's
+#: version and folder; footprint -> train reads the buffer sizes; queries -> dlq is the
+#: registry's DLQ wrapper.
+KNOWN_DEFERRED_CYCLES = {
+    frozenset({"csqbound", "csqbound.experiments.verify", "csqbound.experiments.store"}),
+    frozenset(
+        {
+            "csqbound",
+            "csqbound.experiments.verify",
+            "csqbound.experiments.sweep",
+            "csqbound.experiments.store",
+        }
+    ),
+    frozenset({"csqbound.sgd.train", "csqbound.sgd.footprint"}),
+    frozenset({"csqbound.queries", "csqbound.dlq"}),
+}
+
+
+def test_no_new_cycle_through_deferred_imports() -> None:
+    graph = import_graph(sources(), deferred=True)
+    cycles = {frozenset(c) for c in nx.simple_cycles(graph)}
+    assert cycles <= KNOWN_DEFERRED_CYCLES, sorted(map(sorted, cycles - KNOWN_DEFERRED_CYCLES))
+
+
 def test_deferred_imports_are_seen_when_asked() -> None:
     trees = {"csqbound.a": ast.parse("import csqbound.b"),
              "csqbound.b": ast.parse("def f():\n    import csqbound.a")}  # fmt: skip
