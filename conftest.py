@@ -44,33 +44,14 @@ def compile_latex(tmp_path):
     return run
 
 
-NO_TORCH = "torch is not installed (pip install 'csqbound[torch]'; torch==2.13.0 CPU works)"
-NO_CUPY = "cupy is not installed or has no GPU (pip install 'csqbound[gpu]' on a CUDA machine)"
-
-
-def _has_cupy() -> bool:
-    import importlib.util
-
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    try:
-        import cupy
-
-        return bool(cupy.cuda.runtime.getDeviceCount())
-    except Exception:  # noqa: BLE001 - any CUDA failure means: no usable GPU
-        return False
-
-
 def _backend_matrix() -> list[object]:
-    """numpy and array_api_strict always; torch and cupy where installed (skipped, saying why)."""
-    import importlib.util
+    """Every backend of csqbound.sgd.backend.BACKEND_TABLE; one that cannot run here is skipped,
+    saying why (its package or its GPU is missing)."""
+    from csqbound.sgd.backend import backend_matrix
 
-    has_torch = importlib.util.find_spec("torch") is not None
     return [
-        "numpy",
-        "array_api_strict",
-        pytest.param("torch", marks=pytest.mark.skipif(not has_torch, reason=NO_TORCH)),
-        pytest.param("cupy", marks=pytest.mark.skipif(not _has_cupy(), reason=NO_CUPY)),
+        pytest.param(name, marks=pytest.mark.skipif(why is not None, reason=why or ""), id=name)
+        for name, why in backend_matrix()
     ]
 
 

@@ -19,7 +19,7 @@ from csqbound.errors import CsqboundError, shorten
 from csqbound.experiments.sweep import DEFAULT_SETTINGS as _DEFAULTS
 from csqbound.monomial import Domain
 from csqbound.report.tables import Format
-from csqbound.sgd.backend import BACKENDS, DTypeName
+from csqbound.sgd.backend import BACKENDS, DTypeName, backend_help
 from csqbound.sgd.losses import LOSSES
 from csqbound.sgd.network import ACTIVATIONS
 from csqbound.sgd.protocol import Schedule, StepRule
@@ -171,9 +171,7 @@ ActivationOpt = Annotated[
 ]
 BackendOpt = Annotated[
     str,
-    typer.Option(
-        help="Array backend: numpy, torch, cupy or array_api_strict.", **_choices(BACKENDS)
-    ),
+    typer.Option(help=backend_help(), **_choices(BACKENDS)),
 ]
 DTypeOpt = Annotated[
     str, typer.Option(help="float32 or float64.", **_choices(typing.get_args(DTypeName)))
@@ -196,6 +194,36 @@ ReportDbOpt = Annotated[
     typer.Option("--db", help="SQLite store (default OUT/runs.sqlite).", show_default=False),
 ]
 PdfOpt = Annotated[bool, typer.Option("--pdf/--no-pdf", help="Compile report.tex with pdflatex.")]
+
+# -- options of verify -----------------------------------------------------------------------
+SeedsOpt = Annotated[int, typer.Option(help="Independent runs per d (each trains --replicas).")]
+ReplicasOpt = Annotated[int, typer.Option(help="Replicas per run; each is one point.")]
+StopLossOpt = Annotated[float, typer.Option(help="Learned at test loss <= this * Var f.")]
+ExponentOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Test the conjecture n ~ d^K log^Q d with this K instead of the leap's prediction.",
+        show_default=False,
+    ),
+]
+LogPowerOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Q of the conjecture (reported against the fitted polylog power); default 1 "
+        "for a predicted d log d, else 0.",
+        show_default=False,
+    ),
+]
+VerifyDbOpt = Annotated[
+    Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
+]
+VerifyPlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the stage end and loss-0.2 times vs d with the winning law, and "
+        "the local slopes."
+    ),
+]
 
 
 def _check_plot(plot: Path | None) -> None:
@@ -609,52 +637,24 @@ def verify(
     expr: ExprArg,
     d: Annotated[str, typer.Option("--d", help="Comma-separated dimensions, e.g. 8,16,32.")],
     domain: DomainOpt = None,
-    seeds: Annotated[
-        int, typer.Option(help="Independent runs per d (each trains --replicas).")
-    ] = 8,
-    replicas: Annotated[int, typer.Option(help="Replicas per run; each is one point.")] = _DEFAULTS[
-        "replicas"
-    ],
+    seeds: SeedsOpt = 8,
+    replicas: ReplicasOpt = _DEFAULTS["replicas"],
     samples: SamplesOpt = _DEFAULTS["samples"],
     width: WidthOpt = _DEFAULTS["width"],
     batch: BatchOpt = _DEFAULTS["batch"],
     lr: LrOpt = None,
-    stop_loss: Annotated[
-        float, typer.Option(help="Learned at test loss <= this * Var f.")
-    ] = _DEFAULTS["stop_loss"],
+    stop_loss: StopLossOpt = _DEFAULTS["stop_loss"],
     schedule: ScheduleOpt = _DEFAULTS["schedule"],
     output_step: OutputStepOpt = _DEFAULTS["output_step"],
     step_rule: StepRuleOpt = _DEFAULTS["step_rule"],
     loss: LossOpt = _DEFAULTS["loss"],
     huber_delta: HuberDeltaOpt = None,
-    exponent: Annotated[
-        float | None,
-        typer.Option(
-            help="Test the conjecture n ~ d^K log^Q d with this K instead of the leap's "
-            "prediction.",
-            show_default=False,
-        ),
-    ] = None,
-    log_power: Annotated[
-        float | None,
-        typer.Option(
-            help="Q of the conjecture (reported against the fitted polylog power); default 1 "
-            "for a predicted d log d, else 0.",
-            show_default=False,
-        ),
-    ] = None,
-    db: Annotated[
-        Path, typer.Option("--db", help="SQLite results store (resumed if it exists).")
-    ] = Path("csqbound.sqlite"),
+    exponent: ExponentOpt = None,
+    log_power: LogPowerOpt = None,
+    db: VerifyDbOpt = Path("csqbound.sqlite"),
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
-    plot: Annotated[
-        Path | None,
-        typer.Option(
-            help="Write the stage end and loss-0.2 times vs d with the winning law, and "
-            "the local slopes."
-        ),
-    ] = None,
+    plot: VerifyPlotOpt = None,
     fmt: FormatOpt = "table",
     columns: ColumnsOpt = None,
     quiet: QuietOpt = False,

@@ -721,6 +721,8 @@ def csq_bound(
     --------
     csqbound.analysis.analyze : with the leaps, the SGD prediction and the notes' inputs.
     csqbound.queries.csq_leap : the cardinality leap, the bound's exponent.
+    csqbound.leaps.leap : the witness whose stages the bound follows.
+    csqbound.prediction.predict : the SGD exponent beside the query lower bound.
     """
     dom = check_domain(domain)
     d = check_dimension(d)

@@ -375,6 +375,12 @@ def dlq_oracle(x: object, loss: str = "absolute") -> CSQOracle:
 def dlq_leap(x: object, loss: str = "absolute", *, adaptive: bool = True) -> int:
     """``Leap_DLQ(l)`` (adaptive) or ``Cover_DLQ(l)`` (non-adaptive) of a boolean target.
 
+    See Also
+    --------
+    csqbound.queries.csq_leap : the CSQ leap (``dlq_leap(f, 'squared')``).
+    csqbound.queries.sq_leap : the SQ leap, a lower bound for every loss.
+    csqbound.leaps.leap : the coordinate leap.
+
     Examples
     --------
     >>> dlq_leap("x1*x2*x3 - x1*x2*x4", "squared"), dlq_leap("x1*x2*x3 - x1*x2*x4")

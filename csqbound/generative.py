@@ -484,6 +484,12 @@ def generative_exponent(
     NotComputableError
         When the numeric method cannot integrate the link.
 
+    See Also
+    --------
+    csqbound.isoleap.information_exponent : the CSQ analogue, never smaller.
+    csqbound.isoleap.iso_leap : the rotation-free leap.
+    csqbound.dlq.dlq_leap : gradient queries on a loss (boolean).
+
     Examples
     --------
     >>> [generative_exponent(s).generative_exponent for s in ("He2(x1)", "He3(x1)", "He4(x1)")]

@@ -349,6 +349,23 @@ def gauss_hermite_coefficients(
     (3.0, True)
     """
     degree = _check_max_degree(max_degree)
+    n = _rule_size(P, degree, points_per_dim)
+    full, norm2 = _quadrature(fn, P, degree, n)
+    if P:
+        half_n = n // 2 + (n // 2) % 2  # even, like the default rules
+        half, _ = _quadrature(fn, P, degree, max(half_n, degree + 1))
+        error = max(abs(full[a] - half[a]) for a in full)
+    else:
+        error = 0.0
+    coefficients = {}
+    for alpha, value in full.items():
+        mono = _monomial(alpha)
+        coefficients[mono] = value / math.sqrt(mono.factorial)
+    return coefficients, norm2, float(error)
+
+
+def _rule_size(P: int, degree: int, points_per_dim: int | None) -> int:  # noqa: N803
+    """The points per coordinate of :func:`gauss_hermite_coefficients`' rule, checked."""
     if P < 0:
         msg = f"P must be >= 0, got {P}"
         raise ParameterError(msg)
@@ -362,29 +379,18 @@ def gauss_hermite_coefficients(
                 "write the target as a polynomial (expanded exactly) or lower max_degree"
             )
             raise ExpansionError(msg)
-    else:
-        n = int(points_per_dim)
-        if n != points_per_dim or (P and n < needed):
-            msg = (
-                f"points_per_dim must be an integer >= 2 (max_degree + 1) = {needed}, "
-                f"got {shorten(points_per_dim, quote=True)}"
-            )
-            raise ParameterError(msg)
-        if P and n**P > _MAX_POINTS:
-            msg = f"points_per_dim^P = {n}^{P} exceeds {_MAX_POINTS} points; use fewer points"
-            raise ParameterError(msg)
-    full, norm2 = _quadrature(fn, P, degree, n)
-    if P:
-        half_n = n // 2 + (n // 2) % 2  # even, like the default rules
-        half, _ = _quadrature(fn, P, degree, max(half_n, degree + 1))
-        error = max(abs(full[a] - half[a]) for a in full)
-    else:
-        error = 0.0
-    coefficients = {}
-    for alpha, value in full.items():
-        mono = _monomial(alpha)
-        coefficients[mono] = value / math.sqrt(mono.factorial)
-    return coefficients, norm2, float(error)
+        return n
+    n = int(points_per_dim)
+    if n != points_per_dim or (P and n < needed):
+        msg = (
+            f"points_per_dim must be an integer >= 2 (max_degree + 1) = {needed}, "
+            f"got {shorten(points_per_dim, quote=True)}"
+        )
+        raise ParameterError(msg)
+    if P and n**P > _MAX_POINTS:
+        msg = f"points_per_dim^P = {n}^{P} exceeds {_MAX_POINTS} points; use fewer points"
+        raise ParameterError(msg)
+    return n
 
 
 # ---------------------------------------------------------------------------

@@ -678,6 +678,8 @@ def iso_leap(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) ->
     information_exponent : its first jump.
     csqbound.leaps.leap : the coordinate leap.
     csqbound.rotations.rotate : rotated copies with the same ``iso_leap``.
+    csqbound.generative.generative_exponent : the SQ counterpart of the first jump.
+    csqbound.queries.csq_leap : the boolean leap over the CSQ oracle.
 
     Examples
     --------
@@ -714,6 +716,14 @@ def iso_leap(x: TargetLike, *, max_degree: int = 8, tol: float | None = None) ->
             raise ExpansionError(msg)
         jumps, blocks = subspace_greedy(coefficients, p)
         return _result(jumps, [[tuple(vec) for vec in block] for block in blocks], None, p)
+    return _numeric_iso_leap(expansion, coefficients, tol)
+
+
+def _numeric_iso_leap(
+    expansion: Expansion, coefficients: Mapping[Monomial, Any], tol: float | None
+) -> IsoLeapResult:
+    """:func:`iso_leap` of a numeric expansion: the numeric greedy at the checked tolerance."""
+    p = expansion.variables
     limit = MAX_EXACT_VARIABLES if expansion.method == "hermite" else MAX_NUMERIC_VARIABLES
     if p > limit:
         msg = (
@@ -771,6 +781,11 @@ def information_exponent(x: TargetLike, *, max_degree: int = 8, tol: float | Non
     Returns
     -------
     int
+
+    See Also
+    --------
+    iso_leap : the whole rotation-free leap, of which this is the first jump.
+    csqbound.generative.generative_exponent : the SQ analogue, never larger.
 
     Examples
     --------

@@ -224,24 +224,7 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
     ([0, 1], [2, 2])
     """
     m = len(supports)
-    # Inverted index of plain ints (much cheaper to build than (index, degree) pairs);
-    # the degrees go in a parallel index, built only when some degree exceeds 1.
-    index: defaultdict[int, list[int]] = defaultdict(list)
-    cost = [0] * m
-    unit = True
-    for i, powers in enumerate(supports):
-        total = 0
-        for coordinate, degree in powers:
-            total += degree
-            index[coordinate].append(i)
-        cost[i] = total
-        if total != len(powers):
-            unit = False
-    weights: defaultdict[int, list[int]] = defaultdict(list)
-    if not unit:
-        for powers in supports:
-            for coordinate, degree in powers:
-                weights[coordinate].append(degree)
+    index, weights, cost = _inverted_index(supports)
     taken = bytearray(m)
     order: list[int] = [i for i in range(m) if not cost[i]]  # constants cost nothing
     for i in order:
@@ -263,27 +246,10 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
         costs.append(c)
         free: list[int] = []
         for coordinate, _ in supports[i]:
-            if coordinate in covered:
-                continue
-            covered.add(coordinate)
-            if unit:  # boolean: every degree is 1
-                for j in index[coordinate]:
-                    if not taken[j]:
-                        cj = cost[j] - 1
-                        cost[j] = cj
-                        if cj:
-                            heappush(heap, cj * m + j)
-                        else:
-                            free.append(j)
-            else:
-                for j, degree in zip(index[coordinate], weights[coordinate], strict=True):
-                    if not taken[j]:
-                        cj = cost[j] - degree
-                        cost[j] = cj
-                        if cj:
-                            heappush(heap, cj * m + j)
-                        else:
-                            free.append(j)
+            if coordinate not in covered:
+                covered.add(coordinate)
+                degrees = None if weights is None else weights[coordinate]
+                _lower_costs(index[coordinate], degrees, cost, taken, heap, free)
         if free:
             free.sort()
             for j in free:
@@ -291,6 +257,69 @@ def greedy_order(supports: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[in
             order.extend(free)
             costs.extend([0] * len(free))
     return order, costs
+
+
+def _inverted_index(
+    supports: Sequence[Sequence[tuple[int, int]]],
+) -> tuple[defaultdict[int, list[int]], defaultdict[int, list[int]] | None, list[int]]:
+    """``(coordinate -> monomials, coordinate -> their degrees or None, total degrees)``.
+
+    The index holds plain ints (much cheaper to build than ``(index, degree)`` pairs);
+    the parallel index of degrees is built only when some degree exceeds 1 (else ``None``).
+    """
+    index: defaultdict[int, list[int]] = defaultdict(list)
+    cost = [0] * len(supports)
+    unit = True
+    for i, powers in enumerate(supports):
+        total = 0
+        for coordinate, degree in powers:
+            total += degree
+            index[coordinate].append(i)
+        cost[i] = total
+        if total != len(powers):
+            unit = False
+    if unit:
+        return index, None, cost
+    weights: defaultdict[int, list[int]] = defaultdict(list)
+    for powers in supports:
+        for coordinate, degree in powers:
+            weights[coordinate].append(degree)
+    return index, weights, cost
+
+
+def _lower_costs(
+    members: list[int],
+    degrees: list[int] | None,
+    cost: list[int],
+    taken: bytearray,
+    heap: list[int],
+    free: list[int],
+) -> None:
+    """A coordinate is newly covered: lower the cost of its untaken ``members`` (in place).
+
+    ``degrees`` are the members' degrees in it (``None``: all 1, the boolean case). A cost
+    still positive is pushed on ``heap`` (as ``cost * m + j``); one that reaches 0 goes to
+    ``free``.
+    """
+    m = len(cost)
+    if degrees is None:
+        for j in members:
+            if not taken[j]:
+                cj = cost[j] - 1
+                cost[j] = cj
+                if cj:
+                    heappush(heap, cj * m + j)
+                else:
+                    free.append(j)
+        return
+    for j, degree in zip(members, degrees, strict=True):
+        if not taken[j]:
+            cj = cost[j] - degree
+            cost[j] = cj
+            if cj:
+                heappush(heap, cj * m + j)
+            else:
+                free.append(j)
 
 
 def _stage_starts(jumps: Sequence[int]) -> list[bool]:
@@ -361,6 +390,9 @@ def leap(x: SupportLike, domain: str = "boolean") -> LeapResult:
     cover : the non-adaptive exponent, always ``>= leap``.
     csqbound.queries.csq_leap : the leap over the CSQ oracle.
     csqbound.isoleap.iso_leap : the rotation-free leap of gaussian targets.
+    csqbound.queries.sq_leap : the leap over statistical queries, never larger.
+    csqbound.dlq.dlq_leap : the leap of gradient queries on a loss.
+    csqbound.csq.csq_bound : the CSQ lower bound the leap's stages give.
 
     Examples
     --------
@@ -385,6 +417,24 @@ def leap(x: SupportLike, domain: str = "boolean") -> LeapResult:
     monos, dom = _family(x, domain)
     order_idx, costs = greedy_order([mono.powers for mono in monos])
     order = tuple(monos[i] for i in order_idx)
+    stages, first_cover, stage_of = _cut_stages(order, costs)
+    value = max(costs, default=0)
+    return LeapResult(
+        leap=value,
+        order=order,
+        jumps=tuple(costs),
+        stages=stages,
+        msp=value <= 1,
+        domain=dom,
+        first_cover=first_cover,
+        stage_of=stage_of,
+    )
+
+
+def _cut_stages(
+    order: tuple[Monomial, ...], costs: Sequence[int]
+) -> tuple[tuple[tuple[Monomial, ...], ...], dict[int, Monomial], dict[int, int]]:
+    """The witness cut into stages, and per coordinate the monomial and stage that cover it."""
     stages: list[tuple[Monomial, ...]] = []
     first_cover: dict[int, Monomial] = {}
     stage_of: dict[int, int] = {}
@@ -397,17 +447,7 @@ def leap(x: SupportLike, domain: str = "boolean") -> LeapResult:
                 if coordinate not in first_cover:
                     first_cover[coordinate] = mono
                     stage_of[coordinate] = len(stages) - 1
-    value = max(costs, default=0)
-    return LeapResult(
-        leap=value,
-        order=order,
-        jumps=tuple(costs),
-        stages=tuple(stages),
-        msp=value <= 1,
-        domain=dom,
-        first_cover=first_cover,
-        stage_of=stage_of,
-    )
+    return tuple(stages), first_cover, stage_of
 
 
 def leap_bruteforce(x: SupportLike, domain: str = "boolean", *, max_monomials: int = 8) -> int:

@@ -248,8 +248,7 @@ def parse(text: str) -> sympy.Expr:
     Parameters
     ----------
     text
-        The expression, e.g. ``"x1*x2 + He3((x1 - x2)/sqrt(2))"``. Newlines and
-        tabs count as spaces.
+        The expression, e.g. ``"x1*x2 + He3((x1 - x2)/sqrt(2))"`` (newlines, tabs: spaces).
 
     Returns
     -------
@@ -263,6 +262,11 @@ def parse(text: str) -> sympy.Expr:
         For anything outside the whitelist (see the module docstring), with the
         offending token and its 1-based column in the message (and the 0-based
         position in ``.position``).
+
+    See Also
+    --------
+    csqbound.target.Target.from_text : the parsed expression with its domain.
+    csqbound.expansion.expand : the expansion of a parsed target.
 
     Examples
     --------

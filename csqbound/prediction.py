@@ -231,6 +231,8 @@ def predict(x: SupportLike, domain: str = "boolean") -> Prediction:
     --------
     prediction_of : the same from a leap already computed.
     csqbound.analysis.analyze : the prediction with the leaps and the CSQ bound.
+    csqbound.sgd.train.train : one training run, whose samples to learn this predicts.
+    csqbound.experiments.verify.verify : the sweep over ``d`` that tests it.
 
     Examples
     --------

@@ -331,6 +331,9 @@ def csq_leap(x: SupportLike, domain: str = "boolean") -> int:
     --------
     sq_leap : the leap over statistical queries, never larger.
     csqbound.leaps.leap : equal to it on the boolean domain.
+    csqbound.dlq.dlq_leap : gradient queries on a loss, between SQ and CSQ.
+    csqbound.isoleap.iso_leap : the rotation-free leap on the gaussian domain.
+    csqbound.csq.csq_bound : the lower bound whose exponent it is.
 
     Examples
     --------
@@ -737,6 +740,8 @@ def sq_leap(x: TargetLike) -> int:
     See Also
     --------
     csq_leap : the leap over correlational queries.
+    csqbound.dlq.dlq_leap : gradient queries on a loss.
+    csqbound.leaps.leap : the coordinate leap (the CSQ leap on the boolean domain).
 
     Examples
     --------
@@ -766,6 +771,11 @@ def dlq_oracle(x: object, loss: str = "absolute") -> CSQOracle:
 
 def dlq_leap(x: object, loss: str = "absolute", *, adaptive: bool = True) -> int:
     """``Leap_DLQ(loss)`` (or its non-adaptive cover): :func:`csqbound.dlq.dlq_leap`.
+
+    See Also
+    --------
+    csqbound.dlq.dlq_leap : the function this wraps, with its proofs.
+    csq_leap, sq_leap : the leaps over the CSQ and SQ oracles.
 
     Examples
     --------

@@ -53,7 +53,10 @@ def test_theory_records_carry_the_dlq_leaps_and_the_generative_exponent(theory) 
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "latex", "json"])
-def test_the_theory_table_shows_them_in_every_format(theory, fmt: str) -> None:
+def test_the_theory_table_shows_them_in_every_format(
+    theory, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "240")  # a text table as wide as its cells: no wrapped cell
     rows, suite = theory
     text = render(_theory_table(rows, suite), fmt)
     assert "CSQ 3, SQ 2, DLQ 2" in text  # every non-squared loss agrees: one number

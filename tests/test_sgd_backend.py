@@ -13,6 +13,7 @@ from csqbound.errors import BackendUnavailableError, CsqboundError, ParameterErr
 from csqbound.sgd.backend import (
     BACKENDS,
     asarray,
+    backend_matrix,
     check_dtype,
     get_backend,
     sample_inputs,
@@ -168,3 +169,54 @@ def test_asarray_without_copy_hands_numpy_arrays_over() -> None:
     assert be.asarray(host, "float32", copy=False) is host
     assert be.asarray(host, "float64", copy=False) is not host  # a conversion is a copy
     assert be.asarray(host, "float32") is not host
+
+
+# -- the one backend table -------------------------------------------------------------------
+def test_the_table_is_the_one_list_of_backends() -> None:
+    from typing import get_args
+
+    from csqbound.sgd.backend import BACKEND_TABLE, BackendName
+
+    assert tuple(BACKEND_TABLE) == BACKENDS == get_args(BackendName)
+    assert all(name == spec.name for name, spec in BACKEND_TABLE.items())
+    assert BACKEND_TABLE["cupy"].extra == "gpu"
+
+
+def test_the_sweep_the_help_and_the_matrix_follow_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import csqbound.sgd.backend as backend
+    from csqbound.experiments.sweep import check_settings
+
+    row = backend.BACKEND_TABLE["numpy"]
+    for name in BACKENDS:
+        assert check_settings({"backend": name})["backend"] == name
+        assert f"{name} (" in backend.backend_help()
+    assert [name for name, _ in backend.backend_matrix()] == list(BACKENDS)
+    with pytest.raises(CsqboundError, match="unknown backend 'jax': use one of numpy, cupy"):
+        check_settings({"backend": "jax"})
+    # a row added to the table reaches the sweep's check, the help and the matrix
+    monkeypatch.setattr(backend, "BACKENDS", (*BACKENDS, "numpy2"))
+    monkeypatch.setattr(backend, "BACKEND_TABLE", {**backend.BACKEND_TABLE, "numpy2": row})
+    assert check_settings({"backend": "numpy2"})["backend"] == "numpy2"
+    assert [name for name, _ in backend.backend_matrix()][-1] == "numpy"  # the row's own name
+    assert backend.get_backend("numpy2").name == "numpy"
+
+
+def test_a_missing_package_is_a_skip_reason_naming_the_extra() -> None:
+    from csqbound.sgd.backend import BACKEND_TABLE, BackendSpec
+
+    spec = BackendSpec("torch", "no_such_package_here", "torch", "x", BACKEND_TABLE["torch"].load)
+    assert spec.missing() == "no_such_package_here is not installed (pip install 'csqbound[torch]')"
+    assert BACKEND_TABLE["numpy"].missing() is None
+    assert (dict(backend_matrix())["torch"] is None) == HAS_TORCH
+
+
+def test_the_cli_backend_help_lists_every_backend() -> None:
+    from typer.testing import CliRunner
+
+    from csqbound.cli import app
+
+    out = CliRunner().invoke(app, ["train", "--help"], terminal_width=400).output
+    for name in BACKENDS:
+        assert name in out

@@ -712,23 +712,18 @@ def fit_scaling(
         (budget hit), ``nan`` if excluded (diverged, failed).
     predicted_exponent
         E.g. ``max(L - 1, 1)`` (:attr:`csqbound.prediction.Prediction.samples_exponent`).
-    resamples
-        Bootstrap resamples (points resampled within each ``d``; whole clusters
-        when ``clusters`` is given).
-    level
-        Confidence level of the percentile intervals.
-    seed
-        Seed of the bootstrap generator.
+    resamples, level, seed
+        Bootstrap resamples (points resampled within each ``d``; whole clusters when
+        ``clusters`` is given), the percentile intervals' level, the bootstrap's seed.
     max_ci_width
         A wider interval of the upper fit makes the verdict ``"inconclusive"``.
     clusters
         Per point, the run it comes from (e.g. its seed). The bootstrap then
         resamples runs, not replicas: replicas of one run share a test set and a
         stopping rule and are correlated. :func:`verdict_from_runs` passes the seeds.
-    min_points
-        Fewer usable points (learned or censored) leave a ``d`` out.
-    min_d_values
-        Fewer usable ``d`` values make the verdict ``"inconclusive"``.
+    min_points, min_d_values
+        Fewer usable points (learned or censored) leave a ``d`` out; fewer usable ``d``
+        values make the verdict ``"inconclusive"``.
     label
         What is fitted (shown in notes); default ``"samples to learn"`` (``/ log d``).
     divide_by_log
@@ -763,25 +758,23 @@ def fit_scaling(
     >>> fit_scaling(d, n, 1).verdict
     'disagree'
     """
+    d_int, n_arr = _check_samples(d, n)
+    return _fit_core(
+        d_int, n_arr, predicted_exponent, resamples=resamples, level=level, seed=seed,
+        max_ci_width=max_ci_width, min_points=min_points, min_d_values=min_d_values,
+        label=label or ("samples to learn / log d" if divide_by_log else "samples to learn"),
+        divide_by_log=divide_by_log, clusters=None if clusters is None else np.asarray(clusters),
+    )  # fmt: skip
+
+
+def _check_samples(d: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_check_points`, and every finite samples-to-learn ``> 0``."""
     d_int, n_arr = _check_points(d, n)
     learned = n_arr[np.isfinite(n_arr)]
     if (learned <= 0).any():
         msg = "samples to learn must be > 0 (use +inf for censored points, nan for excluded ones)"
         raise ParameterError(msg)
-    return _fit_core(
-        d_int,
-        n_arr,
-        predicted_exponent,
-        resamples=resamples,
-        level=level,
-        seed=seed,
-        max_ci_width=max_ci_width,
-        min_points=min_points,
-        min_d_values=min_d_values,
-        label=label or ("samples to learn / log d" if divide_by_log else "samples to learn"),
-        divide_by_log=divide_by_log,
-        clusters=None if clusters is None else np.asarray(clusters),
-    )
+    return d_int, n_arr
 
 
 # -- stages ----------------------------------------------------------------------------------
@@ -1093,6 +1086,33 @@ def points_from_runs(runs: Iterable[Any], observable: str = "samples_to_learn") 
     ([40.0, inf, nan], [32.0, inf, nan])
     """
     rows = list(runs)
+    _check_one_group(rows, observable)
+    notes: list[str] = []
+    cols = _Columns.of(rows, observable, notes)
+    n_arr = np.array(cols.n)
+    d_arr = np.array(cols.d, dtype=np.int64)
+    no_threshold = sum(
+        1 for s, v in zip(cols.status, cols.n, strict=True) if s == "ok" and math.isnan(v)
+    )
+    if no_threshold and observable == "samples_to_learn":
+        notes.append(f"{no_threshold} replica(s) ran without a stop threshold: excluded")
+    _budget_notes(rows, d_arr, n_arr, notes)
+    first = rows[0]
+    return Points(
+        d=d_arr,
+        seed=np.array(cols.seed, dtype=np.int64),
+        replica=np.array(cols.replica, dtype=np.int64),
+        n=n_arr,
+        status=tuple(cols.status),
+        times={k: np.array(v, dtype=np.float64) for k, v in cols.times.items()},
+        target=str(first.target),
+        domain=str(first.domain),
+        notes=tuple(notes),
+    )
+
+
+def _check_one_group(rows: list[Any], observable: str) -> None:
+    """Refuse no runs, an unknown observable, runs of several groups."""
     if not rows:
         msg = "no runs to fit: run a sweep first, or check the filters"
         raise ParameterError(msg)
@@ -1104,43 +1124,60 @@ def points_from_runs(runs: Iterable[Any], observable: str = "samples_to_learn") 
         shown = "; ".join(f"{k[0]} ({k[1]}) {k[2]}" for k in list(groups)[:4])
         msg = f"the runs belong to {len(groups)} groups ({shown}); fit one group at a time"
         raise ParameterError(msg)
-    notes: list[str] = []
-    d: list[int] = []
-    seed: list[int] = []
-    replica: list[int] = []
-    n: list[float] = []
-    status: list[str] = []
-    names = sorted({name for row in rows for name in row.learning_times})
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for row in rows:
-        values, why = _observed(row, observable)
-        if values is None:
-            notes.append(f"d={row.d}, seed {row.seed}: no {observable} ({why}): excluded")
+
+
+@dataclass
+class _Columns:
+    """Per replica of a group of runs: ``d``, seed, index, ``n``, status, learning times."""
+
+    d: list[int] = field(default_factory=list)
+    seed: list[int] = field(default_factory=list)
+    replica: list[int] = field(default_factory=list)
+    n: list[float] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rows: list[Any], observable: str, notes: list[str]) -> _Columns:
+        """The columns of ``rows``; a run without ``observable`` is noted and its ``n`` is nan.
+
+        ``n`` is the observable, ``+inf`` when censored (the budget ran out, or a stage
+        or loss time not reached), ``nan`` when the replica diverged or the run has none.
+        """
+        cols = cls()
+        names = sorted({name for row in rows for name in row.learning_times})
+        cols.times = {name: [] for name in names}
         censor = observable != "samples_to_learn"
-        for r, st in enumerate(row.status):
-            d.append(int(row.d))
-            seed.append(int(row.seed))
-            replica.append(r)
-            status.append(str(st))
-            learned = values[r] if values is not None and r < len(values) else None
-            good = st in ("ok", "budget_exhausted") and values is not None
-            if not good:
-                n.append(math.nan)
-            elif learned is not None:
-                n.append(float(learned))
-            elif st == "budget_exhausted" or censor:
-                n.append(math.inf)
-            else:
-                n.append(math.nan)  # "ok" without samples_to_learn: trained with no threshold
-            for name in names:
-                per = row.learning_times.get(name)
-                value = per[r] if per is not None and r < len(per) else None
-                times[name].append(math.nan if not good else (math.inf if value is None else value))
-    n_arr = np.array(n)
-    d_arr = np.array(d, dtype=np.int64)
-    no_threshold = sum(1 for s, v in zip(status, n, strict=True) if s == "ok" and math.isnan(v))
-    if no_threshold and observable == "samples_to_learn":
-        notes.append(f"{no_threshold} replica(s) ran without a stop threshold: excluded")
+        for row in rows:
+            values, why = _observed(row, observable)
+            if values is None:
+                notes.append(f"d={row.d}, seed {row.seed}: no {observable} ({why}): excluded")
+            for r, st in enumerate(row.status):
+                cols.d.append(int(row.d))
+                cols.seed.append(int(row.seed))
+                cols.replica.append(r)
+                cols.status.append(str(st))
+                learned = values[r] if values is not None and r < len(values) else None
+                good = st in ("ok", "budget_exhausted") and values is not None
+                if not good:
+                    cols.n.append(math.nan)
+                elif learned is not None:
+                    cols.n.append(float(learned))
+                elif st == "budget_exhausted" or censor:
+                    cols.n.append(math.inf)
+                else:
+                    cols.n.append(math.nan)  # "ok" without samples_to_learn: no threshold
+                for name in names:
+                    per = row.learning_times.get(name)
+                    value = per[r] if per is not None and r < len(per) else None
+                    cols.times[name].append(
+                        math.nan if not good else (math.inf if value is None else value)
+                    )
+        return cols
+
+
+def _budget_notes(rows: list[Any], d_arr: np.ndarray, n_arr: np.ndarray, notes: list[str]) -> None:
+    """Note each ``d`` where a censored replica stopped below a learned one (budgets differ)."""
     for dv in np.unique(d_arr):
         sel = d_arr == dv
         seen = [
@@ -1156,18 +1193,6 @@ def points_from_runs(runs: Iterable[Any], observable: str = "samples_to_learn") 
                 f"d={int(dv)}: a censored replica stopped at {min(seen)} samples, below a learned "
                 f"one ({int(learned.max())}): budgets differ, so the median may be off"
             )
-    first = rows[0]
-    return Points(
-        d=d_arr,
-        seed=np.array(seed, dtype=np.int64),
-        replica=np.array(replica, dtype=np.int64),
-        n=n_arr,
-        status=tuple(status),
-        times={k: np.array(v, dtype=np.float64) for k, v in times.items()},
-        target=str(first.target),
-        domain=str(first.domain),
-        notes=tuple(notes),
-    )
 
 
 def verdict_from_runs(

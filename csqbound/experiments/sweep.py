@@ -126,7 +126,6 @@ _TEST_SIZE: Final = _train_defaults(("test_size",))["test_size"]
 OPTIONAL_SETTINGS: tuple[str, ...] = ("test_size", "evals_per_decade", "probes")
 
 _POSITIVE_INTS = ("width", "replicas", "batch", "samples", "test_size", "evals_per_decade")
-_BACKENDS = ("numpy", "cupy", "torch", "array_api_strict")
 _DASK_HINT = "pip install 'csqbound[dask]'"
 
 Outcome = Literal["done", "skipped", "failed"]
@@ -254,7 +253,7 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if out["samples"] < out["batch"]:
         msg = f"samples={out['samples']} is less than one batch ({out['batch']}): raise samples"
         raise ParameterError(msg)
-    from csqbound.sgd.backend import check_dtype
+    from csqbound.sgd.backend import BACKENDS, check_dtype
     from csqbound.sgd.losses import check_loss, check_loss_parameter
     from csqbound.sgd.network import check_activation
     from csqbound.sgd.protocol import check_output_step, check_schedule, check_step_rule
@@ -272,8 +271,8 @@ def check_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise ParameterError(msg)
     out["activation"] = str(check_activation(out["activation"]))
     out["dtype"] = str(check_dtype(out["dtype"]))
-    if out["backend"] not in _BACKENDS:
-        msg = f"unknown backend {out['backend']!r}: use one of {', '.join(_BACKENDS)}"
+    if out["backend"] not in BACKENDS:
+        msg = f"unknown backend {out['backend']!r}: use one of {', '.join(BACKENDS)}"
         raise ParameterError(msg)
     return out
 
@@ -344,8 +343,6 @@ def make_grid(
     ...
     csqbound.errors.ParameterError: d=2 is smaller than the number of variables of x1*x2*x3 ...
     """
-    from csqbound.target import Target
-
     dom = check_domain(domain)
     target_list = _as_list("targets", targets)
     d_list = [_positive_int("d", d) for d in _as_list("d values", ds)]
@@ -365,27 +362,35 @@ def make_grid(
             )  # fmt: skip
     specs: dict[str, RunSpec] = {}
     for raw in target_list:
-        if not isinstance(raw, str):
-            msg = f"a target must be text, got {type(raw).__name__}: {raw!r}"
-            raise ParameterError(msg)
-        text = " ".join(raw.split())
-        tgt = Target.coerce(text, dom)
-        if tgt.variables == 0 or _is_constant(tgt):
-            msg = f"the target {text!r} is constant on the {dom} domain: there is nothing to learn"
-            raise ParameterError(msg)
-        small = [d for d in d_list if d < tgt.variables]
-        if small:
-            msg = (
-                f"d={small[0]} is smaller than the number of variables of {text} "
-                f"(P={tgt.variables}): use d >= {tgt.variables}"
-            )
-            raise ParameterError(msg)
+        text = _grid_target(raw, dom, d_list)
         for s in settings_list:
             for d in d_list:
                 for seed in seed_list:
                     spec = RunSpec(text, dom, d, seed, s)
                     specs.setdefault(spec.key, spec)
     return list(specs.values())
+
+
+def _grid_target(raw: object, dom: Domain, d_list: Sequence[int]) -> str:
+    """A grid's target text, whitespace-normalised; refused if constant or ``d < P``."""
+    from csqbound.target import Target
+
+    if not isinstance(raw, str):
+        msg = f"a target must be text, got {type(raw).__name__}: {raw!r}"
+        raise ParameterError(msg)
+    text = " ".join(raw.split())
+    tgt = Target.coerce(text, dom)
+    if tgt.variables == 0 or _is_constant(tgt):
+        msg = f"the target {text!r} is constant on the {dom} domain: there is nothing to learn"
+        raise ParameterError(msg)
+    small = [d for d in d_list if d < tgt.variables]
+    if small:
+        msg = (
+            f"d={small[0]} is smaller than the number of variables of {text} "
+            f"(P={tgt.variables}): use d >= {tgt.variables}"
+        )
+        raise ParameterError(msg)
+    return text
 
 
 def _check_grid_size(targets: list, settings: list, ds: list, seeds: int) -> None:
@@ -758,29 +763,33 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     )  # fmt: skip
 
 
-def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, workers: int) -> None:
-    pool = _new_pool(workers)
-    broken = False
+class _Pool:
+    """A spawn process pool that replaces itself when a worker dies (its runs in flight fail)."""
 
-    def submit(spec: RunSpec) -> Future[Any]:
-        nonlocal pool, broken
-        if not broken:
+    def __init__(self, runner: Runner, workers: int) -> None:
+        self.runner, self.workers = runner, workers
+        self.pool = _new_pool(workers)
+        self.broken = False
+
+    def submit(self, spec: RunSpec) -> Future[Any]:
+        """Submit ``spec``; on a broken pool, to a fresh one."""
+        if not self.broken:
             try:
-                return pool.submit(_execute, runner, spec)
+                return self.pool.submit(_execute, self.runner, spec)
             except BrokenProcessPool:
                 pass
         # a worker died: the old pool is unusable (its runs in flight fail), start a fresh one
-        pool.shutdown(wait=False, cancel_futures=True)
-        pool = _new_pool(workers)
-        broken = False
-        return pool.submit(_execute, runner, spec)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = _new_pool(self.workers)
+        self.broken = False
+        return self.pool.submit(_execute, self.runner, spec)
 
-    def result_of(future: Future[Any]) -> _Result:
-        nonlocal broken
+    def result_of(self, future: Future[Any]) -> _Result:
+        """The result of a finished run; :data:`_CRASHED` when its worker died."""
         try:
             return future.result()  # type: ignore[no-any-return]
         except BrokenProcessPool:
-            broken = True
+            self.broken = True
             hint = missing_main_guard()
             if hint is not None:  # no worker can start: say why instead of blaming every run
                 raise CsqboundError(hint) from None
@@ -788,18 +797,26 @@ def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, wor
         except Exception as exc:  # e.g. the spec or the result could not be pickled
             return None, f"{type(exc).__name__}: {exc}", ""
 
-    def wait_first(futures: list[Future[Any]]) -> Iterable[Future[Any]]:
-        return futures_wait(futures, return_when=FIRST_COMPLETED).done
+    def window(self) -> int:
+        """How many runs to keep in flight: two per worker."""
+        return 2 * self.workers
 
+
+def _wait_first(futures: list[Future[Any]]) -> Iterable[Future[Any]]:
+    return futures_wait(futures, return_when=FIRST_COMPLETED).done
+
+
+def _run_pool(pending: Sequence[RunSpec], tracker: _Tracker, runner: Runner, workers: int) -> None:
+    pool = _Pool(runner, workers)
     try:
-        _drive(pending, tracker, submit, wait_first, result_of, lambda: 2 * workers, {})
+        _drive(pending, tracker, pool.submit, _wait_first, pool.result_of, pool.window, {})
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM, an error): stop the workers now rather than let
         # them finish (or sleep) behind us; what is stored stays stored
-        _terminate(pool)
+        _terminate(pool.pool)
         raise
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -962,55 +979,15 @@ def run_sweep(
     (0, 2)
     """
     start = time.perf_counter()
-    unique: dict[str, RunSpec] = {}
-    for spec in specs:
-        if not isinstance(spec, RunSpec):
-            msg = f"a sweep takes RunSpec objects (see make_grid), got {type(spec).__name__}"
-            raise ParameterError(msg)
-        unique.setdefault(spec.key, spec)
-    all_specs = list(unique.values())
-    if workers is not None and dask is not None:
-        msg = "give workers (local processes) or dask (a cluster), not both"
-        raise ParameterError(msg)
-    if workers is not None:
-        workers = _positive_int("workers", workers)
-    if isinstance(dask, str):
-        check_dask(dask)  # eagerly: a missing extra or a bad address fails before any work
+    all_specs = _unique_specs(specs)
+    workers = _check_executor(workers, dask)
     run_fn: Runner = train_run if runner is None else runner
     own_store = not isinstance(store, Store)
     db = Store(store) if not isinstance(store, Store) else store
-    executor = "none"
     try:
         tracker = _Tracker(db, len(all_specs), retry_failed, progress)
-        stored = db.keys(include_failed=not retry_failed)
-        pending: list[RunSpec] = []
-        for spec in all_specs:
-            if spec.key in stored:
-                tracker.skip(spec)
-            else:
-                pending.append(spec)
-        pending.sort(key=cost_estimate, reverse=True)  # longest first: the last ones are short
-        if pending and dask is not None:
-            if isinstance(dask, str):
-                client, cluster = _dask_client(dask)
-            else:
-                client, cluster = dask, None
-            executor = f"dask:{client.scheduler.address}"
-            try:
-                _run_dask(pending, tracker, run_fn, client)
-            finally:
-                if isinstance(dask, str):
-                    client.close()
-                if cluster is not None:
-                    cluster.close()
-        elif pending:
-            count = min(workers or os.cpu_count() or 1, len(pending))
-            if count == 1:
-                executor = "inline"
-                _run_inline(pending, tracker, run_fn)
-            else:
-                executor = f"processes:{count}"
-                _run_pool(pending, tracker, run_fn, count)
+        pending = _pending(all_specs, db, tracker, retry_failed)
+        executor = _dispatch(pending, tracker, run_fn, workers, dask)
         return SweepResult(
             total=len(all_specs),
             done=tracker.done,
@@ -1024,3 +1001,70 @@ def run_sweep(
     finally:
         if own_store:
             db.close()
+
+
+def _unique_specs(specs: Iterable[RunSpec]) -> list[RunSpec]:
+    """The specs without duplicates (by key, the first kept); refuses anything but a RunSpec."""
+    unique: dict[str, RunSpec] = {}
+    for spec in specs:
+        if not isinstance(spec, RunSpec):
+            msg = f"a sweep takes RunSpec objects (see make_grid), got {type(spec).__name__}"
+            raise ParameterError(msg)
+        unique.setdefault(spec.key, spec)
+    return list(unique.values())
+
+
+def _check_executor(workers: int | None, dask: str | Any | None) -> int | None:
+    """Checked ``workers``; refuses it with ``dask``, a non-positive one, a bad or missing Dask."""
+    if workers is not None and dask is not None:
+        msg = "give workers (local processes) or dask (a cluster), not both"
+        raise ParameterError(msg)
+    if workers is not None:
+        workers = _positive_int("workers", workers)
+    if isinstance(dask, str):
+        check_dask(dask)  # eagerly: a missing extra or a bad address fails before any work
+    return workers
+
+
+def _pending(
+    specs: Sequence[RunSpec], db: Store, tracker: _Tracker, retry_failed: bool
+) -> list[RunSpec]:
+    """The specs the store does not hold (the others are counted as skipped), longest first."""
+    stored = db.keys(include_failed=not retry_failed)
+    pending: list[RunSpec] = []
+    for spec in specs:
+        if spec.key in stored:
+            tracker.skip(spec)
+        else:
+            pending.append(spec)
+    pending.sort(key=cost_estimate, reverse=True)  # longest first: the last ones are short
+    return pending
+
+
+def _dispatch(
+    pending: list[RunSpec],
+    tracker: _Tracker,
+    run_fn: Runner,
+    workers: int | None,
+    dask: str | Any | None,
+) -> str:
+    """Run ``pending`` on Dask, in processes or inline; the executor's name for the result."""
+    if not pending:
+        return "none"
+    if dask is not None:
+        client, cluster = _dask_client(dask) if isinstance(dask, str) else (dask, None)
+        executor = f"dask:{client.scheduler.address}"
+        try:
+            _run_dask(pending, tracker, run_fn, client)
+        finally:
+            if isinstance(dask, str):
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        return executor
+    count = min(workers or os.cpu_count() or 1, len(pending))
+    if count == 1:
+        _run_inline(pending, tracker, run_fn)
+        return "inline"
+    _run_pool(pending, tracker, run_fn, count)
+    return f"processes:{count}"

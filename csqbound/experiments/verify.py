@@ -342,6 +342,12 @@ def verify(
         A conjectured law ``d^exponent log^log_power d`` to test instead of the
         leap's prediction (``None``: the prediction, with ``q = 1`` for ``d log d``).
 
+    See Also
+    --------
+    csqbound.sgd.train.train : one run of the sweep.
+    csqbound.prediction.predict : the exponent judged by default.
+    csqbound.experiments.selection.select_exponent : the decision between exponents.
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -244,31 +244,9 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     ...
     csqbound.errors.CsqboundError: <suite>: target 'x1*x2*x3': d = 2 is smaller than its 3 variables
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(source, "not valid TOML", str(exc)) from None
-    except RecursionError:  # tomllib recurses per nested inline table or array
-        raise _fail(source, "not valid TOML", "nested too deeply to read") from None
-    unknown = set(data) - {"report", "settings", "target"}
-    if unknown:
-        raise _fail(
-            source,
-            "top level",
-            f"unknown table(s) {sorted(unknown)} (use report, settings, target)",
-        )
+    data = _load_toml(text, source)
     report = data.get("report", {})
-    if not isinstance(report, dict):
-        raise _fail(source, "report", "must be a table")
-    bad = set(report) - _REPORT_KEYS
-    if bad:
-        raise _fail(
-            source, "report", f"unknown key(s) {sorted(bad)} (known: {sorted(_REPORT_KEYS)})"
-        )
-    if "d" not in report:
-        raise _fail(
-            source, "report.d", 'missing: give the dimensions, e.g. d = [16, 32, 64], or "auto"'
-        )
+    _check_report_table(report, source)
     ds = None if report["d"] == "auto" else _int_list(report["d"], source, "report.d")
     seeds = report.get("seeds", 4)
     if type(seeds) is not int or seeds < 1:
@@ -310,6 +288,39 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         targets=tuple(targets),
         source=source,
     )
+
+
+def _load_toml(text: str, source: str) -> dict[str, Any]:
+    """The suite's TOML with only the known top-level tables."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(source, "not valid TOML", str(exc)) from None
+    except RecursionError:  # tomllib recurses per nested inline table or array
+        raise _fail(source, "not valid TOML", "nested too deeply to read") from None
+    unknown = set(data) - {"report", "settings", "target"}
+    if unknown:
+        raise _fail(
+            source,
+            "top level",
+            f"unknown table(s) {sorted(unknown)} (use report, settings, target)",
+        )
+    return data
+
+
+def _check_report_table(report: object, source: str) -> None:
+    """Refuse a ``[report]`` that is not a table, has unknown keys or lacks ``d``."""
+    if not isinstance(report, dict):
+        raise _fail(source, "report", "must be a table")
+    bad = set(report) - _REPORT_KEYS
+    if bad:
+        raise _fail(
+            source, "report", f"unknown key(s) {sorted(bad)} (known: {sorted(_REPORT_KEYS)})"
+        )
+    if "d" not in report:
+        raise _fail(
+            source, "report.d", 'missing: give the dimensions, e.g. d = [16, 32, 64], or "auto"'
+        )
 
 
 def _target(

@@ -1,7 +1,7 @@
 """Array backends, device transfers and the host random-number streams of SGD runs.
 
 This is the only module that knows which array library is running
-(ARCHITECTURE.md, "Backends and scale"). Everything else in :mod:`csqbound.sgd`
+(docs/architecture.md, "Backends and scale"). Everything else in :mod:`csqbound.sgd`
 receives an array namespace ``xp`` and calls only ``xp.*`` functions of the
 array API standard.
 
@@ -36,10 +36,11 @@ Random numbers
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import importlib.util
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -48,13 +49,17 @@ from csqbound.monomial import Domain, check_domain
 
 __all__ = [
     "BACKENDS",
+    "BACKEND_TABLE",
     "DTYPES",
     "Backend",
     "BackendName",
+    "BackendSpec",
     "DTypeName",
     "HostThreads",
     "SeedPlan",
     "asarray",
+    "backend_matrix",
+    "backend_help",
     "check_dtype",
     "get_backend",
     "sample_inputs",
@@ -62,15 +67,16 @@ __all__ = [
     "to_numpy",
 ]
 
+#: The backend names, in the order of :data:`BACKEND_TABLE` (the one place they are listed:
+#: :data:`BACKENDS`, the sweep's check, the CLI's ``--backend`` help and the tests' backend
+#: matrix are read from the table).
 BackendName = Literal["numpy", "cupy", "torch", "array_api_strict"]
 DTypeName = Literal["float32", "float64"]
 
 #: The backend names :func:`get_backend` accepts.
-BACKENDS: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict")
+BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 #: The floating dtypes SGD runs in.
 DTYPES: tuple[str, ...] = ("float32", "float64")
-
-_EXTRAS = {"cupy": "gpu", "torch": "torch", "array_api_strict": "test"}
 
 
 @dataclass(frozen=True)
@@ -192,12 +198,134 @@ def _import_extra(module: str, backend: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        extra = _EXTRAS[backend]
+        extra = BACKEND_TABLE[backend].extra
         msg = (
             f"backend {backend!r} needs the package {module.split('.')[0]!r}, which is not "
             f"installed: pip install 'csqbound[{extra}]'"
         )
         raise BackendUnavailableError(msg) from None
+
+
+def _load_numpy(device: Any) -> Backend:
+    return Backend("numpy", np, None)
+
+
+def _load_array_api_strict(device: Any) -> Backend:
+    return Backend(
+        "array_api_strict", _import_extra("array_api_strict", "array_api_strict"), device
+    )
+
+
+def _load_cupy(device: Any) -> Backend:
+    _import_extra("cupy", "cupy")
+    return Backend("cupy", importlib.import_module("array_api_compat.cupy"), device)
+
+
+def _load_torch(device: Any) -> Backend:
+    torch = _import_extra("torch", "torch")
+    xp = importlib.import_module("array_api_compat.torch")
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return Backend("torch", xp, torch.device(device))
+
+
+def _cuda_devices() -> str | None:
+    """Why cupy cannot run here (``None``: it sees a GPU)."""
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # noqa: BLE001 - any CUDA failure means: no usable GPU
+        return "cupy is installed but cannot reach a GPU"
+    return None if count else "cupy is installed but sees no GPU"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One row of :data:`BACKEND_TABLE`: a backend, what it needs, how it is loaded.
+
+    Attributes
+    ----------
+    name
+        The name :func:`get_backend` takes.
+    package
+        The package its arrays come from (imported only when the backend is asked for).
+    extra
+        The ``pip install 'csqbound[EXTRA]'`` that installs the package.
+    summary
+        A few words for help texts (``--backend``).
+    load
+        ``load(device) -> Backend``.
+    usable
+        ``usable() -> None`` when the backend can run here, else why not (after the
+        package is found; e.g. cupy without a GPU).
+
+    Examples
+    --------
+    >>> BACKEND_TABLE["torch"].extra, BACKEND_TABLE["numpy"].missing()
+    ('torch', None)
+    """
+
+    name: BackendName
+    package: str
+    extra: str | None
+    summary: str
+    load: Callable[[Any], Backend]
+    usable: Callable[[], str | None] = lambda: None
+
+    def missing(self) -> str | None:
+        """Why this backend cannot run here (its package or device is missing), or ``None``."""
+        if importlib.util.find_spec(self.package) is None:
+            return f"{self.package} is not installed (pip install 'csqbound[{self.extra}]')"
+        return self.usable()
+
+
+#: Every backend, one row each, in the order of :data:`BACKENDS`.
+BACKEND_TABLE: Mapping[str, BackendSpec] = {
+    spec.name: spec
+    for spec in (
+        BackendSpec("numpy", "numpy", None, "the default", _load_numpy),
+        BackendSpec("cupy", "cupy", "gpu", "NVIDIA GPUs", _load_cupy, _cuda_devices),
+        BackendSpec("torch", "torch", "torch", "CUDA when available, else CPU", _load_torch),
+        BackendSpec(
+            "array_api_strict",
+            "array_api_strict",
+            "test",
+            "the reference, for tests",
+            _load_array_api_strict,
+        ),  # fmt: skip
+    )
+}
+if tuple(BACKEND_TABLE) != BACKENDS:  # pragma: no cover - a row added to one and not the other
+    msg = f"BACKEND_TABLE lists {tuple(BACKEND_TABLE)}, BackendName {BACKENDS}"
+    raise RuntimeError(msg)
+
+
+def backend_help() -> str:
+    """The help text of a ``--backend`` option, from :data:`BACKEND_TABLE`.
+
+    Examples
+    --------
+    >>> backend_help().split(": ")[0]
+    'Array backend'
+    """
+    return "Array backend: " + ", ".join(f"{s.name} ({s.summary})" for s in BACKEND_TABLE.values())
+
+
+def backend_matrix() -> Iterator[tuple[str, str | None]]:
+    """Every backend with why it cannot run here (``None``: it can), for test matrices.
+
+    The tests parametrize over it (scikit-learn's
+    ``yield_namespace_device_dtype_combinations``): a backend that cannot run is
+    skipped, saying why, never left out silently.
+
+    Examples
+    --------
+    >>> dict(backend_matrix())["numpy"] is None
+    True
+    """
+    for spec in BACKEND_TABLE.values():
+        yield spec.name, spec.missing()
 
 
 def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
@@ -206,7 +334,7 @@ def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
     Parameters
     ----------
     name
-        ``"numpy"``, ``"cupy"``, ``"torch"`` or ``"array_api_strict"``.
+        One of :data:`BACKENDS`: ``"numpy"``, ``"cupy"``, ``"torch"`` or ``"array_api_strict"``.
     device
         Optional device for cupy/torch (e.g. ``"cpu"`` or ``"cuda:1"``); by
         default torch uses CUDA when available.
@@ -232,25 +360,11 @@ def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
     ...
     csqbound.errors.CsqboundError: unknown backend 'jax': use one of numpy, cupy, ...
     """
-    match name:
-        case "numpy":
-            return Backend("numpy", np, None)
-        case "array_api_strict":
-            xp = _import_extra("array_api_strict", name)
-            return Backend("array_api_strict", xp, device)
-        case "cupy":
-            _import_extra("cupy", name)
-            xp = importlib.import_module("array_api_compat.cupy")
-            return Backend("cupy", xp, device)
-        case "torch":
-            torch = _import_extra("torch", name)
-            xp = importlib.import_module("array_api_compat.torch")
-            if device is None:
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            return Backend("torch", xp, torch.device(device))
-        case _:
-            msg = f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}"
-            raise CsqboundError(msg)
+    spec = BACKEND_TABLE.get(name) if isinstance(name, str) else None
+    if spec is None:
+        msg = f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}"
+        raise CsqboundError(msg)
+    return spec.load(device)
 
 
 def asarray(xp: Any, host_array: Any, dtype: Any, *, device: Any = None, copy: bool = True) -> Any:

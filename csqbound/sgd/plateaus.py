@@ -231,33 +231,7 @@ def segment_loss_curve(
     if len(n) < 3:
         return ()
     flat = local_slopes(n, y, window=window) > -flat_slope
-    # runs of equal labels: [label, first index, last index]
-    runs: list[list[Any]] = []
-    for i, label in enumerate(flat.tolist()):
-        if runs and runs[-1][0] == label:
-            runs[-1][2] = i
-        else:
-            runs.append([label, i, i])
-
-    def merged(items: list[list[Any]]) -> list[list[Any]]:
-        out: list[list[Any]] = []
-        for item in items:
-            if out and out[-1][0] == item[0]:
-                out[-1][2] = item[2]
-            else:
-                out.append(list(item))
-        return out
-
-    # a fall too small to be a drop is noise on a plateau ...
-    for run in runs:
-        if not run[0] and y[run[1]] < min_drop * y[run[2]]:
-            run[0] = True
-    runs = merged(runs)
-    # ... and a flat stretch too short to be a plateau, between two falls, is part of the drop
-    for j in range(1, len(runs) - 1):
-        if runs[j][0] and n[runs[j][2]] < min_factor * n[runs[j][1]]:
-            runs[j][0] = False
-    runs = merged(runs)
+    runs = _flat_runs(flat.tolist(), n, y, min_factor=min_factor, min_drop=min_drop)
     segments: list[Segment] = []
     for label, first, last in runs:
         seg = Segment(
@@ -272,6 +246,36 @@ def segment_loss_curve(
         ):
             segments.append(seg)
     return tuple(segments)
+
+
+def _merge_runs(items: list[list[Any]]) -> list[list[Any]]:
+    """Neighbouring ``[label, first, last]`` runs of equal labels joined into one."""
+    out: list[list[Any]] = []
+    for item in items:
+        if out and out[-1][0] == item[0]:
+            out[-1][2] = item[2]
+        else:
+            out.append(list(item))
+    return out
+
+
+def _flat_runs(
+    flat: list[bool], n: np.ndarray, y: np.ndarray, *, min_factor: float, min_drop: float
+) -> list[list[Any]]:
+    """Runs ``[is flat, first index, last index]`` of the flat labels, cleaned of noise.
+
+    A fall by less than ``min_drop`` is noise on a plateau; then a flat stretch shorter
+    than ``min_factor`` in samples, between two falls, is part of the drop.
+    """
+    runs = _merge_runs([[label, i, i] for i, label in enumerate(flat)])
+    for run in runs:
+        if not run[0] and y[run[1]] < min_drop * y[run[2]]:
+            run[0] = True
+    runs = _merge_runs(runs)
+    for j in range(1, len(runs) - 1):
+        if runs[j][0] and n[runs[j][2]] < min_factor * n[runs[j][1]]:
+            runs[j][0] = False
+    return _merge_runs(runs)
 
 
 def crossing_point(n0: float, v0: float, n1: float, v1: float, level: float, *, log: bool) -> int:

@@ -23,7 +23,8 @@ Parametrisation and protocol (see :mod:`csqbound.sgd.network` and :mod:`csqbound
     and the default ``step_rule="exponent"`` shrinks both steps by
     ``min(1, (d/16)^{-(k-2)/2})`` for a predicted leap ``k >= 3``
     (``"1/d"`` keeps them). Every run records its resolved protocol in its
-    settings, so it is part of a stored run's key.
+    settings, so it is part of a stored run's key. Why the defaults are what they are is
+    measured and explained in ``docs/theory.md`` (section 7, "The protocol").
 
 Training loss
     ``loss="squared"`` (the default), ``"absolute"``, ``"huber"`` (``huber_delta``,
@@ -554,32 +555,36 @@ def choose_probes(
     """
     taken = set(support)
     chosen: list[Monomial] = []
-
-    def draw(pool: Sequence[int], how_many: int) -> None:
-        if not pool or how_many <= 0:
-            return
-        want = len(chosen) + how_many
-        for attempt in range(50 * how_many):
-            degree = 1 + attempt % 2
-            if degree == 2 and domain == "gaussian" and rng.random() < 1 / 3:
-                mono = Monomial.from_mapping({int(rng.choice(pool)): 2})
-            elif degree == 2 and len(pool) >= 2:
-                i, j = rng.choice(pool, size=2, replace=False)
-                mono = Monomial.from_set({int(i), int(j)})
-            else:
-                mono = Monomial.from_set({int(rng.choice(pool))})
-            if mono not in taken:
-                taken.add(mono)
-                chosen.append(mono)
-            if len(chosen) >= want:
-                return
-
     inside = list(range(1, variables + 1))
     outside = list(range(variables + 1, d + 1))
-    draw(inside, (count + 1) // 2)
-    draw(outside, count - len(chosen))
-    draw(inside, count - len(chosen))
+    chosen += _draw_probes(inside, (count + 1) // 2, taken, domain, rng)
+    chosen += _draw_probes(outside, count - len(chosen), taken, domain, rng)
+    chosen += _draw_probes(inside, count - len(chosen), taken, domain, rng)
     return tuple(chosen)
+
+
+def _draw_probes(
+    pool: Sequence[int], how_many: int, taken: set[Monomial], domain: str, rng: np.random.Generator
+) -> list[Monomial]:
+    """Up to ``how_many`` new random probes on the coordinates ``pool`` (added to ``taken``)."""
+    drawn: list[Monomial] = []
+    if not pool or how_many <= 0:
+        return drawn
+    for attempt in range(50 * how_many):
+        degree = 1 + attempt % 2
+        if degree == 2 and domain == "gaussian" and rng.random() < 1 / 3:
+            mono = Monomial.from_mapping({int(rng.choice(pool)): 2})
+        elif degree == 2 and len(pool) >= 2:
+            i, j = rng.choice(pool, size=2, replace=False)
+            mono = Monomial.from_set({int(i), int(j)})
+        else:
+            mono = Monomial.from_set({int(rng.choice(pool))})
+        if mono not in taken:
+            taken.add(mono)
+            drawn.append(mono)
+        if len(drawn) >= how_many:
+            break
+    return drawn
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -954,6 +959,11 @@ class _Loop:
         self.y_chunk: Any = None
         self.scale = self._scale()
 
+    def record_seen(self, n: int) -> None:
+        """Every active replica has now seen ``n`` samples."""
+        for r in np.flatnonzero(self.active):
+            self.samples_seen[r] = n
+
     def _scale(self) -> Any:
         mask = self.active.astype(np.float64).reshape(-1, 1, 1) / self.cfg.batch
         return self.be.asarray(mask, self.cfg.dtype)
@@ -1070,6 +1080,11 @@ class _History:
             self.reached |= np.nan_to_num(c, nan=-np.inf) >= 0.5 * np.abs(self.needed_c)[None, :]
         self.eval_time += time.perf_counter() - t0
 
+    def median_relative_loss(self, e: int, loop: _Loop) -> float:
+        """Median of ``loss / Var f`` at evaluation ``e`` over the replicas that did not diverge."""
+        ok = [r for r, s in enumerate(loop.status) if s != "diverged"]
+        return float(np.median(self.loss[ok, e])) / self.var_f if ok else math.nan
+
     def stop(self, e: int, loop: _Loop) -> None:
         """Record crossings of ``stop_loss``; freeze replicas that learned the hardest stage too."""
         stop = self.cfg.stop
@@ -1116,100 +1131,51 @@ def _settings(tgt: Any, cfg: _Config, be: Backend, protocol: Protocol, watched: 
 
 
 def train(
-    target: object,
-    domain: str = "boolean",
-    *,
-    d: int,
-    width: int = 64,
-    replicas: int = 8,
-    batch: int = 8,
-    samples: int = 1_000_000,
+    target: object, domain: str = "boolean", *,
+    d: int, width: int = 64, replicas: int = 8, batch: int = 8, samples: int = 1_000_000,
     lr: float | None = None,
-    activation: str = "relu",
-    backend: str = "numpy",
-    dtype: str = "float32",
+    activation: str = "relu", backend: str = "numpy", dtype: str = "float32",
     seed: int | np.random.Generator = 0,
-    stop_loss: float | None = 0.05,
-    test_size: int = 4096,
-    evals_per_decade: int = 16,
+    stop_loss: float | None = 0.05, test_size: int = 4096, evals_per_decade: int = 16,
     probes: int | Sequence[object] = 4,
-    schedule: str = "joint",
-    output_step: str | float = "mean-field",
-    step_rule: str = "exponent",
-    loss: str = "squared",
-    huber_delta: float | None = None,
-    progress: Progress | None = None,
-    device: Any = None,
-) -> Run:
+    schedule: str = "joint", output_step: str | float = "mean-field", step_rule: str = "exponent",
+    loss: str = "squared", huber_delta: float | None = None,
+    progress: Progress | None = None, device: Any = None,
+) -> Run:  # fmt: skip
     r"""Train ``replicas`` two-layer networks by online SGD on ``target`` in dimension ``d``.
 
     Parameters
     ----------
-    target
+    target, domain
         Text (parsed safely), a sympy expression or a :class:`~csqbound.target.Target`
-        (whose domain then wins over ``domain``).
-    domain
-        ``"boolean"`` (inputs uniform on ``{-1,1}^d``) or ``"gaussian"`` (``N(0, I_d)``).
-    d
-        Input dimension, at least the number of variables ``P`` of the target.
-    width
-        Hidden units ``N``.
-    replicas
-        ``R`` independent runs (own initialisation and data each), trained side by side.
-    batch
-        Fresh samples per step and replica.
-    samples
-        Sample budget per replica (rounded down to a multiple of ``batch``).
+        (whose domain wins); ``"boolean"`` (``{-1,1}^d``) or ``"gaussian"`` (``N(0, I_d)``).
+    d, width, replicas, batch, samples
+        Input dimension (at least the target's ``P``), hidden units ``N``, independent
+        replicas ``R`` trained side by side, fresh samples per step and replica, and the
+        budget per replica (rounded down to a multiple of ``batch``).
     lr
-        ``eta0`` (:mod:`csqbound.sgd.protocol`: step ``eta0 N/d`` on the first layer,
-        ``eta0/(N d)`` times the output ratio on the output layer, both times the step
-        rule's factor). ``None``: :data:`DEFAULT_LR` of the domain (0.5 boolean, 0.1
-        gaussian). The step multiplies the *batch-mean* gradient, so the step per sample
-        is ``eta0/batch``: with a smaller batch, scale ``lr`` down in proportion
-        (``batch=1``: ``lr=0.0625`` on boolean data), or replicas diverge (they are then
-        reported as ``"diverged"``, not raised).
-    activation
-        ``"relu"``, ``"softplus"`` or ``"shifted_softplus"`` (:mod:`csqbound.sgd.network`).
-    backend
-        ``"numpy"``, ``"cupy"``, ``"torch"`` or ``"array_api_strict"``.
-    dtype
-        ``"float32"`` or ``"float64"``.
-    seed
-        Integer seed (or a generator, from which one is drawn).
-    stop_loss
-        A replica stops once its test loss is ``<= stop_loss * Var f`` and every
-        monomial of the hardest stage has reached half its coefficient; ``None``
-        trains to the budget.
-    test_size
-        Size of the fixed test set (see the module docstring for the prefixes used early on).
-    evals_per_decade
-        Evaluation points per decade of samples.
+        ``eta0`` (:mod:`csqbound.sgd.protocol`; ``None``: :data:`DEFAULT_LR`), on the batch-mean
+        gradient: scale it with the batch (``batch=1``: 0.0625 boolean) or replicas diverge.
+    activation, backend, dtype, seed
+        ``"relu"``, ``"softplus"`` or ``"shifted_softplus"``; one of
+        :data:`csqbound.sgd.backend.BACKENDS`; ``"float32"`` or ``"float64"``; an
+        integer seed (or a generator, from which one is drawn).
+    stop_loss, test_size, evals_per_decade
+        Stop a replica at test loss ``<= stop_loss * Var f`` once its hardest stage is
+        learned too (``None``: train to the budget); the fixed test set's size; the
+        evaluation points per decade of samples.
     probes
-        How many probe monomials to watch (random degree 1-2 monomials outside
-        the support), or the probe monomials themselves.
-    schedule
-        ``"joint"`` or ``"layerwise"`` (first layer with the second fixed, the
-        second fitted at each evaluation; :mod:`csqbound.sgd.protocol`).
-    output_step
-        ``"mean-field"``, ``"width"`` (``N`` times mean-field) or a positive multiple
-        of the mean-field output step.
-    step_rule
-        ``"exponent"`` (the default): both steps times ``min(1, (d/16)^{-(k-2)/2})``
-        for a predicted leap ``k >= 3`` (the regime of the proofs;
-        :mod:`csqbound.sgd.protocol`), the ``1/d`` step for ``k <= 2``; or ``"1/d"``.
-    loss
-        The training loss, one of :data:`csqbound.sgd.losses.LOSSES`: ``"squared"``,
-        ``"absolute"``, ``"huber"``, ``"logcosh"``. SGD steps on ``rho'(f - y)``;
-        the recorded loss curves and every observable stay the squared test error.
-    huber_delta
-        ``delta`` of the Huber loss (``None``: :data:`~csqbound.sgd.losses.HUBER_DELTA`
-        ``= 1``); only with ``loss="huber"``.
-    progress
-        Called as ``progress(samples_done, samples_total, loss)`` at every
-        evaluation (samples per replica; ``loss`` is the median relative test
-        loss ``MSE / Var f`` over replicas that did not diverge).
-    device
-        Optional device for cupy/torch.
+        How many probe monomials (random, degree 1-2, off the support), or the monomials.
+    schedule, output_step, step_rule
+        ``"joint"`` or ``"layerwise"``; ``"mean-field"``, ``"width"`` or a positive
+        multiple of the mean-field output step; ``"exponent"`` or ``"1/d"``
+        (:mod:`csqbound.sgd.protocol`).
+    loss, huber_delta
+        The training loss, one of :data:`csqbound.sgd.losses.LOSSES`, and the Huber
+        ``delta`` (``None``: 1; only with ``"huber"``). Every observable stays squared.
+    progress, device
+        Called as ``progress(samples_done, samples_total, median relative test loss)``
+        at every evaluation; an optional cupy/torch device.
 
     Returns
     -------
@@ -1218,35 +1184,24 @@ def train(
     Raises
     ------
     ParameterError
-        For ``d < P``, non-positive sizes or rates, a negative ``stop_loss``,
-        an unknown activation, dtype, schedule, output step, step rule or loss, a
-        Huber ``delta <= 0``, a non-squared loss with the layer-wise schedule, a
-        constant target.
+        For ``d < P``, a non-positive size or rate, a negative ``stop_loss``, an unknown
+        option, a Huber ``delta <= 0``, a non-squared layer-wise run, a constant target.
     CsqboundError
-        For an unknown backend; :class:`~csqbound.errors.BackendUnavailableError`
-        when its package is missing.
+        For an unknown backend (:class:`~csqbound.errors.BackendUnavailableError`: missing).
 
-    Notes
-    -----
-    Why the defaults are what they are is measured and explained in
-    ``docs/theory.md`` (section 7, "The protocol").
+    See Also
+    --------
+    csqbound.experiments.verify.verify : a sweep of runs over ``d``, judged by a fit.
+    csqbound.prediction.predict : the exponent a run's samples to learn should follow.
 
     Examples
     --------
     >>> run = train("x1 + x1*x2", d=8, replicas=2, samples=4000, seed=1)
-    >>> run.status
+    >>> run.status, sorted(run.median_learning_times()), run.settings["output_step"]
+    (('ok', 'ok'), ['x1', 'x1*x2'], 'mean-field')
+    >>> train("x1 + x1*x2", d=8, replicas=2, samples=4000, seed=1, loss="huber").status
     ('ok', 'ok')
-    >>> sorted(run.median_learning_times())
-    ['x1', 'x1*x2']
-    >>> run.loss.shape == (2, len(run.eval_samples)), run.settings["output_step"]
-    (True, 'mean-field')
-    >>> run = train("x1 + x1*x2", d=8, replicas=2, samples=4000, seed=1, loss="huber")
-    >>> run.settings["loss"], run.settings["huber_delta"], run.status
-    ('huber', 1.0, ('ok', 'ok'))
     """
-    from csqbound.expansion import expand
-    from csqbound.target import Target
-
     t_start = time.perf_counter()
     cfg = _Config.check(
         d=d, width=width, replicas=replicas, batch=batch, samples=samples, lr=lr,
@@ -1254,6 +1209,23 @@ def train(
         test_size=test_size, evals_per_decade=evals_per_decade, schedule=schedule,
         output_step=output_step, step_rule=step_rule, loss=loss, huber_delta=huber_delta,
     )  # fmt: skip
+    return _train(target, domain, cfg, probes, progress, backend, device, t_start)
+
+
+def _train(
+    target: object,
+    domain: str,
+    cfg: _Config,
+    probes: int | Sequence[object],
+    progress: Progress | None,
+    backend: str,
+    device: Any,
+    t_start: float,
+) -> Run:
+    """:func:`train` after its settings are checked: the test set, the loop, the assembled run."""
+    from csqbound.expansion import expand
+    from csqbound.target import Target
+
     check_run_size(
         d=cfg.d, width=cfg.width, replicas=cfg.replicas, batch=cfg.batch,
         test_size=cfg.test_size, samples=cfg.samples, dtype=cfg.dtype,
@@ -1283,23 +1255,32 @@ def train(
     loop = _Loop(params, tgt, plan, cfg, be, protocol)
     grid = eval_grid(loop.steps_total, cfg.batch, cfg.evals_per_decade)
     history = _History(cfg, watched, grid, var_f)
+    grid = _drive(loop, history, tests, grid, progress)
+    settings = _settings(tgt, cfg, be, protocol, watched)
+    return _assemble(tgt, settings, cfg, be, loop, history, watched, grid, t_start)
+
+
+def _drive(
+    loop: _Loop, history: _History, tests: _TestSet, grid: np.ndarray, progress: Progress | None
+) -> np.ndarray:
+    """Train to each evaluation point of ``grid``, measure, stop; the grid of evaluations made.
+
+    The loop ends early, and the grid with it, once no replica is active (all stopped or
+    diverged).
+    """
+    batch = loop.cfg.batch
     with np.errstate(all="ignore"):
         for e, target_step in enumerate(grid):
             loop.run_to(int(target_step))
             history.evaluate(e, loop, tests)
-            n_now = int(target_step) * cfg.batch
-            for r in np.flatnonzero(loop.active):
-                loop.samples_seen[r] = n_now
+            n_now = int(target_step) * batch
+            loop.record_seen(n_now)
             history.stop(e, loop)
             if progress is not None:
-                ok = [r for r, s in enumerate(loop.status) if s != "diverged"]
-                rel = float(np.median(history.loss[ok, e])) / var_f if ok else math.nan
-                progress(n_now, loop.steps_total * cfg.batch, rel)
+                progress(n_now, loop.steps_total * batch, history.median_relative_loss(e, loop))
             if not loop.active.any():
-                grid = grid[: e + 1]
-                break
-    settings = _settings(tgt, cfg, be, protocol, watched)
-    return _assemble(tgt, settings, cfg, be, loop, history, watched, grid, t_start)
+                return grid[: e + 1]
+    return grid
 
 
 def _assemble(

@@ -471,6 +471,17 @@ def assert_learns_in_order(
     check = check_stage_order(times, names, resolution=run.grid_ratio)
     if check.respected and (check.complete or not require_complete):
         return check
+    raise AssertionError(_order_message(run, names, times, check, require_complete))
+
+
+def _order_message(
+    run: Run,
+    names: tuple[tuple[str, ...], ...],
+    times: Mapping[str, float | None],
+    check: StageOrderCheck,
+    require_complete: bool,
+) -> str:
+    """The message of a failed :func:`assert_learns_in_order`: times, violations, missing."""
     settings = run.settings
     head = (
         f"run on {run.target} ({run.domain}, d={settings.get('d')}, {run.replicas} replicas) "
@@ -511,4 +522,4 @@ def assert_learns_in_order(
             + ", ".join(missing)
             + f" (status: {', '.join(run.status)}; budget {settings.get('samples')} samples)"
         )
-    raise AssertionError("\n".join(lines))
+    return "\n".join(lines)
