@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from csqbound.errors import CsqboundError
+from csqbound.progress import as_callback, with_progress
 from csqbound.report.files import check_folder, write_text
 from csqbound.report.suite import Suite, SuiteTarget
 from csqbound.report.tables import (
@@ -389,6 +390,7 @@ def _specs(t: SuiteTarget, seeds: int) -> list[Any]:
     return specs
 
 
+@with_progress("sweep", "report")
 def build_report(
     suite: Suite,
     out_dir: str | Path,
@@ -396,7 +398,7 @@ def build_report(
     store: str | Path | None = None,
     workers: int | None = None,
     dask: str | None = None,
-    progress: Callable[[Any], None] | None = None,
+    progress: Callable[[Any], None] | bool | str | None = "auto",
     compile_pdf: bool = True,
     resamples: int = 2000,
 ) -> ReportResult:
@@ -413,7 +415,10 @@ def build_report(
     workers, dask
         Executor of the sweep (:func:`~csqbound.experiments.sweep.run_sweep`).
     progress
-        Called after every run with a :class:`~csqbound.experiments.sweep.SweepProgress`.
+        ``"auto"``: a progress bar on stderr when it is a terminal or in Jupyter,
+        else one log line per run with an ETA (:mod:`csqbound.progress`);
+        ``False`` or ``None``: nothing; a callable: called after every run with a
+        :class:`~csqbound.experiments.sweep.SweepProgress` instead.
     compile_pdf
         Run ``pdflatex`` on ``report.tex`` when it is installed.
     resamples
@@ -427,7 +432,7 @@ def build_report(
     out = _prepare_folder(out)
     store_path = Path(store) if store is not None else out / "runs.sqlite"
     sweep, verifications = _sweeps(
-        per_target, store_path, workers=workers, dask=dask, progress=progress,
+        per_target, store_path, workers=workers, dask=dask, progress=as_callback(progress),
         resamples=resamples,
     )  # fmt: skip
     results, figures = _target_results(out, per_target, verifications, theory)

@@ -12,9 +12,9 @@ run above :func:`run_bytes_limit` or with more samples per replica than
 of this machine's memory (:func:`memory_bytes`: physical RAM, or the container's
 cgroup limit when that is lower); the environment variable ``CSQBOUND_MAX_RUN_BYTES``
 (:data:`RUN_BYTES_VARIABLE`, bytes or a size such as ``16GiB``) replaces it. The
-estimate is of the right order, not an exact count (measured with ``tracemalloc`` on four shapes from ``d = 64, N = 1024``
-to ``d = 2048, B = 64`` it was 0.55 to 1.55 times the peak): it is there to stop
-absurd sizes, not to pack memory.
+estimate is of the right order, not an exact count (measured with ``tracemalloc`` on
+four shapes from ``d = 64, N = 1024`` to ``d = 2048, B = 64`` it was 0.55 to 1.55
+times the peak): it is there to stop absurd sizes, not to pack memory.
 
 Examples
 --------

@@ -115,6 +115,7 @@ import numpy as np
 from csqbound.display import html_summary, short_repr, to_dataframe
 from csqbound.errors import CsqboundError, ParameterError
 from csqbound.monomial import Domain, Monomial
+from csqbound.progress import with_progress
 from csqbound.sgd.backend import (
     Backend,
     HostThreads,
@@ -1085,6 +1086,7 @@ def _settings(tgt: Any, cfg: _Config, be: Backend, protocol: Protocol, watched: 
     }
 
 
+@with_progress("train", "train")
 def train(
     target: object,
     domain: str = "boolean",
@@ -1108,7 +1110,7 @@ def train(
     step_rule: str = "exponent",
     loss: str = "squared",
     huber_delta: float | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | str | None = "auto",
     device: Any = None,
 ) -> Run:
     r"""Train ``replicas`` two-layer networks by online SGD on ``target`` in dimension ``d``.
@@ -1175,9 +1177,12 @@ def train(
         ``delta`` of the Huber loss (``None``: :data:`~csqbound.sgd.losses.HUBER_DELTA`
         ``= 1``); only with ``loss="huber"``.
     progress
-        Called as ``progress(samples_done, samples_total, loss)`` at every
-        evaluation (samples per replica; ``loss`` is the median relative test
-        loss ``MSE / Var f`` over replicas that did not diverge).
+        ``"auto"``: a progress bar on stderr when it is a terminal or in Jupyter,
+        else a log line every ten seconds at most (:mod:`csqbound.progress`);
+        ``False`` or ``None``: nothing. A callable is called as
+        ``progress(samples_done, samples_total, loss)`` at every evaluation
+        (samples per replica; ``loss`` is the median relative test loss
+        ``MSE / Var f`` over replicas that did not diverge) instead.
     device
         Optional device for cupy/torch.
 
@@ -1261,7 +1266,7 @@ def train(
             for r in np.flatnonzero(loop.active):
                 loop.samples_seen[r] = n_now
             history.stop(e, loop)
-            if progress is not None:
+            if callable(progress):
                 ok = [r for r, s in enumerate(loop.status) if s != "diverged"]
                 rel = float(np.median(history.loss[ok, e])) / var_f if ok else math.nan
                 progress(n_now, loop.steps_total * cfg.batch, rel)
