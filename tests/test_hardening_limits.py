@@ -288,7 +288,7 @@ _BIG_RUN = {
     "test_size": 4096,
     "samples": 10**5,
     "dtype": "float32",
-}  # fmt: skip  (about 2.5 GiB)
+}  # about 2.5 GiB at once
 
 
 @pytest.fixture
