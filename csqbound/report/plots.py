@@ -544,8 +544,7 @@ def plot_support_graph(graph: SupportGraph, path: str | Path) -> Path:
     _draw_support_nodes(ax, graph, pos, style)
     _draw_support_frame(ax, graph, style)
     fig.tight_layout()
-    fig.savefig(out, format=out.suffix.lower()[1:], dpi=150)
-    return out
+    return save_figure(fig, out, dpi=150)  # atomic; a full disk is one input error
 
 
 class _SupportStyle:
