@@ -720,19 +720,14 @@ def _run_report(
     from csqbound.report.pipeline import build_report, calibration_table, verification_table
     from csqbound.report.tables import render
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
-        raise CsqboundError(msg) from exc
-    typer.echo(
-        f"csqbound {table}: {len(suite.targets)} targets from {suite.source}; writing {out}/",
-        err=True,
-    )
-    with _sweep_progress(quiet) as progress:
+    with _sweep_progress(quiet) as progress:  # build_report checks every input, then creates out
         result = build_report(
             suite, out, store=db, workers=workers, dask=dask, progress=progress, compile_pdf=pdf
         )
+    typer.echo(
+        f"csqbound {table}: {len(suite.targets)} targets from {suite.source}; written to {out}/",
+        err=True,
+    )
     maker = calibration_table if table == "calibration" else verification_table
     _emit(render(maker(result.data["targets"]), "table"))
     sweep = result.data["sweep"]
