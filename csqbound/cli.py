@@ -720,6 +720,9 @@ def _run_report(
     from csqbound.report.pipeline import build_report, calibration_table, verification_table
     from csqbound.report.tables import render
 
+    if out.exists() and not out.is_dir():
+        msg = f"cannot write the report to {out}: it exists and is not a folder"
+        raise CsqboundError(msg)
     with _sweep_progress(quiet) as progress:  # build_report checks every input, then creates out
         result = build_report(
             suite, out, store=db, workers=workers, dask=dask, progress=progress, compile_pdf=pdf

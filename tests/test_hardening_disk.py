@@ -45,14 +45,14 @@ TINY = ["--samples", "4000", "--replicas", "2"]
 _ENDS = {".png": b"IEND\xaeB`\x82", ".pdf": b"%%EOF"}
 
 
-def _mount(point: Path) -> str | None:
+def _mount(point: Path, options: str = "") -> str | None:
     """Mount a tmpfs at ``point``; the reason it is not possible, or ``None``."""
     if not sys.platform.startswith("linux"):
         return "tmpfs mounts need Linux"
     if shutil.which("mount") is None or shutil.which("umount") is None:
         return "no mount command"
     done = subprocess.run(  # noqa: S603 - fixed arguments
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(point)],  # noqa: S607
+        ["mount", "-t", "tmpfs", "-o", f"size={SIZE}{options}", "tmpfs", str(point)],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
@@ -105,13 +105,30 @@ def _cli(*argv: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def _assert_one_error(done: subprocess.CompletedProcess[str]) -> None:
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a read-only tmpfs (root may write anywhere else)."""
+    point = tmp_path / "ro"
+    point.mkdir()
+    reason = _mount(point, ",ro")
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)  # noqa: S603, S607
+
+
+def _assert_one_error(
+    done: subprocess.CompletedProcess[str],
+    needles: tuple[str, ...] = ("disk is full", "No space left"),
+) -> None:
     assert done.returncode == 2, f"exit {done.returncode}: {done.stderr[-800:]}"
     lines = [line for line in done.stderr.splitlines() if line.startswith("csqbound: error:")]
     assert len(lines) == 1, done.stderr
     assert len(lines[0]) <= 300
     assert "internal error" not in done.stderr
-    assert "disk is full" in lines[0] or "No space left" in lines[0], lines[0]
+    assert any(needle in lines[0] for needle in needles), lines[0]
 
 
 def _assert_no_partial_file(folder: Path) -> None:
@@ -225,3 +242,27 @@ def test_a_sweep_store_on_a_full_disk_stays_exact(
         again = _cli(*argv, "--db", db, cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert _rows(db) == _rows(reference)
+
+
+#: Commands whose output lies on a read-only file system, all refused before any work
+#: (a finished training run is never lost to its figure).
+READ_ONLY = {
+    "train-plot": ["train", "x1*x2", "--d", "8", *TINY, "--plot", "{ro}/run.png"],
+    "verify-plot": ["verify", "x1*x2", "--d", "8,16", "--seeds", "1", *TINY, "--workers", "1",
+                    "--db", "{tmp}/v.sqlite", "--plot", "{ro}/scaling.png"],
+    "graph-out": ["graph", "x1*x2", "--out", "{ro}/graph.svg"],
+    "report-out": ["report", "{tmp}/suite.toml", "--out", "{ro}/report", "--no-pdf"],
+    "verify-store": ["verify", "x1*x2", "--d", "8,16", "--seeds", "1", *TINY, "--db",
+                     "{ro}/sweep.sqlite"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONLY))
+def test_outputs_on_a_read_only_file_system(read_only: Path, tmp_path: Path, name: str):
+    (tmp_path / "suite.toml").write_text(SUITE, encoding="utf-8")
+    argv = [a.format(ro=read_only, tmp=tmp_path) for a in READ_ONLY[name]]
+    done = _cli(*argv, cwd=tmp_path)
+    _assert_one_error(done, ("not writable", "Read-only file system", "cannot open the store"))
+    assert "runs (done" not in done.stderr  # refused before the first run
+    assert not (tmp_path / "v.sqlite").exists()
+    assert list(read_only.iterdir()) == []

@@ -12,6 +12,7 @@ setup. matplotlib is imported only when a figure is drawn.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +127,8 @@ def check_figure_path(
     Raises
     ------
     CsqboundError
-        For a suffix other than ``.png``, ``.pdf`` or ``.svg``, a folder, or a missing folder.
+        For a suffix other than ``.png``, ``.pdf`` or ``.svg``, a folder, or a missing or
+        unwritable folder (a read-only file system: found before a run, not after it).
 
     Examples
     --------
@@ -151,6 +153,9 @@ def check_figure_path(
     folder = out.parent if str(out.parent) else Path(".")
     if folder_must_exist and not folder.is_dir():
         msg = f"cannot {action} {str(path)!r}: the folder {str(folder)!r} does not exist"
+        raise CsqboundError(msg)
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        msg = f"cannot {action} {str(path)!r}: the folder {str(folder)!r} is not writable"
         raise CsqboundError(msg)
     return out
 
