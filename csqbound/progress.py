@@ -5,7 +5,7 @@ The ``progress=`` argument of :func:`csqbound.train`, :func:`csqbound.verify` an
 wraps each of them):
 
 * ``"auto"`` (the default) or ``True``: when stderr is a terminal or the code runs
-  in Jupyter (:func:`interactive`), a rich progress bar (training: samples per
+  in Jupyter with ipywidgets (:func:`interactive`), a rich progress bar (training: samples per
   replica, in ``samples/s``, with the whole total, ETA and the current relative
   loss; sweeps: runs, with ETA and the done/resumed/failed counts). Otherwise
   plain log lines on stderr: one per finished run of a sweep with ``done/total``
@@ -80,14 +80,27 @@ _active = 0
 
 
 def _in_jupyter() -> bool:
-    """Whether this process is a Jupyter (IPython kernel) process."""
+    """Whether this is a Jupyter (IPython kernel) process that can draw rich's live bar.
+
+    rich draws it in an ``ipywidgets`` output; without ipywidgets it would warn at every
+    refresh, so a kernel without it gets the plain lines instead.
+    """
     ipython = sys.modules.get("IPython")
     shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def interactive(stream: IO[str] | None = None) -> bool:
     """Whether a live progress bar can be drawn: ``stream`` is a terminal, or in Jupyter.
+
+    In Jupyter the bar needs ``ipywidgets`` (rich draws into a widget); a kernel
+    without it counts as not interactive and gets the plain lines.
 
     Parameters
     ----------

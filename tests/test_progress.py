@@ -152,12 +152,15 @@ def test_auto_is_off_inside_another_display_and_in_workers(
         assert worker is None
 
 
-def test_jupyter_counts_as_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jupyter_with_ipywidgets_counts_as_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not progress.interactive(io.StringIO())
     shell = types.SimpleNamespace(kernel=object())
     fake = types.ModuleType("IPython")
     fake.get_ipython = lambda: shell  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython", fake)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import fails: rich would warn
+    assert not progress.interactive(io.StringIO())
+    monkeypatch.setitem(sys.modules, "ipywidgets", types.ModuleType("ipywidgets"))
     assert progress.interactive(io.StringIO())
     shell.kernel = None  # a terminal IPython without a kernel
     assert not progress.interactive(io.StringIO())
