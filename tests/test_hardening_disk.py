@@ -233,6 +233,7 @@ def test_a_sweep_store_on_a_full_disk_stays_exact(
     db = disk / "sweep.sqlite"
     done = _cli(*argv, "--db", db, cwd=tmp_path)
     _assert_one_error(done)
+    assert "free space" in done.stderr  # says what to do, not "corrupt file?"
     if free == 0:
         assert not any(disk.glob("sweep.sqlite*")), "a half-made store was left behind"
     if db.exists():

@@ -794,7 +794,12 @@ class Store:
         try:
             yield self.conn
         except sqlite3.DatabaseError as exc:
-            msg = f"SQLite error '{exc}' (corrupt file, full disk, or a writer holding the lock?)"
+            if _DISK_FULL in str(exc):  # what was stored stays; a rerun resumes from it
+                msg = f"the {_DISK_FULL}; free space and rerun to resume the sweep"
+            else:
+                msg = (
+                    f"SQLite error '{exc}' (corrupt file, full disk, or a writer holding the lock?)"
+                )
             raise self._fail(msg) from exc
 
     def close(self) -> None:
