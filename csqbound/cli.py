@@ -529,10 +529,7 @@ def train(
         "loss": loss,
         "huber_delta": huber_delta,
     }
-    if quiet or not sys.stderr.isatty():
-        run = do_train(target, target.domain, **kwargs)  # type: ignore[arg-type]
-    else:
-        run = _train_with_progress(do_train, target, kwargs)
+    run = _train_with_progress(do_train, target, kwargs, quiet)
     if plot is not None:
         from csqbound.report.plots import plot_run
 
@@ -541,37 +538,15 @@ def train(
     output.emit({"expression": str(target), **run.to_dict()}, lambda: train_tables(run))
 
 
-def _train_with_progress(do_train: Callable[..., Any], target: Any, kwargs: dict[str, Any]) -> Any:
-    """Run ``train`` under a rich progress bar on stderr (ETA, samples/s, current loss)."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+def _train_with_progress(
+    do_train: Callable[..., Any], target: Any, kwargs: dict[str, Any], quiet: bool
+) -> Any:
+    """Run ``train`` with :mod:`csqbound.progress`'s display on stderr (off with ``--quiet``).
 
-    columns = (
-        TextColumn("[bold]train[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("samples"),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        TextColumn("loss/Var f {task.fields[loss]}"),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("train", total=kwargs["samples"], loss="-")
-
-        def update(done: int, total: int, loss: float) -> None:
-            bar.update(task, completed=done, total=total, loss=f"{loss:.3g}")
-
-        return do_train(target, target.domain, progress=update, **kwargs)
+    A terminal gets a bar (samples of the whole total, samples/s, ETA, loss/Var f);
+    a pipe or a file a log line every ``LOG_INTERVAL`` seconds at most.
+    """
+    return do_train(target, target.domain, progress=not quiet and "auto", **kwargs)
 
 
 def _d_list(text: str) -> list[int]:
@@ -586,49 +561,15 @@ def _d_list(text: str) -> list[int]:
         raise CsqboundError(msg) from None
 
 
-def _sweep_progress(total_hint: str, quiet: bool) -> Any:
-    """A context manager yielding a progress callback for sweeps (a rich bar on stderr)."""
+def _sweep_progress(quiet: bool) -> Any:
+    """The ``progress=`` of a sweep, as a context manager (off with ``--quiet``).
+
+    :mod:`csqbound.progress` draws a bar of the runs on a terminal and writes one log
+    line per finished run with an ETA to a pipe or a file.
+    """
     import contextlib
 
-    if quiet or not sys.stderr.isatty():
-        return contextlib.nullcontext(None)
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    @contextlib.contextmanager
-    def bar() -> Any:
-        with Progress(
-            TextColumn(f"[bold]{total_hint}[/bold]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("runs"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=Console(stderr=True),
-            transient=True,
-        ) as progress:
-            task = progress.add_task("sweep", total=None, info="")
-
-            def update(p: Any) -> None:
-                progress.update(
-                    task,
-                    completed=p.finished,
-                    total=p.total,
-                    info=f"done {p.done}, resumed {p.skipped}, failed {p.failed}",
-                )
-
-            yield update
-
-    return bar()
+    return contextlib.nullcontext(not quiet and "auto")
 
 
 @app.command()
@@ -679,7 +620,7 @@ def verify(
         "loss": loss,
         "huber_delta": huber_delta,
     }
-    with _sweep_progress("verify", quiet) as progress:
+    with _sweep_progress(quiet) as progress:
         result = do_verify(
             str(target),
             target.domain,
@@ -939,19 +880,17 @@ def _run_report(
     from csqbound.report.pipeline import build_report, calibration_table, verification_table
     from csqbound.report.tables import render
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot write the report to {out}: {exc.strerror or exc}"
-        raise CsqboundError(msg) from exc
-    typer.echo(
-        f"csqbound {table}: {len(suite.targets)} targets from {suite.source}; writing {out}/",
-        err=True,
-    )
-    with _sweep_progress("report", quiet) as progress:
+    if out.exists() and not out.is_dir():
+        msg = f"cannot write the report to {out}: it exists and is not a folder"
+        raise CsqboundError(msg)
+    with _sweep_progress(quiet) as progress:  # build_report checks every input, then creates out
         result = build_report(
             suite, out, store=db, workers=workers, dask=dask, progress=progress, compile_pdf=pdf
         )
+    typer.echo(
+        f"csqbound {table}: {len(suite.targets)} targets from {suite.source}; written to {out}/",
+        err=True,
+    )
     maker = calibration_table if table == "calibration" else verification_table
     _emit(render(maker(result.data["targets"]), "table"))
     sweep = result.data["sweep"]

@@ -46,6 +46,7 @@ __all__ = [
     "MAX_NUMERIC_ISO_VARIABLES",
     "MAX_QUADRATURE_DEGREE",
     "MAX_RUN_BYTES",
+    "MAX_RUN_MEMORY_FRACTION",
     "MAX_SAMPLES",
     "MAX_SQ_POINTWISE_VARIABLES",
     "MAX_SQ_VARIABLES",
@@ -220,9 +221,19 @@ MAX_TAU = Fraction(10**300)
 
 #: Most memory one training run may hold at once, as estimated by
 #: :func:`csqbound.sgd.footprint.run_bytes` (weights and their temporaries, a chunk of
-#: inputs, the test set). A run of research size (``d = 4096``, ``N = 1024``, 8 replicas)
-#: needs about 0.5 GiB; 4 GiB keeps every run within a laptop's memory.
+#: inputs, the test set), whatever the machine. A run of research size (``d = 4096``,
+#: ``N = 1024``, 8 replicas) needs about 0.5 GiB; 4 GiB keeps every run within a
+#: laptop's memory. On a smaller machine the limit is lower:
+#: :data:`MAX_RUN_MEMORY_FRACTION` of its memory (see
+#: :func:`csqbound.sgd.footprint.run_bytes_limit`, which also names the environment
+#: variable that replaces the limit on a machine known to have room).
 MAX_RUN_BYTES = 4 * 2**30
+
+#: Largest fraction of the machine's memory (physical RAM, or the cgroup limit of the
+#: container when that is lower) one run may hold: the estimate is within a factor of
+#: about two of the measured peak, and the rest of the memory stays for the system, the
+#: other workers of a sweep and the estimate's error.
+MAX_RUN_MEMORY_FRACTION = 0.5
 
 #: Most samples per replica of one run: 10^10 is days of online SGD on a CPU core.
 MAX_SAMPLES = 10**10

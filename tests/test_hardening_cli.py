@@ -52,11 +52,14 @@ REFUSED: list[tuple[str, list[str]]] = [
     ("exp-of-huge-literal", ["expand", "exp(-1e4000)"]),
     ("exp-tower", ["expand", "exp(exp(exp(100)))"]),
     ("max-199-arguments", ["expand", f"max({_args(199)})"]),
+    ("max-50-arguments", ["expand", f"max({_args(50)})"]),
+    ("tau-tiny-in-a-suite", ["report", "{suite_tau}", "--out", "{directory}/r-tau"]),
     ("tau-tiny-exponent", ["csq", "x1", "--tau", "1e-999999999"]),
     ("exp-exp-20-in-sq", ["leap", "x1*exp(exp(20))"]),
     # exit 1 instead of 2
     ("tau-4000-digits", ["csq", "x1", "--tau", "1e-4000"]),
     ("power-of-power", ["expand", "(x1**64)**64", "--domain", "gaussian"]),
+    ("power-of-power-boolean", ["leap", "(x1**64)**64"]),
     ("int-over-4300-digits", ["expand", "1" * 4400]),
     ("sum-of-1799", ["expand", _sum(1799)]),
     # wrong results
@@ -64,6 +67,7 @@ REFUSED: list[tuple[str, list[str]]] = [
     ("variance-overflow-gaussian", ["leap", "1e155*x1", "--domain", "gaussian"]),
     ("exp-600-coefficient", ["leap", "exp(600)*x1"]),
     ("variance-underflow", ["leap", "1e-200*x1"]),
+    ("train-variance-overflow", ["train", "1e155*x1", "--d", "8", "-f", "json"]),
     # parser details
     ("hash-comment", ["expand", "x1 # + x2"]),
     ("fullwidth", ["expand", "\uff58\uff11"]),
@@ -72,20 +76,91 @@ REFUSED: list[tuple[str, list[str]]] = [
     ("empty-domain", ["expand", "x1", "--domain", ""]),
     ("long-domain", ["expand", "x1", "--domain", "b" * 5000]),
     ("zoo-negative-d", ["zoo", "--d", "-1"]),
+    ("long-expression", ["expand", "+".join(["x1"] * 40_000)]),  # 120 kB, near ARG_MAX per word
     # stores (paths filled in by the fixture)
     ("store-fifo", ["runs", "--db", "{fifo}"]),
     ("store-device-verify", ["verify", "x1", "--d", "8", "--seeds", "1", "--db", "/dev/null"]),
     ("store-directory", ["runs", "--db", "{directory}"]),
     ("store-corrupt-json", ["runs", "--db", "{corrupt}"]),
+    # -q: the resumed run's progress line would come before the error
+    (
+        "store-corrupt-json-verify",
+        [
+            "verify",
+            "x1*x2",
+            "--d",
+            "8",
+            "--seeds",
+            "1",
+            "--replicas",
+            "2",
+            "--samples",
+            "2000",
+            "--db",
+            "{corrupt_verify}",
+            "-q",
+        ],
+    ),
+    ("verify-argument-error", ["verify", "x1", "--d", "8,abc", "--db", "{directory}/arg.sqlite"]),
+    # outputs that cannot be written: refused before the run, so no finished result is lost
+    ("plot-is-a-folder", ["train", "x1", "--d", "8", "--plot", "{directory}/fig.png"]),
+    ("graph-out-is-a-folder", ["graph", "x1*x2", "--out", "{directory}/fig.png"]),
+    (
+        "verify-plot-is-a-folder",
+        [
+            "verify",
+            "x1",
+            "--d",
+            "8,16",
+            "--plot",
+            "{directory}/fig.png",
+            "--db",
+            "{directory}/p.sqlite",
+        ],
+    ),  # fmt: skip
+    # suites
+    ("toml-2000-nested-tables", ["report", "{nested}", "--out", "{directory}/r-nested"]),
+    ("suite-d-1e18", ["report", "{suite_d}", "--out", "{directory}/r-d"]),
     # absurd sizes of a run or a sweep: refused before anything is allocated
     ("train-replicas-1e9", ["train", "x1", "--d", "10", "--replicas", "1000000000"]),
     ("train-width-1e8", ["train", "x1", "--d", "10", "--width", "100000000"]),
     ("train-d-1e9", ["train", "x1", "--d", "1000000000"]),
+    ("train-d-1e18", ["train", "x1", "--d", "1" + "0" * 18]),
+    ("train-d-10**18-text", ["train", "x1", "--d", "10**18"]),
+    ("train-d-1e6", ["train", "x1", "--d", "1000000"]),
+    ("train-width-1e9", ["train", "x1", "--d", "10", "--width", "1000000000"]),
+    ("train-d-10**400", ["train", "x1", "--d", "1" + "0" * 400]),
     ("train-samples-1e15", ["train", "x1", "--d", "10", "--samples", "1" + "0" * 15]),
-    ("verify-seeds-1e9", ["verify", "x1", "--d", "8,16", "--seeds", "1000000000",
-                          "--db", "{directory}/s.sqlite"]),  # fmt: skip
-    ("verify-dask-http", ["verify", "x1", "--d", "8,16", "--dask", "http://localhost:1",
-                          "--db", "{directory}/d.sqlite"]),  # fmt: skip
+    (
+        "verify-seeds-1e9",
+        ["verify", "x1", "--d", "8,16", "--seeds", "1000000000", "--db", "{directory}/s.sqlite"],
+    ),  # fmt: skip
+    (
+        "verify-dask-http",
+        [
+            "verify",
+            "x1",
+            "--d",
+            "8,16",
+            "--dask",
+            "http://localhost:1",
+            "--db",
+            "{directory}/d.sqlite",
+        ],
+    ),  # fmt: skip
+    (
+        "verify-dask-http-ip",
+        [
+            "verify",
+            "x1",
+            "--d",
+            "8,16",
+            "--dask",
+            "http://127.0.0.1:1",
+            "--db",
+            "{directory}/d2.sqlite",
+        ],
+    ),  # fmt: skip
     # more of the same kind
     ("d-zero", ["csq", "x1", "--d", "0"]),
     ("d-googolplex-ish", ["csq", "x1", "--d", "1" + "0" * 1001]),
@@ -105,11 +180,25 @@ ACCEPTED: list[tuple[str, list[str], str, Any]] = [
     ("sq-exp", ["leap", "exp(x1)", "-f", "json"], "sq_leap", 1),
     ("sq-sin", ["leap", "sin(x1)*x2", "-f", "json"], "sq_leap", 2),
     ("sq-sqrt2", ["leap", "sqrt(2)*x1*x2", "-f", "json"], "sq_leap", 2),
+    # beyond exact evaluation: the leap is printed, the SQ leap is null and its note says why
+    ("sq-not-computable", ["leap", f"tanh({_sum(13)})", "-f", "json"], "leap", 1),
+    ("sq-not-computable-null", ["leap", f"tanh({_sum(13)})", "-f", "json"], "sq_leap", None),
+    (
+        "sq-not-computable-why",
+        ["leap", f"tanh({_sum(13)})", "-f", "json"],
+        "sq_leap_note",
+        "not computable: its values on the cube are not all rational, and evaluating all 2^13 "
+        "points exactly is limited to P <= 12 (MAX_SQ_POINTWISE_VARIABLES in csqbound.limits)",
+    ),
     ("csq-power-of-20", ["csq", f"({_sum(20)})**4", "-f", "json"], "exponent", 2),
     # the exact iso_leap is beyond its work limit: the leap is printed, iso_leap is null
     # with a "not computable" note (it used to refuse the whole command)
-    ("gaussian-power-64", ["leap", "(x1+x2)**64", "--domain", "gaussian", "-f", "json"],
-     "iso_leap", None),  # fmt: skip
+    (
+        "gaussian-power-64",
+        ["leap", "(x1+x2)**64", "--domain", "gaussian", "-f", "json"],
+        "iso_leap",
+        None,
+    ),  # fmt: skip
 ]
 
 
@@ -136,6 +225,43 @@ def _run(argv: list[str], cwd: Path) -> tuple[int | str, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+#: Files the cases above read, by placeholder (written by the fixture).
+SUITES = {
+    "nested": "[report]\nd = [8]\n[[target]]\nexpression = 'x1'\nx = "
+    + "{a = " * 2000
+    + "1"
+    + "}" * 2000
+    + "\n",
+    "suite_d": "[report]\nd = [8, 1000000000000000000]\n[[target]]\nexpression = 'x1*x2'\n",
+    "suite_tau": "[report]\nd = [8, 16]\ntau = '1e-999999999'\n[[target]]\nexpression = 'x1'\n",
+}
+
+#: Paths that a refused command must not have created (nothing on an argument error).
+NOT_CREATED = ["arg.sqlite", "d.sqlite", "d2.sqlite", "p.sqlite", "s.sqlite", "r-tau",
+               "r-nested", "r-d"]  # fmt: skip
+
+
+def _damage(path: Path) -> None:
+    """Give every row of the store at ``path`` JSON of the wrong type."""
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE runs SET status = ?, settings = ?", ('"ok"', "[1, 2]"))
+    conn.commit()
+    conn.close()
+
+
+def _corrupt_verify_store(path: Path) -> None:
+    """A damaged row under the key that ``store-corrupt-json-verify`` resumes."""
+    from csqbound.experiments.store import Store
+    from csqbound.experiments.sweep import make_grid
+
+    spec = make_grid("x1*x2", [8], 1, {"replicas": 2, "samples": 2000})[0]
+    with Store(path) as store:
+        store.put(
+            spec, {"status": ["ok", "ok"], "samples_to_learn": [64, 72], "samples_seen": [64, 72]}
+        )
+    _damage(path)
+
+
 def _corrupt_store(path: Path) -> None:
     from csqbound.experiments.store import Store
     from csqbound.experiments.sweep import RunSpec
@@ -145,27 +271,36 @@ def _corrupt_store(path: Path) -> None:
         store.put(
             spec, {"status": ["ok", "ok"], "samples_to_learn": [64, 72], "samples_seen": [64, 72]}
         )
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE runs SET status = ?, settings = ?", ('"ok"', "[1, 2]"))
-    conn.commit()
-    conn.close()
+    _damage(path)
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int | str, str, str]]:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working folder of the cases (their files, and where they must create nothing)."""
+    return tmp_path_factory.mktemp("hostile")
+
+
+@pytest.fixture(scope="module")
+def outcomes(root: Path) -> dict[str, tuple[int | str, str, str]]:
     """Every case of both tables, run once, in parallel."""
-    root = tmp_path_factory.mktemp("hostile")
     os.mkfifo(root / "fifo")
     (root / "directory").mkdir()
+    (root / "directory" / "fig.png").mkdir()
     _corrupt_store(root / "corrupt.sqlite")
+    _corrupt_verify_store(root / "corrupt-verify.sqlite")
     places = {
         "fifo": str(root / "fifo"),
         "directory": str(root / "directory"),
         "corrupt": str(root / "corrupt.sqlite"),
+        "corrupt_verify": str(root / "corrupt-verify.sqlite"),
     }
+    for name, text in SUITES.items():
+        (root / f"{name}.toml").write_text(text, encoding="utf-8")
+        places[name] = str(root / f"{name}.toml")
     cases = {name: argv for name, argv in REFUSED} | {name: argv for name, argv, *_ in ACCEPTED}
     filled = {
-        name: [a.format(**places) if "{" in a else a for a in argv] for name, argv in cases.items()
+        name: [a.format(**places) if a.startswith("{") else a for a in argv]
+        for name, argv in cases.items()
     }
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
         futures = {name: pool.submit(_run, argv, root) for name, argv in filled.items()}
@@ -193,6 +328,11 @@ def test_valid_inputs_are_computed(
     code, out, err = outcomes[name]
     assert code == 0, f"exit {code}: {err[-500:]}"
     assert json.loads(out)[key] == value
+
+
+def test_nothing_is_created_by_a_refused_command(outcomes: dict[str, Any], root: Path) -> None:
+    for name in NOT_CREATED:
+        assert not (root / "directory" / name).exists(), name
 
 
 def test_no_file_appears_beside_a_device(outcomes: dict[str, Any]) -> None:

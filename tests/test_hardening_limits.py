@@ -8,6 +8,7 @@ import re
 import sqlite3
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sympy
@@ -15,12 +16,13 @@ import sympy
 from csqbound import limits
 from csqbound.analysis import analyze
 from csqbound.csq import csq_bound
-from csqbound.errors import CsqboundError, NotComputableError, ParseError, shorten
+from csqbound.errors import CsqboundError, NotComputableError, ParameterError, ParseError, shorten
 from csqbound.expansion import expand
 from csqbound.experiments.store import Store, StoreError
 from csqbound.parsing import check_expression, exact_number, parse, symbol
 from csqbound.queries import sq_leap, sq_oracle
 from csqbound.report.summary import csq_notes
+from csqbound.sgd import footprint
 from csqbound.target import Target
 from csqbound.walsh import multilinear_reduce
 
@@ -275,3 +277,113 @@ def test_every_limit_is_documented_with_its_value() -> None:
         value = getattr(limits, name)
         if isinstance(value, int) and name in rows and value < 10**9:
             assert f"{value:,}" in rows[name], (name, rows[name])
+
+
+# -- the memory limit of a run: a fraction of this machine's memory --------------------------
+_BIG_RUN = {
+    "d": 100_000,
+    "width": 64,
+    "replicas": 8,
+    "batch": 8,
+    "test_size": 4096,
+    "samples": 10**5,
+    "dtype": "float32",
+}  # about 2.5 GiB at once
+
+
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """Pretend to be a machine with the given RAM and cgroup files (none by default)."""
+    monkeypatch.delenv(footprint.RUN_BYTES_VARIABLE, raising=False)
+    monkeypatch.setattr(footprint, "CGROUP_MEMORY_FILES", (tmp_path / "v2", tmp_path / "v1"))
+
+    def set_machine(ram: int | None, v2: str | None = None, v1: str | None = None) -> None:
+        monkeypatch.setattr(footprint, "_physical_memory", lambda: ram)
+        for name, text in (("v2", v2), ("v1", v1)):
+            if text is not None:
+                (tmp_path / name).write_text(text + "\n", encoding="ascii")
+
+    return set_machine
+
+
+def test_run_limit_is_the_constant_on_a_large_machine(machine: Any) -> None:
+    machine(64 * 2**30)
+    assert footprint.run_bytes_limit()[0] == limits.MAX_RUN_BYTES
+    machine(None)
+    assert footprint.run_bytes_limit()[0] == limits.MAX_RUN_BYTES
+    assert (
+        2**30
+        < footprint.run_bytes(**{k: v for k, v in _BIG_RUN.items() if k != "samples"})
+        < limits.MAX_RUN_BYTES
+    )
+    footprint.check_run_size(**_BIG_RUN)
+
+
+def test_run_limit_is_a_fraction_of_a_small_machine(machine: Any) -> None:
+    machine(2 * 2**30)
+    limit, why = footprint.run_bytes_limit()
+    assert limit == int(limits.MAX_RUN_MEMORY_FRACTION * 2 * 2**30) < limits.MAX_RUN_BYTES
+    assert "MAX_RUN_MEMORY_FRACTION" in why
+    with pytest.raises(ParameterError, match="MAX_RUN_MEMORY_FRACTION") as info:
+        footprint.check_run_size(**_BIG_RUN)
+    message = str(info.value)
+    assert "of 2 GiB of memory here" in message
+    assert footprint.RUN_BYTES_VARIABLE in message
+    assert len(message) <= 280
+
+
+@pytest.mark.parametrize(
+    ("v2", "v1", "expected"),
+    [
+        ("1073741824", None, 2**30),  # cgroup v2 limit below the RAM
+        ("max", None, 64 * 2**30),  # v2 without a limit
+        (None, "9223372036854771712", 64 * 2**30),  # v1 without a limit
+        (None, "536870912", 2**29),  # v1 limit
+        ("max", "536870912", 2**29),  # the first file with a limit wins
+        ("garbage", None, 64 * 2**30),
+    ],
+)
+def test_a_cgroup_limit_lowers_the_memory(
+    machine: Any, v2: str | None, v1: str | None, expected: int
+) -> None:
+    machine(64 * 2**30, v2, v1)
+    assert footprint.memory_bytes() == expected
+
+
+def test_a_container_limit_refuses_a_run_the_ram_would_allow(machine: Any) -> None:
+    machine(64 * 2**30, v2=str(2**30))
+    with pytest.raises(ParameterError, match="of 1 GiB of memory here"):
+        footprint.check_run_size(**_BIG_RUN)
+
+
+@pytest.mark.parametrize(("text", "size"), [("3GiB", 3 * 2**30), ("512m", 2**29),
+                                            ("1.5 G", 3 * 2**29), ("1000", 1000)])  # fmt: skip
+def test_the_environment_variable_replaces_the_limit(
+    machine: Any, monkeypatch: pytest.MonkeyPatch, text: str, size: int
+) -> None:
+    machine(2 * 2**30)
+    monkeypatch.setenv(footprint.RUN_BYTES_VARIABLE, text)
+    assert footprint.run_bytes_limit() == (size, f"set by {footprint.RUN_BYTES_VARIABLE}")
+    if size > 3 * 2**30 - 1:
+        footprint.check_run_size(**_BIG_RUN)  # the 1 GiB share of RAM no longer applies
+    else:
+        with pytest.raises(ParameterError, match=f"set by {footprint.RUN_BYTES_VARIABLE}"):
+            footprint.check_run_size(**_BIG_RUN)
+
+
+@pytest.mark.parametrize("text", ["lots", "-1GiB", "0", "16 PiB", "1e9"])
+def test_a_bad_environment_variable_is_one_clear_error(
+    machine: Any, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    machine(2 * 2**30)
+    monkeypatch.setenv(footprint.RUN_BYTES_VARIABLE, text)
+    with pytest.raises(ParameterError, match="is not a size"):
+        footprint.check_run_size(**_BIG_RUN)
+
+
+def test_absurd_sizes_are_printed_short(machine: Any) -> None:
+    machine(None)
+    with pytest.raises(ParameterError) as info:
+        footprint.check_run_size(**{**_BIG_RUN, "d": 10**400})
+    assert "about 2^" in str(info.value)
+    assert len(str(info.value)) <= 280

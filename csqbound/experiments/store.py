@@ -82,6 +82,9 @@ DEFAULT_PATH = "csqbound.sqlite"
 #: The first 16 bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+#: SQLite's message for SQLITE_FULL (no room left on the store's disk).
+_DISK_FULL = "database or disk is full"
+
 _SCHEMA = """
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
@@ -656,6 +659,7 @@ class Store:
 
     def _open(self, *, create: bool, timeout: float) -> sqlite3.Connection:
         self._check_file(create)
+        fresh = not self.path.exists()
         try:
             conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
@@ -677,8 +681,11 @@ class Store:
                         raise self._fail(msg) from busy
                     time.sleep(delay)
                     delay = min(2 * delay, 0.5)
-        except BaseException:
+        except BaseException as exc:
             conn.close()
+            if fresh and _DISK_FULL in str(exc):  # a half-made store of ours: no 0-byte file left
+                for leftover in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{self.path}{leftover}").unlink(missing_ok=True)
             raise
         return conn
 
@@ -737,6 +744,9 @@ class Store:
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise _StoreBusyError(str(exc)) from exc
+            if _DISK_FULL in str(exc):
+                msg = f"cannot write the store: the {_DISK_FULL}; free space or choose another path"
+                raise self._fail(msg) from exc
             msg = (
                 f"is not a usable csqbound results store: SQLite says '{exc}' "
                 "(corrupt or truncated file?); restore it or remove it"
@@ -786,7 +796,12 @@ class Store:
         try:
             yield self.conn
         except sqlite3.DatabaseError as exc:
-            msg = f"SQLite error '{exc}' (corrupt file, full disk, or a writer holding the lock?)"
+            if _DISK_FULL in str(exc):  # what was stored stays; a rerun resumes from it
+                msg = f"the {_DISK_FULL}; free space and rerun to resume the sweep"
+            else:
+                msg = (
+                    f"SQLite error '{exc}' (corrupt file, full disk, or a writer holding the lock?)"
+                )
             raise self._fail(msg) from exc
 
     def close(self) -> None:

@@ -54,6 +54,7 @@ from csqbound.experiments.sweep import (
     make_grid,
     run_sweep,
 )
+from csqbound.progress import as_callback, with_progress
 
 __all__ = ["HEADLINE", "SIDE_OBSERVABLES", "Conjecture", "Verification", "collect", "verify"]
 
@@ -300,6 +301,7 @@ class Verification:
         }
 
 
+@with_progress("sweep", "verify")
 def verify(
     target: str,
     domain: str = "boolean",
@@ -310,7 +312,7 @@ def verify(
     store: Store | str | os.PathLike[str] = "csqbound.sqlite",
     workers: int | None = None,
     dask: str | None = None,
-    progress: Callable[[SweepProgress], None] | None = None,
+    progress: Callable[[SweepProgress], None] | bool | str | None = "auto",
     resamples: int = 2000,
     exponent: float | None = None,
     log_power: float | None = None,
@@ -335,7 +337,10 @@ def verify(
     workers, dask
         Executor of the sweep (see :func:`~csqbound.experiments.sweep.run_sweep`).
     progress
-        Called after every run of the sweep.
+        ``"auto"``: a progress bar on stderr when it is a terminal or in Jupyter,
+        else one log line per run with an ETA (:mod:`csqbound.progress`);
+        ``False`` or ``None``: nothing; a callable: called with a
+        :class:`~csqbound.experiments.sweep.SweepProgress` after every run instead.
     resamples
         Bootstrap resamples of the fits.
     exponent, log_power
@@ -369,7 +374,9 @@ def verify(
         check_dask(dask)  # a bad address or a missing extra fails before the store is created
     own = store if isinstance(store, Store) else Store(store)
     try:
-        result = run_sweep(specs, store=own, workers=workers, dask=dask, progress=progress)
+        result = run_sweep(
+            specs, store=own, workers=workers, dask=dask, progress=as_callback(progress)
+        )
         return collect(specs, own, result, resamples=resamples, conjecture=conjecture)
     finally:
         if own is not store:

@@ -63,7 +63,11 @@ def staged(path: Path) -> Iterator[Path]:
     ``OSError`` (or any failure on a full disk) becomes one :class:`CsqboundError`.
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:  # a read-only file system, a full disk, no permission
+        _raise_as_input_error(path, exc)
+        raise
     os.close(fd)
     tmp = Path(name)
     try:

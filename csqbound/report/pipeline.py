@@ -29,6 +29,7 @@ from typing import Any
 
 from csqbound.display import html_table, short_repr, to_dataframe
 from csqbound.errors import CsqboundError
+from csqbound.progress import as_callback, with_progress
 from csqbound.report.files import check_folder, write_text
 from csqbound.report.suite import Suite, SuiteTarget
 from csqbound.report.tables import (
@@ -460,6 +461,7 @@ def _specs(t: SuiteTarget, seeds: int) -> list[Any]:
     return specs
 
 
+@with_progress("sweep", "report")
 def build_report(
     suite: Suite,
     out_dir: str | Path,
@@ -467,7 +469,7 @@ def build_report(
     store: str | Path | None = None,
     workers: int | None = None,
     dask: str | None = None,
-    progress: Callable[[Any], None] | None = None,
+    progress: Callable[[Any], None] | bool | str | None = "auto",
     compile_pdf: bool = True,
     resamples: int = 2000,
 ) -> ReportResult:
@@ -484,7 +486,10 @@ def build_report(
     workers, dask
         Executor of the sweep (:func:`~csqbound.experiments.sweep.run_sweep`).
     progress
-        Called after every run with a :class:`~csqbound.experiments.sweep.SweepProgress`.
+        ``"auto"``: a progress bar on stderr when it is a terminal or in Jupyter,
+        else one log line per run with an ETA (:mod:`csqbound.progress`);
+        ``False`` or ``None``: nothing; a callable: called after every run with a
+        :class:`~csqbound.experiments.sweep.SweepProgress` instead.
     compile_pdf
         Run ``pdflatex`` on ``report.tex`` when it is installed.
     resamples
@@ -498,7 +503,7 @@ def build_report(
     out = _prepare_folder(out)
     store_path = Path(store) if store is not None else out / STORE_NAME
     sweep, verifications = _sweeps(
-        per_target, store_path, workers=workers, dask=dask, progress=progress,
+        per_target, store_path, workers=workers, dask=dask, progress=as_callback(progress),
         resamples=resamples,
     )  # fmt: skip
     results, figures = _target_results(out, per_target, verifications, theory)
@@ -511,19 +516,7 @@ def build_report(
     )
     tex = out / "report.tex"
     write_text(tex, _document(suite, results, sweep, table_paths))
-    wall = time.perf_counter() - start
-    data = {
-        "title": suite.title,
-        "suite": suite.source,
-        "d": None if suite.ds is None else list(suite.ds),
-        "seeds": suite.seeds,
-        "tau": str(suite.tau),
-        "csq_d": suite.csq_d,
-        "targets": results,
-        "sweep": sweep.to_dict(),
-        "store": str(store_path),
-        "wall_time": wall,
-    }
+    data = _report_data(suite, results, sweep, store_path, time.perf_counter() - start)
     json_path = out / "report.json"
     write_text(json_path, to_json(data) + "\n")
     pdf, note = _compile(tex) if compile_pdf else (None, "not compiled (--no-pdf)")
@@ -539,6 +532,24 @@ def build_report(
         wall_time=time.perf_counter() - start,
         pdf_note=note,
     )
+
+
+def _report_data(
+    suite: Suite, results: list[dict[str, Any]], sweep: Any, store_path: Path, wall: float
+) -> dict[str, Any]:
+    """The document ``report.json`` holds (before its schema fields are added)."""
+    return {
+        "title": suite.title,
+        "suite": suite.source,
+        "d": None if suite.ds is None else list(suite.ds),
+        "seeds": suite.seeds,
+        "tau": str(suite.tau),
+        "csq_d": suite.csq_d,
+        "targets": results,
+        "sweep": sweep.to_dict(),
+        "store": str(store_path),
+        "wall_time": wall,
+    }
 
 
 def _write_tables(folder: Path, **tables: Table) -> list[Path]:

@@ -21,6 +21,7 @@ when a figure is drawn.
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -313,7 +314,8 @@ def check_figure_path(
     Raises
     ------
     CsqboundError
-        For a suffix other than ``.png``, ``.pdf`` or ``.svg``, a folder, or a missing folder.
+        For a suffix other than ``.png``, ``.pdf`` or ``.svg``, a folder, or a missing or
+        unwritable folder (a read-only file system: found before a run, not after it).
 
     Examples
     --------
@@ -338,6 +340,9 @@ def check_figure_path(
     folder = out.parent if str(out.parent) else Path(".")
     if folder_must_exist and not folder.is_dir():
         msg = f"cannot {action} {str(path)!r}: the folder {str(folder)!r} does not exist"
+        raise CsqboundError(msg)
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        msg = f"cannot {action} {str(path)!r}: the folder {str(folder)!r} is not writable"
         raise CsqboundError(msg)
     return out
 
@@ -653,8 +658,7 @@ def plot_support_graph(graph: SupportGraph, path: str | Path) -> Path:
     out = check_figure_path(path, action="draw to")
     with _fonts():
         fig = _support_figure(graph)
-        save_figure(fig, out, dpi=150)
-    return out
+        return save_figure(fig, out, dpi=150)  # atomic; a full disk is one input error
 
 
 def _support_figure(graph: SupportGraph) -> Any:

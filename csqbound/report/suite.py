@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from csqbound.catalog import catalog_entry
+from csqbound.csq import read_tau
 from csqbound.errors import CsqboundError, ParameterError
 from csqbound.monomial import Domain, check_domain
 from csqbound.target import Target
@@ -251,12 +252,10 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     seeds = report.get("seeds", 4)
     if type(seeds) is not int or seeds < 1:
         raise _fail(source, "report.seeds", f"must be a positive integer, got {seeds!r}")
-    try:
-        tau = Fraction(str(report.get("tau", "0.01")))
-    except (ValueError, ZeroDivisionError):
-        raise _fail(source, "report.tau", f"not a number: {report.get('tau')!r}") from None
-    if tau <= 0:
-        raise _fail(source, "report.tau", f"must be > 0, got {report.get('tau')!r}")
+    try:  # the limits of csq --tau: "1e-999999999" must not become a billion-digit Fraction
+        tau = read_tau(report.get("tau", "0.01"))
+    except CsqboundError as exc:
+        raise _fail(source, "report.tau", str(exc)) from None
     settings = _settings(data.get("settings", {}), source, "settings")
     raw_targets = data.get("target")
     if not isinstance(raw_targets, list) or not raw_targets:

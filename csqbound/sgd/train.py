@@ -116,6 +116,7 @@ import numpy as np
 from csqbound.display import html_summary, short_repr, to_dataframe
 from csqbound.errors import CsqboundError, ParameterError
 from csqbound.monomial import Domain, Monomial
+from csqbound.progress import as_callback, with_progress
 from csqbound.sgd.backend import (
     Backend,
     HostThreads,
@@ -1130,17 +1131,17 @@ def _settings(tgt: Any, cfg: _Config, be: Backend, protocol: Protocol, watched: 
     }
 
 
+@with_progress("train", "train")
 def train(
     target: object, domain: str = "boolean", *,
     d: int, width: int = 64, replicas: int = 8, batch: int = 8, samples: int = 1_000_000,
-    lr: float | None = None,
-    activation: str = "relu", backend: str = "numpy", dtype: str = "float32",
-    seed: int | np.random.Generator = 0,
+    lr: float | None = None, activation: str = "relu", backend: str = "numpy",
+    dtype: str = "float32", seed: int | np.random.Generator = 0,
     stop_loss: float | None = 0.05, test_size: int = 4096, evals_per_decade: int = 16,
     probes: int | Sequence[object] = 4,
     schedule: str = "joint", output_step: str | float = "mean-field", step_rule: str = "exponent",
     loss: str = "squared", huber_delta: float | None = None,
-    progress: Progress | None = None, device: Any = None,
+    progress: Progress | bool | str | None = "auto", device: Any = None,
 ) -> Run:  # fmt: skip
     r"""Train ``replicas`` two-layer networks by online SGD on ``target`` in dimension ``d``.
 
@@ -1174,8 +1175,9 @@ def train(
         The training loss, one of :data:`csqbound.sgd.losses.LOSSES`, and the Huber
         ``delta`` (``None``: 1; only with ``"huber"``). Every observable stays squared.
     progress, device
-        Called as ``progress(samples_done, samples_total, median relative test loss)``
-        at every evaluation; an optional cupy/torch device.
+        ``"auto"``: a bar on a terminal or in Jupyter, else a log line every 10 s at most;
+        ``False``/``None``: nothing; a callable gets ``(samples_done, samples_total, median
+        relative test loss)`` at each evaluation (:mod:`csqbound.progress`). A cupy/torch device.
 
     Returns
     -------
@@ -1209,7 +1211,7 @@ def train(
         test_size=test_size, evals_per_decade=evals_per_decade, schedule=schedule,
         output_step=output_step, step_rule=step_rule, loss=loss, huber_delta=huber_delta,
     )  # fmt: skip
-    return _train(target, domain, cfg, probes, progress, backend, device, t_start)
+    return _train(target, domain, cfg, probes, as_callback(progress), backend, device, t_start)
 
 
 def _train(
