@@ -37,9 +37,15 @@ SHORT_OPTION = re.compile(r"(?<![\w-])-[A-Za-z](?![\w-])")
 
 # -- docs/cli.md --------------------------------------------------------------------------------
 def cli_sections(text: str) -> dict[str, str]:
-    """``{command: section text}`` for the headings ``## `csqbound COMMAND` ``."""
+    """``{command: section text}`` for the headings ``## `csqbound COMMAND` ``.
+
+    A section ends at the next level-2 heading of any kind (e.g. "Limits and errors").
+    """
     parts = re.split(r"^## `csqbound ([a-z-]+)`[ \t]*$", text, flags=re.MULTILINE)
-    return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
+    return {
+        parts[i]: re.split(r"^## ", parts[i + 1], maxsplit=1, flags=re.MULTILINE)[0]
+        for i in range(1, len(parts), 2)
+    }
 
 
 def registered() -> dict[str, object]:

@@ -42,7 +42,7 @@ def test_runs_record_the_protocol_and_use_its_steps(monkeypatch) -> None:
 
     def step(params, X, y, scale, lr_hidden, lr_out, *rest):  # type: ignore[no-untyped-def]
         seen.append((lr_hidden, lr_out))
-        original(params, X, y, scale, lr_hidden, lr_out, *rest)
+        return original(params, X, y, scale, lr_hidden, lr_out, *rest)
 
     monkeypatch.setattr(train_module, "sgd_step", step)
     run = train("x1*x2*x3", d=16, replicas=2, samples=2000, output_step=4.0,
@@ -61,13 +61,13 @@ def test_layerwise_second_layer_does_not_move_in_phase_one(monkeypatch) -> None:
     def init(self, params, *args, **kwargs):  # type: ignore[no-untyped-def]
         captured["a0"] = np.array(to_numpy(params.a), copy=True)
         captured["W0"] = np.array(to_numpy(params.W), copy=True)
-        captured["params"] = params
+        captured["loop"] = self  # the steps are pure: the loop holds the latest Params
         original(self, params, *args, **kwargs)
 
     monkeypatch.setattr(train_module._Loop, "__init__", init)
     run = train("x1 + x1*x2", d=16, replicas=2, samples=40_000, schedule="layerwise", seed=3)
-    assert np.array_equal(to_numpy(captured["params"].a), captured["a0"])
-    assert not np.allclose(to_numpy(captured["params"].W), captured["W0"])  # phase one trains W
+    assert np.array_equal(to_numpy(captured["loop"].params.a), captured["a0"])
+    assert not np.allclose(to_numpy(captured["loop"].params.W), captured["W0"])  # phase one trains W
     assert run.settings["schedule"] == "layerwise"
     # phase two (the ridge readout) fits the features: the target is learned
     assert all(t is not None for t in run.stage_end)
