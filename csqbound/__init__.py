@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+from csqbound._version import __version__ as __version__
 from csqbound.analysis import Analysis, analyze
 from csqbound.catalog import CATALOG, CatalogEntry, catalog_entry
 from csqbound.csq import CSQBound, csq_bound
@@ -79,5 +80,3 @@ __all__ = [
     "train",
     "verify",
 ]
-
-__version__ = "0.1.0"

@@ -89,8 +89,6 @@ __all__ = [
     "SQOracle",
     "csq_leap",
     "csq_oracle",
-    "dlq_leap",
-    "dlq_oracle",
     "least_detectable",
     "oracle_leap",
     "register_query_leap",
@@ -751,40 +749,6 @@ def sq_leap(x: TargetLike) -> int:
     (1, 2, 2)
     """
     return oracle_leap(sq_oracle(x)).leap
-
-
-# ---------------------------------------------------------------------------
-# DLQ: gradient queries of a loss (csqbound.dlq has the machinery and the proofs)
-# ---------------------------------------------------------------------------
-def dlq_oracle(x: object, loss: str = "absolute") -> CSQOracle:
-    """The DLQ oracle of ``loss`` (:func:`csqbound.dlq.dlq_oracle`), beside the CSQ and SQ ones.
-
-    Examples
-    --------
-    >>> oracle_leap(dlq_oracle("x1*x2*x3 - x1*x2*x4", "squared")).leap
-    3
-    """
-    from csqbound import dlq
-
-    return dlq.dlq_oracle(x, loss)  # type: ignore[no-any-return]
-
-
-def dlq_leap(x: object, loss: str = "absolute", *, adaptive: bool = True) -> int:
-    """``Leap_DLQ(loss)`` (or its non-adaptive cover): :func:`csqbound.dlq.dlq_leap`.
-
-    See Also
-    --------
-    csqbound.dlq.dlq_leap : the function this wraps, with its proofs.
-    csq_leap, sq_leap : the leaps over the CSQ and SQ oracles.
-
-    Examples
-    --------
-    >>> dlq_leap("x1*x2*x3 - x1*x2*x4", "absolute"), dlq_leap("x1*x2*x3 - x1*x2*x4", "squared")
-    (2, 3)
-    """
-    from csqbound import dlq
-
-    return dlq.dlq_leap(x, loss, adaptive=adaptive)
 
 
 # ---------------------------------------------------------------------------

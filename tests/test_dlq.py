@@ -30,12 +30,13 @@ from csqbound.dlq import (
     dlq_cover,
     dlq_leap,
     dlq_leaps,
+    dlq_oracle,
     dlq_system,
     set_cover,
 )
 from csqbound.errors import CsqboundError, DomainError, ExpansionError, ParameterError
 from csqbound.parsing import parse, symbol
-from csqbound.queries import csq_leap, dlq_oracle, oracle_leap, sq_leap
+from csqbound.queries import csq_leap, oracle_leap, sq_leap
 from csqbound.testing import strategies as cst
 
 GAP = "x1*x2*x3 - x1*x2*x4"

@@ -53,6 +53,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from csqbound._version import __version__
 from csqbound.errors import CsqboundError, ParameterError, shorten
 
 __all__ = [
@@ -201,14 +202,12 @@ def code_version() -> str:
     >>> code_version().startswith(csqbound.__version__ + "+")
     True
     """
-    import csqbound
-
-    root = Path(csqbound.__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for name in _NUMERIC_MODULES:
         digest.update(name.encode())
         digest.update((root / name).read_bytes())
-    return f"{csqbound.__version__}+{digest.hexdigest()[:12]}"
+    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 def jsonable(value: Any) -> Any:

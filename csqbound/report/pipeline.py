@@ -190,7 +190,7 @@ def theory_records(suite: Suite) -> list[dict[str, Any]]:
 
 
 def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
-    from csqbound.report.summary import other_leaps
+    from csqbound.report.summary import theory_cells
 
     return Table(
         (
@@ -206,11 +206,7 @@ def _theory_table(rows: list[dict[str, Any]], suite: Suite) -> Table:
         ),
         tuple(
             (
-                r["name"],
-                expression_latex(r["expression"]),
-                r["domain"],
-                r["leap"],
-                other_leaps(r),
+                *theory_cells(r),
                 r["csq_exponent"],
                 None if r["csq_log10_bound"] is None else round(float(r["csq_log10_bound"]), 2),
                 scale_latex(r["sgd_samples_scale"]),

@@ -525,20 +525,31 @@ def other_leaps(record: dict[str, Any]) -> str:
     return text
 
 
+def theory_cells(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The cells every theory row starts with: name, expression, domain, leap, other leaps.
+
+    Shared by the zoo table and the report's theory table, so both print a target alike.
+
+    Examples
+    --------
+    >>> theory_cells({"name": "staircase", "expression": "x1", "domain": "boolean",
+    ...               "leap": 1, "csq_leap": 1, "sq_leap": 1})[2:]
+    ('boolean', 1, 'CSQ 1, SQ 1')
+    """
+    return (
+        record["name"],
+        expression_latex(record["expression"]),
+        record["domain"],
+        record["leap"],
+        other_leaps(record),
+    )
+
+
 def zoo_table(records: list[dict[str, Any]]) -> Table:
     """The catalog as one table (the booktabs table of ``csqbound zoo --format latex``)."""
 
     rows = tuple(
-        (
-            r["name"],
-            expression_latex(r["expression"]),
-            r["domain"],
-            r["leap"],
-            other_leaps(r),
-            r["csq_exponent"],
-            r["sgd_samples_exponent"],
-            r["source"],
-        )
+        (*theory_cells(r), r["csq_exponent"], r["sgd_samples_exponent"], r["source"])
         for r in records
     )
     columns = ("name", "expression", "domain", "leap", "other leaps", "CSQ exp.", "SGD exp.")

@@ -37,6 +37,9 @@ from csqbound import limits
 from csqbound.errors import ParameterError, shorten
 
 __all__ = [
+    "BLOCK_ROWS",
+    "CHUNK_NUMBERS",
+    "EVAL_BLOCK",
     "RUN_BYTES_VARIABLE",
     "check_run_size",
     "format_bytes",
@@ -44,6 +47,18 @@ __all__ = [
     "run_bytes",
     "run_bytes_limit",
 ]
+
+#: The buffer sizes of :func:`csqbound.sgd.train.train` (it imports them from here, so the
+#: memory estimate and the trainer read the same numbers).
+#: Evaluation works on blocks of about this many hidden activations (a few MB: large enough
+#: that the products, not the per-block calls, take the time; small enough for the cache).
+EVAL_BLOCK = 1 << 19
+#: Host chunks of inputs hold about this many numbers.
+CHUNK_NUMBERS = 1 << 19
+#: Steps go in blocks of about this many samples per replica
+#: (:func:`~csqbound.sgd.network.sgd_block`, the first layer updated once per block);
+#: 1 is the step-by-step reference path (:func:`~csqbound.sgd.network.sgd_step`).
+BLOCK_ROWS = 64
 
 #: The environment variable whose value (bytes, or a size such as ``16GiB``) replaces
 #: the run memory limit, for a machine known to have the room (or a run that needs it).
@@ -80,8 +95,6 @@ def run_bytes(*, d: int, width: int, replicas: int, batch: int, test_size: int, 
         input chunk twice (host and device or reordered copy), the test set and its
         targets, one evaluation block and one block of hidden activations.
     """
-    from csqbound.sgd.train import BLOCK_ROWS, CHUNK_NUMBERS, EVAL_BLOCK
-
     size = 4 if dtype == "float32" else 8
     weights = 3 * replicas * width * (d + 2)
     chunk = 2 * max(CHUNK_NUMBERS, _MIN_CHUNK_STEPS * replicas * batch * d)

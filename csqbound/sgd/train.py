@@ -127,7 +127,7 @@ from csqbound.sgd.backend import (
     seed_sequences,
     to_numpy,
 )
-from csqbound.sgd.footprint import check_run_size
+from csqbound.sgd.footprint import BLOCK_ROWS, CHUNK_NUMBERS, EVAL_BLOCK, check_run_size
 from csqbound.sgd.losses import Loss, check_loss, check_loss_parameter
 from csqbound.sgd.network import (
     Activation,
@@ -192,15 +192,6 @@ MIN_WEIGHT = 0.02
 #: ``eta0`` when ``lr`` is not given, per domain. Gaussian data are heavy-tailed
 #: (``He3(x1)`` reaches 50 at ``x1 = 4``) and diverge at the boolean value.
 DEFAULT_LR: Mapping[str, float] = {"boolean": 0.5, "gaussian": 0.1}
-#: Evaluation works on blocks of about this many hidden activations (a few MB: large enough
-#: that the products, not the per-block calls, take the time; small enough for the cache).
-EVAL_BLOCK = 1 << 19
-#: Host chunks of inputs hold about this many numbers.
-CHUNK_NUMBERS = 1 << 19
-#: Steps go in blocks of about this many samples per replica
-#: (:func:`~csqbound.sgd.network.sgd_block`, the first layer updated once per block);
-#: 1 is the step-by-step reference path (:func:`~csqbound.sgd.network.sgd_step`).
-BLOCK_ROWS = 64
 #: The loss thresholds (fractions of ``Var f``) whose first crossings every run reports.
 LOSS_EPSILONS: tuple[float, ...] = (0.2, 0.05)
 #: A layer-wise readout fits its output layer on at least this many points per hidden unit.
