@@ -20,6 +20,13 @@ settings.register_profile("dev", settings.get_profile("csqbound-dev"))
 settings.load_profile(os.environ.get("CSQBOUND_HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _text_table_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text tables follow the terminal (COLUMNS off a terminal): fix it, so no test depends on
+    the runner's terminal or on another test's environment; width tests set their own."""
+    monkeypatch.setenv("COLUMNS", "160")
+
+
 @pytest.fixture
 def compile_latex(tmp_path):
     """Compile a standalone LaTeX document around a body; skip, saying why, without pdflatex."""

@@ -381,6 +381,8 @@ def test_a_store_locked_for_too_long_is_a_clear_error(tmp_path):
         conn.close()
 
 
+# many processes at once (18 s): the slow step; the fast suite keeps the two-sweep case
+@pytest.mark.slow
 def test_many_processes_creating_one_store_at_once_all_succeed(tmp_path):
     """Creation race: every process must see either no store or a whole one, never half."""
     import os

@@ -269,6 +269,8 @@ def test_real_trainer_is_pure_across_executors(tmp_path):
     assert any(None not in v[1] for v in numbers_a.values())  # something was learned
 
 
+# kills pool workers and waits them out (16 s): the slow step; fast: the SIGKILL resume
+@pytest.mark.slow
 def test_dead_worker_fails_only_the_run_that_killed_it(tmp_path):
     path = tmp_path / "s.sqlite"
     grid = small_grid(4)
