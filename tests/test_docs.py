@@ -322,7 +322,7 @@ def test_readme_test_command_is_the_fast_suite_and_ci_adds_the_slow_step() -> No
     line, and .ci/run runs both lines (so CI runs every test)."""
     fast, slow, *rest = _readme_pytest_lines()
     assert not rest
-    assert fast.endswith('python -m pytest -q -m "not slow"')
+    assert fast.endswith('python -m pytest -q -m "not slow" -n auto')
     assert slow == "python -m pytest -q -m slow"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "sed -n 1p" in ci
