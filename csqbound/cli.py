@@ -176,7 +176,9 @@ BackendOpt = Annotated[
 DTypeOpt = Annotated[
     str, typer.Option(help="float32 or float64.", **_choices(typing.get_args(DTypeName)))
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no progress log lines.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no progress log lines.")
+]
 WorkersOpt = Annotated[
     int | None,
     typer.Option(help="Local worker processes (default: all cores).", show_default=False),

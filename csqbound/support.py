@@ -19,12 +19,14 @@ Every node carries the 0-based stage of the greedy run in which it appears.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import networkx
+from typing import TYPE_CHECKING
 
 from csqbound.expansion import as_support
 from csqbound.leaps import LeapResult, leap
 from csqbound.monomial import Domain, Monomial
+
+if TYPE_CHECKING:
+    import networkx
 
 __all__ = ["SupportGraph"]
 
@@ -103,6 +105,8 @@ class SupportGraph:
         >>> g.to_networkx().edges[("m", "x1*He2(x2)"), ("x", 2)]
         {'kind': 'incidence', 'weight': 2}
         """
+        import networkx  # here, not at the top: importing it costs 0.3 s on every command
+
         monos, dom, _ = as_support(x, domain)
         result = leap(monos, dom)
         graph = networkx.DiGraph(domain=dom, leap=result.leap)
@@ -150,6 +154,7 @@ class SupportGraph:
         >>> witness = [(u, v) for u, v, k in G.edges(data="kind") if k == "witness"]
         >>> witness
         [(('m', 'x1'), ('m', 'x1*x2'))]
+        >>> import networkx
         >>> networkx.is_directed_acyclic_graph(G.edge_subgraph(witness))
         True
         """
