@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,9 +371,14 @@ def plot_scaling(verdict: Verdict, path: str | Path, *, title: str = "", dpi: in
     >>> out.stat().st_size > 0
     True
     """
+    return _draw_to(path, lambda: _scaling_figure(verdict, title), dpi=dpi)
+
+
+def _draw_to(path: str | Path, build: Callable[[], Any], *, dpi: int) -> Path:
+    """Check ``path`` (its folder is made), draw ``build()`` in the house fonts, save atomically."""
     out = check_figure_path(path, folder_must_exist=False)
     with _fonts():
-        fig = _scaling_figure(verdict, title)
+        fig = build()
         out.parent.mkdir(parents=True, exist_ok=True)
         save_figure(fig, out, dpi=dpi)
     return out
@@ -569,12 +574,7 @@ def plot_verification(
     >>> plot_verification(v, folder / "v.png").stat().st_size > 0
     True
     """
-    out = check_figure_path(path, folder_must_exist=False)
-    with _fonts():
-        fig = _verification_figure(result, title)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_figure(fig, out, dpi=dpi)
-    return out
+    return _draw_to(path, lambda: _verification_figure(result, title), dpi=dpi)
 
 
 def _verification_figure(result: Verification, title: str) -> Any:
