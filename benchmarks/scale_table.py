@@ -16,7 +16,7 @@ One BLAS thread (a sweep runs one per process). Each cell runs once: the largest
 take minutes; ``--quick`` skips them (``x1*x2*x3`` at 512, ``x1*x2`` at 1024).
 The machine may be shared, so the wall times are upper bounds under its load.
 
-Run: ``python benchmarks/scale_table.py [--quick] [--backend numpy|cupy|torch]``.
+Run: ``python benchmarks/scale_table.py [--quick] [--backend numpy|numba|cupy|torch]``.
 """
 
 from __future__ import annotations

@@ -18,16 +18,18 @@ Printed: samples per second (summed over replicas); the ratio to the baseline
 (goals: >= 100x with 32 replicas, >= 10x with one replica at batch 1); the
 GFLOP/s of the training products as a share of the float32 matrix-multiply peak
 of the same array library on the same device, measured in the same run (goal:
->= 30% at d >= 128 with 32 replicas); then the scaling from 1 to 2 workers
-(processes with one BLAS thread each, as a sweep runs them), and one run with
-2 BLAS threads allowed (it pins its own BLAS to one thread: replica groups on
-threads measured 0.7-0.9x, the BLAS threaded 7x slower in CPU time).
+>= 30% at d >= 128 with 32 replicas), next to the ceiling of the algorithm (the
+same share if a block cost only its three matrix products, timed alone); then
+the scaling from 1 to 2 workers (processes with one BLAS thread each, as a sweep
+runs them), and one run with 2 BLAS threads allowed (it pins its own BLAS to one
+thread: replica groups on threads measured 0.7-0.9x, the BLAS threaded 7x slower
+in CPU time).
 
 The machine may be shared with other work, so every rate is the best of
 ``--repeats`` runs (3 by default) and the ratios, measured side by side in one
 run, are the figures to quote; the absolute rates move with the load.
 
-Run: ``python benchmarks/sgd_bench.py [--backend numpy|cupy|torch] [--device cuda]
+Run: ``python benchmarks/sgd_bench.py [--backend numpy|numba|cupy|torch] [--device cuda]
 [--d 32,128] [--quick]``. On a GPU (``--backend cupy`` or ``--backend torch
 --device cuda``) the peak is that device's float32 matmul peak; the torch
 baseline stays the one-thread CPU loop.
@@ -64,7 +66,7 @@ CONFIGS = ((32, 8, 100), (1, 8, None), (1, 1, 10))
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", default="numpy", help="numpy (default), cupy or torch")
+    parser.add_argument("--backend", default="numpy", help="numpy (default), numba, cupy or torch")
     parser.add_argument("--device", default=None, help="cupy/torch device (torch: cuda or cpu)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/torch threads (default 1)")
     parser.add_argument("--d", default="32,128,256,512", help="comma-separated dimensions")
@@ -109,6 +111,40 @@ def matmul_peak(be: Backend) -> float:
         best = min(best, time.perf_counter() - t0)
     to_numpy(c[:1, :1])
     return 2 * n**3 / best / 1e9
+
+
+def products_ceiling(be: Backend, d: int, replicas: int = 32) -> float:
+    """GFLOP/s of the training flops if a block cost only its three products (an upper bound).
+
+    A block of ``BLOCK_ROWS`` rows per replica needs ``X W^T``, the Gram matrix
+    ``X X^T`` and the update ``G^T X`` (``csqbound.sgd.network.sgd_block``): timed alone,
+    on warm arrays, best of 5. The useful flops of those rows (``4 M N d`` per replica)
+    over that time is what the runner would reach with every other cost (the per-step
+    work, drawing inputs, the checks) at zero: the ceiling of this algorithm at this ``d``.
+    """
+    from csqbound.sgd.footprint import BLOCK_ROWS
+
+    rng = np.random.default_rng(0)
+    M, N, xp = BLOCK_ROWS, WIDTH, be.xp
+    X = be.asarray(np.sign(rng.standard_normal((replicas, M, d))), "float32")
+    W = be.asarray(rng.standard_normal((replicas, N, d)), "float32")
+    G = be.asarray(rng.standard_normal((replicas, M, N)), "float32")
+
+    def block() -> None:
+        xp.matmul(X, W.mT)
+        xp.matmul(X, X.mT)
+        xp.matmul(G.mT, X)
+
+    block()
+    be.synchronize()
+    best, reps = float("inf"), 20
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            block()
+        be.synchronize()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return 4 * replicas * M * N * d / best / 1e9
 
 
 def torch_baseline(d: int, steps: int, threads: int) -> float | None:
@@ -248,13 +284,13 @@ def table(args: argparse.Namespace, be: Backend) -> float:
         )
         results = [measure(args, d, R, B) for R, B, _ in CONFIGS]
         peak = max(peak, matmul_peak(be))
-        rows.append((d, base, results))
+        rows.append((d, base, results, products_ceiling(be, d)))
     header(args, be, peak)
     print(
-        "    d | torch loop |  R=32 B=8: samples/s  train GFLOP/s  % peak  eval  x torch"
+        "    d | torch loop |  R=32 B=8: samples/s  train GFLOP/s  % peak  ceiling  eval  x torch"
         " |  R=1 B=8: samples/s  x torch |  R=1 B=1: samples/s  x torch"
     )
-    for d, base, results in rows:
+    for d, base, results, ceiling in rows:
         main, one8, one1 = results
 
         def ratio(r: dict[str, float], base: float | None = base) -> str:
@@ -263,11 +299,16 @@ def table(args: argparse.Namespace, be: Backend) -> float:
         base_txt = "         -" if base is None else f"{base:10,.0f}"
         print(
             f"{d:5d} | {base_txt} | {main['rate']:19,.0f}  {main['gflops']:13.1f}  "
-            f"{100 * main['gflops'] / peak:5.1f}%  {100 * main['eval_share']:3.0f}%  {ratio(main)}"
+            f"{100 * main['gflops'] / peak:5.1f}%  {100 * ceiling / peak:6.1f}%  "
+            f"{100 * main['eval_share']:3.0f}%  {ratio(main)}"
             f" | {one8['rate']:18,.0f}  {ratio(one8)} | {one1['rate']:18,.0f}  {ratio(one1)}"
         )
     goals = ", ".join(f"R={R} B={B}: >= {g}x" for R, B, g in CONFIGS if g is not None)
     print(f"goals: {goals} the torch loop; >= 30% of peak at d >= 128 with R=32")
+    print(
+        "ceiling: the share of peak if a block cost only its three products (X W^T, X X^T, "
+        "G^T X, timed alone): every other cost at zero"
+    )
     return peak
 
 

@@ -173,6 +173,15 @@ BackendOpt = Annotated[
     str,
     typer.Option(help=backend_help(), **_choices(BACKENDS)),
 ]
+SuiteBackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Run every target on this backend (default: the suite's; " + backend_help() + ").",
+        show_default=False,
+        **_choices(BACKENDS),
+    ),
+]
 DTypeOpt = Annotated[
     str, typer.Option(help="float32 or float64.", **_choices(typing.get_args(DTypeName)))
 ]
@@ -592,6 +601,7 @@ def verify(
     step_rule: StepRuleOpt = _DEFAULTS["step_rule"],
     loss: LossOpt = _DEFAULTS["loss"],
     huber_delta: HuberDeltaOpt = None,
+    backend: BackendOpt = _DEFAULTS["backend"],
     exponent: ExponentOpt = None,
     log_power: LogPowerOpt = None,
     db: VerifyDbOpt = Path("csqbound.sqlite"),
@@ -621,6 +631,7 @@ def verify(
         "step_rule": step_rule,
         "loss": loss,
         "huber_delta": huber_delta,
+        "backend": backend,
     }
     with _sweep_progress(quiet) as progress:
         result = do_verify(
@@ -849,12 +860,14 @@ def report(
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
     pdf: PdfOpt = True,
+    backend: SuiteBackendOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Theory table, verification sweep and fits for a suite of targets: LaTeX, figures, JSON."""
-    from csqbound.report.suite import load_suite
+    from csqbound.report.suite import load_suite, with_backend
 
-    _run_report(load_suite(file), out, db, workers, dask, pdf, quiet, table="verification")
+    suite = with_backend(load_suite(file), backend)
+    _run_report(suite, out, db, workers, dask, pdf, quiet, table="verification")
 
 
 @app.command()
@@ -865,12 +878,13 @@ def calibrate(
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
     pdf: PdfOpt = True,
+    backend: SuiteBackendOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the built-in calibration suite (known SGD exponents and a negative control)."""
-    from csqbound.report.suite import calibration_suite_path, load_suite
+    from csqbound.report.suite import calibration_suite_path, load_suite, with_backend
 
-    suite = load_suite(calibration_suite_path())
+    suite = with_backend(load_suite(calibration_suite_path()), backend)
     _run_report(suite, out, db, workers, dask, pdf, quiet, table="calibration")
 
 

@@ -47,7 +47,7 @@ def test_asarray_copies_so_the_host_array_is_not_aliased() -> None:
 def test_unknown_backend_is_a_csqbound_error() -> None:
     with pytest.raises(CsqboundError, match="unknown backend 'jax'"):
         get_backend("jax")
-    assert BACKENDS == ("numpy", "cupy", "torch", "array_api_strict")
+    assert BACKENDS == ("numpy", "numba", "cupy", "torch", "array_api_strict")
 
 
 @pytest.mark.skipif(HAS_CUPY, reason="cupy is installed here; the error path needs it absent")
@@ -193,7 +193,7 @@ def test_the_sweep_the_help_and_the_matrix_follow_the_table(
         assert check_settings({"backend": name})["backend"] == name
         assert f"{name} (" in backend.backend_help()
     assert [name for name, _ in backend.backend_matrix()] == list(BACKENDS)
-    with pytest.raises(CsqboundError, match="unknown backend 'jax': use one of numpy, cupy"):
+    with pytest.raises(CsqboundError, match="unknown backend 'jax': use one of numpy, numba, cupy"):
         check_settings({"backend": "jax"})
     # a row added to the table reaches the sweep's check, the help and the matrix
     monkeypatch.setattr(backend, "BACKENDS", (*BACKENDS, "numpy2"))

@@ -287,10 +287,10 @@ def _hook_steps(
     for name in ("sgd_step", "sgd_block"):
         real = getattr(train_module, name)
 
-        def hooked(*args: Any, real: Callable[..., Any] = real) -> Any:
+        def hooked(*args: Any, real: Callable[..., Any] = real, **kw: Any) -> Any:
             if before is not None:
                 before(*args)
-            out = real(*args)
+            out = real(*args, **kw)
             if after is not None:
                 after(out, *args[1:])
             return out

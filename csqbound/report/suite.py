@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from importlib import resources
@@ -160,6 +160,26 @@ class Suite:
     settings: Mapping[str, Any] = field(hash=False)
     targets: tuple[SuiteTarget, ...]
     source: str
+
+
+def with_backend(suite: Suite, backend: str | None) -> Suite:
+    """``suite`` with every target's runs on ``backend`` (``None``: as the suite says).
+
+    The backend is a run setting like any other: runs on another backend are other
+    runs in the store (they agree up to rounding), so a report never mixes them.
+
+    Examples
+    --------
+    >>> suite = load_suite(calibration_suite_path())
+    >>> {t.settings["backend"] for t in with_backend(suite, "numba").targets}
+    {'numba'}
+    >>> with_backend(suite, None) is suite
+    True
+    """
+    if backend is None:
+        return suite
+    targets = tuple(replace(t, settings={**t.settings, "backend": backend}) for t in suite.targets)
+    return replace(suite, settings={**suite.settings, "backend": backend}, targets=targets)
 
 
 def default_suite_path() -> Path:

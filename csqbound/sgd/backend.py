@@ -7,7 +7,9 @@ array API standard.
 
 Backends
     ``"numpy"`` (the default; numpy >= 2 implements the standard in its main
-    namespace, so it is used directly, without a wrapper), ``"cupy"`` (the
+    namespace, so it is used directly, without a wrapper), ``"numba"`` (the
+    ``fast`` extra: numpy arrays and BLAS, and the per-step work of a block as one
+    compiled kernel, :mod:`csqbound.sgd.fused`; the same SGD up to rounding), ``"cupy"`` (the
     ``gpu`` extra), ``"torch"`` (the ``torch`` extra; CUDA when available) and
     ``"array_api_strict"`` (the reference implementation, used by the tests to
     keep the code honest). cupy and torch are imported only when asked for.
@@ -70,7 +72,7 @@ __all__ = [
 #: The backend names, in the order of :data:`BACKEND_TABLE` (the one place they are listed:
 #: :data:`BACKENDS`, the sweep's check, the CLI's ``--backend`` help and the tests' backend
 #: matrix are read from the table).
-BackendName = Literal["numpy", "cupy", "torch", "array_api_strict"]
+BackendName = Literal["numpy", "numba", "cupy", "torch", "array_api_strict"]
 DTypeName = Literal["float32", "float64"]
 
 #: The backend names :func:`get_backend` accepts.
@@ -146,7 +148,7 @@ class HostThreads:
     Parameters
     ----------
     backend
-        The run's backend; only ``"numpy"`` is managed (the others schedule
+        The run's backend; only ``"numpy"`` and ``"numba"`` are managed (the others schedule
         their own threads).
 
     Examples
@@ -159,7 +161,7 @@ class HostThreads:
 
     def __init__(self, backend: Backend) -> None:
         self._controller: Any = None
-        if backend.name == "numpy":
+        if backend.name in ("numpy", "numba"):
             from threadpoolctl import ThreadpoolController
 
             self._controller = ThreadpoolController().select(user_api="blas")
@@ -208,6 +210,11 @@ def _import_extra(module: str, backend: str) -> Any:
 
 def _load_numpy(device: Any) -> Backend:
     return Backend("numpy", np, None)
+
+
+def _load_numba(device: Any) -> Backend:
+    _import_extra("numba", "numba")
+    return Backend("numba", np, None)
 
 
 def _load_array_api_strict(device: Any) -> Backend:
@@ -285,6 +292,7 @@ BACKEND_TABLE: Mapping[str, BackendSpec] = {
     spec.name: spec
     for spec in (
         BackendSpec("numpy", "numpy", None, "the default", _load_numpy),
+        BackendSpec("numba", "numba", "fast", "numpy with a compiled step kernel", _load_numba),
         BackendSpec("cupy", "cupy", "gpu", "NVIDIA GPUs", _load_cupy, _cuda_devices),
         BackendSpec("torch", "torch", "torch", "CUDA when available, else CPU", _load_torch),
         BackendSpec(
@@ -334,7 +342,8 @@ def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
     Parameters
     ----------
     name
-        One of :data:`BACKENDS`: ``"numpy"``, ``"cupy"``, ``"torch"`` or ``"array_api_strict"``.
+        One of :data:`BACKENDS`: ``"numpy"``, ``"numba"``, ``"cupy"``, ``"torch"`` or
+        ``"array_api_strict"``.
     device
         Optional device for cupy/torch (e.g. ``"cpu"`` or ``"cuda:1"``); by
         default torch uses CUDA when available.
@@ -358,7 +367,7 @@ def get_backend(name: str = "numpy", *, device: Any = None) -> Backend:
     >>> get_backend("jax")
     Traceback (most recent call last):
     ...
-    csqbound.errors.CsqboundError: unknown backend 'jax': use one of numpy, cupy, ...
+    csqbound.errors.CsqboundError: unknown backend 'jax': use one of numpy, numba, cupy, ...
     """
     spec = BACKEND_TABLE.get(name) if isinstance(name, str) else None
     if spec is None:

@@ -1009,6 +1009,10 @@ class _Loop:
         act, lr_h, lr_o = cfg.activation, self.lr_hidden, self.lr_out
         if k == 1:
             return sgd_step(params, X, y, scale, lr_h, lr_o, act, xp, cfg.loss, cfg.delta)
+        if self.be.name == "numba" and act == "relu":
+            from csqbound.sgd.fused import fused_block  # imports numba: only for its runs
+
+            return fused_block(params, X, y, scale, lr_h, lr_o, cfg.batch, cfg.loss, cfg.delta)
         return sgd_block(params, X, y, scale, lr_h, lr_o, act, xp, cfg.batch, cfg.loss, cfg.delta)
 
     def check_divergence(self) -> None:
