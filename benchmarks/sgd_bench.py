@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         be = get_backend("numpy")
     with threadpool_limits(limits=args.threads):
         table(args, be)
-    if not args.no_scaling and be.name == "numpy":
+    if not args.no_scaling and be.name in ("numpy", "numba"):
         scaling(args)
     return 0
 
