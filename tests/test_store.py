@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -453,3 +454,41 @@ def test_identity_is_read_from_one_snapshot(tmp_path):
     assert state in ((0, 0, set()), (APPLICATION_ID, 1, {"meta", "runs"}))
     reader.close()
     creator.close()
+
+
+#: Modules the trainer imports that cannot change a run's numbers (messages, checks, display).
+_NOT_NUMERIC = {"errors.py", "limits.py", "_validation.py", "progress.py", "display.py"}
+
+
+def _imports(root: Path, rel: str) -> set[str]:
+    """The csqbound modules ``rel`` imports, at module level or inside functions."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse((root / rel).read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("csqbound."):
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("csqbound.")]
+        else:
+            continue
+        for name in names:
+            path = "/".join(name.split(".")[1:]) + ".py"
+            if (root / path).is_file():
+                found.add(path)
+    return found
+
+
+def test_the_code_version_hashes_every_module_the_trainer_runs() -> None:
+    """A module the trainer imports (lazily too: the numba kernel) is in the run key's hash."""
+    from csqbound.experiments.store import _NUMERIC_MODULES
+
+    root = Path(__file__).resolve().parent.parent / "csqbound"
+    seen, todo = set(), ["sgd/train.py"]
+    while todo:
+        rel = todo.pop()
+        if rel not in seen:
+            seen.add(rel)
+            todo.extend(_imports(root, rel) - seen)
+    assert {"sgd/fused.py", "sgd/footprint.py"} <= seen  # the walk sees lazy imports
+    assert seen - _NOT_NUMERIC <= set(_NUMERIC_MODULES)

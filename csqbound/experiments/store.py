@@ -169,6 +169,8 @@ class SpecLike(Protocol):
 #: code version, so editing the trainer invalidates stored runs even without a release.
 _NUMERIC_MODULES = (
     "sgd/backend.py",
+    "sgd/footprint.py",  # the block and chunk sizes: where blocks start decides the rounding
+    "sgd/fused.py",
     "sgd/network.py",
     "sgd/losses.py",
     "sgd/protocol.py",
@@ -181,6 +183,8 @@ _NUMERIC_MODULES = (
     "hermite.py",
     "_polyutils.py",
     "leaps.py",
+    "queries.py",
+    "isoleap.py",
     "prediction.py",
     "dlq.py",
     "monomial.py",

@@ -95,6 +95,10 @@ class Backend:
     device
         Where arrays are created (``None``: the namespace's default; torch:
         ``"cuda"`` when available, else ``"cpu"``).
+    compiled_steps
+        Whether SGD blocks run their per-step work through the compiled kernel of
+        :mod:`csqbound.sgd.fused` (the ``"numba"`` backend) instead of the array-API
+        reference; the trainer asks this, not the name.
 
     Examples
     --------
@@ -108,6 +112,7 @@ class Backend:
     name: BackendName
     xp: Any
     device: Any = None
+    compiled_steps: bool = False
 
     def dtype(self, name: str) -> Any:
         """The backend's dtype object for ``"float32"`` or ``"float64"``."""
@@ -214,7 +219,7 @@ def _load_numpy(device: Any) -> Backend:
 
 def _load_numba(device: Any) -> Backend:
     _import_extra("numba", "numba")
-    return Backend("numba", np, None)
+    return Backend("numba", np, None, compiled_steps=True)
 
 
 def _load_array_api_strict(device: Any) -> Backend:

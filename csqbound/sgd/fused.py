@@ -41,7 +41,7 @@ try:
 except ImportError:  # the fast extra is optional: the kernel is then plain (slow) Python
     numba = None
 
-__all__ = ["LOSS_CODES", "compiled", "fused_block", "is_compiled"]
+__all__ = ["LOSS_CODES", "fused_block", "is_compiled"]
 
 #: The kernel's code for each loss (its derivative is computed inline).
 LOSS_CODES: dict[str, int] = {"squared": 0, "absolute": 1, "huber": 2, "logcosh": 3}
@@ -93,7 +93,7 @@ def fused_block(
     a = np.array(params.a, copy=True)
     b = np.empty_like(params.b)
     t = H.dtype.type
-    compiled()(
+    _kernel(
         H, C, G, a, params.b, b, y, scale, t(lr_hidden), t(lr_out), int(batch),
         LOSS_CODES[name], t(d), t(0), t(1),
     )  # fmt: skip
@@ -112,17 +112,13 @@ def is_compiled() -> bool:
     return numba is not None
 
 
-def compiled() -> Any:
-    """The kernel: compiled by numba, or its plain-Python source where numba is missing.
+def _jit(function: Any) -> Any:
+    """numba's ``njit`` as the kernel uses it; the function itself where numba is missing.
 
     The ``"numba"`` backend refuses to load without numba; the plain function lets the
-    kernel's arithmetic be tested everywhere, on small arrays.
+    kernel's arithmetic be tested everywhere, on small arrays (``_kernel.py_func`` is
+    the same source where numba compiled it).
     """
-    return _kernel
-
-
-def _jit(function: Any) -> Any:
-    """numba's ``njit`` as the kernel uses it (the function itself where numba is missing)."""
     if numba is None:
         return function
     fastmath = {"reassoc", "contract"}

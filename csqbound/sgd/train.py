@@ -1009,7 +1009,7 @@ class _Loop:
         act, lr_h, lr_o = cfg.activation, self.lr_hidden, self.lr_out
         if k == 1:
             return sgd_step(params, X, y, scale, lr_h, lr_o, act, xp, cfg.loss, cfg.delta)
-        if self.be.name == "numba" and act == "relu":
+        if self.be.compiled_steps and act == "relu":
             from csqbound.sgd.fused import fused_block  # imports numba: only for its runs
 
             return fused_block(params, X, y, scale, lr_h, lr_o, cfg.batch, cfg.loss, cfg.delta)
