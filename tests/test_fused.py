@@ -54,14 +54,15 @@ def _problem(
 
 
 def _fused_block(
-    p: Params, X: Any, y: Any, scale: Any, B: int, loss: str, delta: Any, kernel: str
-) -> Params:
+    p: Params, X: Any, y: Any, scale: Any, B: int, loss: str, delta: Any, kernel: str,
+    *, signs: bool = False,
+) -> Params:  # fmt: skip
     if kernel == "compiled":
-        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta)
+        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta, signs=signs)
     real = fused._kernel
     try:
         fused._kernel = _python_kernel
-        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta)
+        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta, signs=signs)
     finally:
         fused._kernel = real
 
@@ -95,6 +96,36 @@ def test_the_kernel_matches_the_reference_on_any_shape(
     got = _fused_block(p, X, y, scale, B, "squared", None, "compiled" if HAS_NUMBA else "python")
     for name in ("W", "b", "a"):
         np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("d", "B", "k"), [(7, 4, 6), (64, 8, 8), (130, 3, 5), (2, 2, 3)])
+def test_the_gram_matrix_from_bit_counts_is_the_product_bit_for_bit(
+    kernel: str, dtype: str, d: int, B: int, k: int
+) -> None:
+    """Signs: ``d - 2 popcount(xor)`` is the float product's integer, so nothing moves a bit."""
+    p, X, y, scale = _problem(3, R=3, B=B, k=k, N=5, d=d)
+    p = Params(*(getattr(p, name).astype(dtype) for name in ("W", "b", "a")))
+    X, y, scale = X.astype(dtype), y.astype(dtype), scale.astype(dtype)
+    product = _fused_block(p, X, y, scale, B, "huber", 0.3, kernel)
+    counted = _fused_block(p, X, y, scale, B, "huber", 0.3, kernel, signs=True)
+    for name in ("W", "b", "a"):
+        np.testing.assert_array_equal(getattr(counted, name), getattr(product, name))
+    assert not np.array_equal(counted.W[:-1], p.W[:-1])
+
+
+def test_the_plain_python_bit_count_counts_bits() -> None:
+    words = np.random.default_rng(5).integers(0, 2**63, size=200, dtype=np.uint64) * 2 + 1
+    for word in [*words, np.uint64(0), np.uint64(2**64 - 1)]:
+        assert fused._python_popcount(word) == bin(int(word)).count("1")
+
+
+def test_signs_are_packed_sign_bit_first() -> None:
+    X = np.array([[[-1.0, 1.0, -1.0] + [1.0] * 62 + [-1.0]]])  # 66 coordinates: two words
+    bits = np.zeros((1, 1, 2), dtype=np.uint64)
+    getattr(fused._pack_signs, "py_func", fused._pack_signs)(X, bits)
+    assert bits.tolist() == [[[0b101, 0b10]]]
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -38,6 +38,7 @@ from csqbound.sgd.network import Params
 numba: Any
 try:
     import numba
+    import numba.extending
 except ImportError:  # the fast extra is optional: the kernel is then plain (slow) Python
     numba = None
 
@@ -57,19 +58,29 @@ def fused_block(
     batch: int,
     loss: str = "squared",
     delta: float | None = None,
+    *,
+    signs: bool = False,
 ) -> Params:
     """:func:`~csqbound.sgd.network.sgd_block` (ReLU) with its per-step work compiled.
 
-    The block's products stay numpy's (``X W^T``, the Gram matrix ``X X^T`` and the
-    update ``G^T X``). The kernel adds ``b`` and the ``1`` of ``C = X X^T + 1`` as it
-    reads them and sums ``b``'s update as it writes ``G``, instead of three more passes
-    over the block's arrays.
+    The block's products stay numpy's (``X W^T`` and the update ``G^T X``). The
+    kernel adds ``b`` and the ``1`` of ``C = X X^T + 1`` as it reads them and sums
+    ``b``'s update as it writes ``G``, instead of three more passes over the block's
+    arrays. Where ``X`` holds signs (the Boolean cube), the Gram matrix is not a
+    product at all: rows of ``±1`` have ``x . x' = d - 2 popcount(bits(x) xor bits(x'))``,
+    an integer, which is exactly what the floating-point product gives (integers below
+    ``2^24`` are exact in float32), so the kernel counts bits, on the pairs it needs
+    (earlier steps of the block only), instead of multiplying ``d``-vectors of floats.
+    Either way the numbers are the same, bit for bit.
 
     Parameters
     ----------
     params, X, y, scale, lr_hidden, lr_out, batch, loss, delta
         As in :func:`~csqbound.sgd.network.sgd_block` (numpy arrays; ``params`` is left
         as it was).
+    signs
+        Every entry of ``X`` is ``+1`` or ``-1`` (Boolean inputs): take the Gram matrix
+        from bit counts. An ``X`` with other entries would give wrong numbers.
 
     Examples
     --------
@@ -88,13 +99,20 @@ def fused_block(
     d = (HUBER_DELTA if delta is None else float(delta)) if name == "huber" else 0.0
     W = params.W
     H = np.matmul(X, W.mT)
-    C = np.matmul(X, X.mT)
+    R, M, dim = X.shape
+    if signs:
+        C = np.empty((R, M, 0), dtype=H.dtype)
+        bits = np.empty((R, M, -(-dim // 64)), dtype=np.uint64)
+        _pack_signs(X, bits)
+    else:
+        C = np.matmul(X, X.mT)
+        bits = np.empty((R, M, 0), dtype=np.uint64)
     G = np.empty_like(H)
     a = np.array(params.a, copy=True)
     b = np.empty_like(params.b)
     t = H.dtype.type
     _kernel(
-        H, C, G, a, params.b, b, y, scale, t(lr_hidden), t(lr_out), int(batch),
+        H, C, bits, G, a, params.b, b, y, scale, t(lr_hidden), t(lr_out), int(batch), dim,
         LOSS_CODES[name], t(d), t(0), t(1),
     )  # fmt: skip
     dW = np.matmul(G.mT, X)
@@ -125,6 +143,55 @@ def _jit(function: Any) -> Any:
     return numba.njit(cache=True, nogil=True, boundscheck=False, fastmath=fastmath)(function)
 
 
+def _python_popcount(word: Any) -> Any:
+    """The number of set bits of a 64-bit word (the kernel's plain-Python form)."""
+    return np.uint64(int(word).bit_count())
+
+
+_popcount: Any = _python_popcount
+if numba is not None:
+
+    @numba.extending.intrinsic
+    def _popcount(typingctx: Any, word: Any) -> Any:  # pragma: no cover - compiled
+        """LLVM's ``ctpop`` (one ``popcnt`` instruction) on a 64-bit word."""
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.ctpop(args[0])
+
+        return numba.types.uint64(numba.types.uint64), codegen
+
+
+@_jit
+def _pack_signs(X: Any, bits: Any) -> None:  # pragma: no cover - compiled
+    """``bits[r, m, w]`` bit ``k``: ``X[r, m, 64 w + k] < 0`` (the word's unused bits 0)."""
+    R, M, d = X.shape
+    one = np.uint64(1)
+    for r in range(R):
+        for m in range(M):
+            for w in range(bits.shape[2]):
+                word = np.uint64(0)
+                for k in range(64 * w, min(d, 64 * w + 64)):
+                    if X[r, m, k] < 0:
+                        word |= one << np.uint64(k - 64 * w)
+                bits[r, m, w] = word
+
+
+@_jit
+def _gram_plus_one(C: Any, bits: Any, r: int, row: int, i: int, dim: int, one: Any) -> Any:
+    """``C[r, row, i] + 1``: from the Gram matrix, or from bit counts where ``bits`` has words.
+
+    Rows of ``d`` signs differing in ``k`` places have ``x . x' = d - 2 k``; the integer
+    ``d + 1 - 2 k`` is exact in the array's float type, as the product's entry is.
+    """
+    words = bits.shape[2]
+    if words == 0:
+        return C[r, row, i] + one
+    differ = np.int64(0)
+    for w in range(words):
+        differ += np.int64(_popcount(bits[r, row, w] ^ bits[r, i, w]))
+    return C.dtype.type(dim + 1 - 2 * differ)
+
+
 @_jit
 def _rho_prime(r: Any, code: int, delta: Any, zero: Any, one: Any) -> Any:  # pragma: no cover
     """``rho'(r)`` of :func:`csqbound.sgd.losses.loss_derivative`, ``nan`` kept as ``nan``."""
@@ -147,13 +214,14 @@ def _rho_prime(r: Any, code: int, delta: Any, zero: Any, one: Any) -> Any:  # pr
 
 @_jit
 def _correct_and_forward(
-    H: Any, C: Any, G: Any, a: Any, b: Any, y: Any, r: int, lo: int, B: int, e: Any, acc: Any,
-    zero: Any, one: Any,
+    H: Any, C: Any, bits: Any, G: Any, a: Any, b: Any, y: Any, r: int, lo: int, B: int,
+    dim: int, e: Any, acc: Any, zero: Any, one: Any,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
     """Rows ``lo..lo+B`` of replica ``r``: ``H <- Z`` and ``e <- f - y`` (before ``rho'``).
 
-    ``H`` holds ``X W^T`` and ``C`` holds ``X X^T``: the pre-activation is
-    ``(H + b) - sum_i (C + 1) G_i``, rounded as the reference rounds it.
+    ``H`` holds ``X W^T`` and ``C`` holds ``X X^T`` (or ``bits`` the signs of ``X``):
+    the pre-activation is ``(H + b) - sum_i (C + 1) G_i``, rounded as the reference
+    rounds it.
     """
     N = H.shape[2]
     for q in range(B):
@@ -161,7 +229,7 @@ def _correct_and_forward(
         for n in range(N):
             acc[n] = zero
         for i in range(lo):
-            c = C[r, row, i] + one
+            c = _gram_plus_one(C, bits, r, row, i, dim, one)
             for n in range(N):
                 acc[n] += c * G[r, i, n]
         f = zero
@@ -175,8 +243,8 @@ def _correct_and_forward(
 
 @_jit
 def _kernel(
-    H: Any, C: Any, G: Any, a: Any, b: Any, b_out: Any, y: Any, scale: Any,
-    lr_h: Any, lr_o: Any, B: int, code: int, delta: Any, zero: Any, one: Any,
+    H: Any, C: Any, bits: Any, G: Any, a: Any, b: Any, b_out: Any, y: Any, scale: Any,
+    lr_h: Any, lr_o: Any, B: int, dim: int, code: int, delta: Any, zero: Any, one: Any,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
     """Every replica's ``k`` steps (:func:`fused_block`): ``H <- Z``, ``G``, ``a``, ``b_out``."""
     R, M, N = H.shape
@@ -189,7 +257,7 @@ def _kernel(
         for n in range(N):
             b_out[r, n] = zero
         for lo in range(0, M, B):
-            _correct_and_forward(H, C, G, a, b, y, r, lo, B, e, acc, zero, one)
+            _correct_and_forward(H, C, bits, G, a, b, y, r, lo, B, dim, e, acc, zero, one)
             for n in range(N):
                 ga[n] = zero
                 la[n] = lr_h * a[r, n]

@@ -1012,7 +1012,10 @@ class _Loop:
         if self.be.compiled_steps and act == "relu":
             from csqbound.sgd.fused import fused_block  # imports numba: only for its runs
 
-            return fused_block(params, X, y, scale, lr_h, lr_o, cfg.batch, cfg.loss, cfg.delta)
+            signs = self.tgt.domain == "boolean"  # exact +-1: the Gram matrix from bit counts
+            return fused_block(
+                params, X, y, scale, lr_h, lr_o, cfg.batch, cfg.loss, cfg.delta, signs=signs
+            )
         return sgd_block(params, X, y, scale, lr_h, lr_o, act, xp, cfg.batch, cfg.loss, cfg.delta)
 
     def check_divergence(self) -> None:
