@@ -57,12 +57,13 @@ def _fused_block(
     p: Params, X: Any, y: Any, scale: Any, B: int, loss: str, delta: Any, kernel: str,
     *, signs: bool = False,
 ) -> Params:  # fmt: skip
+    bits = fused.pack_signs(X) if signs else None
     if kernel == "compiled":
-        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta, signs=signs)
+        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta, bits=bits)
     real = fused._kernel
     try:
         fused._kernel = _python_kernel
-        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta, signs=signs)
+        return fused.fused_block(p, X, y, scale, 0.4, 0.05, B, loss, delta, bits=bits)
     finally:
         fused._kernel = real
 
@@ -121,11 +122,20 @@ def test_the_plain_python_bit_count_counts_bits() -> None:
         assert fused._python_popcount(word) == bin(int(word)).count("1")
 
 
-def test_signs_are_packed_sign_bit_first() -> None:
-    X = np.array([[[-1.0, 1.0, -1.0] + [1.0] * 62 + [-1.0]]])  # 66 coordinates: two words
-    bits = np.zeros((1, 1, 2), dtype=np.uint64)
-    getattr(fused._pack_signs, "py_func", fused._pack_signs)(X, bits)
-    assert bits.tolist() == [[[0b101, 0b10]]]
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_signs_are_packed_64_to_a_word_least_significant_first(kernel: str) -> None:
+    rng = np.random.default_rng(6)
+    X = np.sign(rng.standard_normal((2, 3, 130)))
+    bits = np.zeros((2, 3, 3), dtype=np.uint64)
+    pack = fused._pack_signs
+    if kernel == "python":
+        pack = getattr(pack, "py_func", pack)
+    pack(X, bits)
+    for r, m in np.ndindex(2, 3):
+        number = sum(1 << k for k in range(130) if X[r, m, k] < 0)
+        words = [(number >> (64 * w)) & (2**64 - 1) for w in range(3)]
+        assert bits[r, m].tolist() == words
+    np.testing.assert_array_equal(fused.pack_signs(X), bits)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -42,7 +42,7 @@ try:
 except ImportError:  # the fast extra is optional: the kernel is then plain (slow) Python
     numba = None
 
-__all__ = ["LOSS_CODES", "fused_block", "is_compiled"]
+__all__ = ["LOSS_CODES", "fused_block", "is_compiled", "pack_signs"]
 
 #: The kernel's code for each loss (its derivative is computed inline).
 LOSS_CODES: dict[str, int] = {"squared": 0, "absolute": 1, "huber": 2, "logcosh": 3}
@@ -59,28 +59,30 @@ def fused_block(
     loss: str = "squared",
     delta: float | None = None,
     *,
-    signs: bool = False,
+    bits: np.ndarray | None = None,
 ) -> Params:
     """:func:`~csqbound.sgd.network.sgd_block` (ReLU) with its per-step work compiled.
 
     The block's products stay numpy's (``X W^T`` and the update ``G^T X``). The
     kernel adds ``b`` and the ``1`` of ``C = X X^T + 1`` as it reads them and sums
     ``b``'s update as it writes ``G``, instead of three more passes over the block's
-    arrays. Where ``X`` holds signs (the Boolean cube), the Gram matrix is not a
-    product at all: rows of ``±1`` have ``x . x' = d - 2 popcount(bits(x) xor bits(x'))``,
-    an integer, which is exactly what the floating-point product gives (integers below
-    ``2^24`` are exact in float32), so the kernel counts bits, on the pairs it needs
-    (earlier steps of the block only), instead of multiplying ``d``-vectors of floats.
-    Either way the numbers are the same, bit for bit.
+    arrays. Where ``X`` holds signs (the Boolean cube) and ``bits`` packs them, the
+    Gram matrix is not a product at all: rows of ``±1`` have
+    ``x . x' = d - 2 popcount(bits(x) xor bits(x'))``, an integer, which is exactly
+    what the floating-point product gives (integers below ``2^24`` are exact in
+    float32). The kernel counts bits, on the pairs it needs (earlier steps of the
+    block only), instead of multiplying ``d``-vectors of floats; the numbers are the
+    same, bit for bit.
 
     Parameters
     ----------
     params, X, y, scale, lr_hidden, lr_out, batch, loss, delta
         As in :func:`~csqbound.sgd.network.sgd_block` (numpy arrays; ``params`` is left
         as it was).
-    signs
-        Every entry of ``X`` is ``+1`` or ``-1`` (Boolean inputs): take the Gram matrix
-        from bit counts. An ``X`` with other entries would give wrong numbers.
+    bits
+        ``pack_signs(X)``, where every entry of ``X`` is ``+1`` or ``-1`` (Boolean
+        inputs): take the Gram matrix from bit counts. Bits of any other ``X`` give
+        wrong numbers. ``None`` (the default): the Gram matrix is numpy's product.
 
     Examples
     --------
@@ -100,13 +102,11 @@ def fused_block(
     W = params.W
     H = np.matmul(X, W.mT)
     R, M, dim = X.shape
-    if signs:
-        C = np.empty((R, M, 0), dtype=H.dtype)
-        bits = np.empty((R, M, -(-dim // 64)), dtype=np.uint64)
-        _pack_signs(X, bits)
-    else:
+    if bits is None:
         C = np.matmul(X, X.mT)
         bits = np.empty((R, M, 0), dtype=np.uint64)
+    else:  # a chunk's rows: one layout, so the kernel is compiled once
+        C, bits = np.empty((R, M, 0), dtype=H.dtype), np.ascontiguousarray(bits)
     G = np.empty_like(H)
     a = np.array(params.a, copy=True)
     b = np.empty_like(params.b)
@@ -117,6 +117,22 @@ def fused_block(
     )  # fmt: skip
     dW = np.matmul(G.mT, X)
     return Params(np.subtract(W, dW, out=dW), b, a)
+
+
+def pack_signs(X: np.ndarray) -> np.ndarray:
+    """The signs of ``X`` (shape ``(R, M, d)``), 64 to a word: bit ``k`` of word ``w`` of row
+    ``m`` is set where ``X[r, m, 64 w + k] < 0``; unused bits are 0.
+
+    Examples
+    --------
+    >>> X = np.array([[[-1.0, 1.0, -1.0] + [1.0] * 62 + [-1.0]]])  # 66 signs: two words
+    >>> pack_signs(X).tolist()
+    [[[5, 2]]]
+    """
+    R, M, d = X.shape
+    bits = np.empty((R, M, -(-d // 64)), dtype=np.uint64)
+    _pack_signs(X, bits)
+    return bits
 
 
 def is_compiled() -> bool:
@@ -225,16 +241,18 @@ def _correct_and_forward(
     """
     N = H.shape[2]
     for q in range(B):
-        row = lo + q
         for n in range(N):
-            acc[n] = zero
-        for i in range(lo):
-            c = _gram_plus_one(C, bits, r, row, i, dim, one)
+            acc[q, n] = zero
+    for i in range(lo):  # an earlier row of G, read once for the step's B rows
+        for q in range(B):
+            c = _gram_plus_one(C, bits, r, lo + q, i, dim, one)
             for n in range(N):
-                acc[n] += c * G[r, i, n]
+                acc[q, n] += c * G[r, i, n]
+    for q in range(B):
+        row = lo + q
         f = zero
         for n in range(N):
-            h = (H[r, row, n] + b[r, n]) - acc[n]
+            h = (H[r, row, n] + b[r, n]) - acc[q, n]
             z = h if h > zero else h * zero  # Z = H [H > 0]: nan and inf give nan
             H[r, row, n] = z
             f += z * a[r, n]
@@ -248,7 +266,7 @@ def _kernel(
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
     """Every replica's ``k`` steps (:func:`fused_block`): ``H <- Z``, ``G``, ``a``, ``b_out``."""
     R, M, N = H.shape
-    acc = np.empty(N, dtype=H.dtype)
+    acc = np.empty((B, N), dtype=H.dtype)
     ga = np.empty(N, dtype=H.dtype)
     la = np.empty(N, dtype=H.dtype)
     e = np.empty(B, dtype=H.dtype)

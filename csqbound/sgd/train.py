@@ -949,6 +949,10 @@ class _Loop:
         self.k_chunk = 0
         self.X_chunk: Any = None
         self.y_chunk: Any = None
+        # the compiled ReLU block on Boolean inputs takes the Gram matrix from the packed
+        # signs (fused.fused_block): packed once per chunk, while the chunk is in cache
+        self.fused = be.compiled_steps and cfg.activation == "relu"
+        self.bits_chunk: Any = None
         self.scale = self._scale()
 
     def record_seen(self, n: int) -> None:
@@ -978,6 +982,10 @@ class _Loop:
         self.X_chunk = xp.reshape(X, (cfg.replicas, rows, cfg.d))
         flat = xp.reshape(self.X_chunk, (cfg.replicas * rows, cfg.d))
         self.y_chunk = xp.reshape(self.tgt.evaluate(flat, xp), (cfg.replicas, rows))
+        if self.fused and self.tgt.domain == "boolean":
+            from csqbound.sgd.fused import pack_signs  # imports numba: only for its runs
+
+            self.bits_chunk = pack_signs(self.X_chunk)
         self.chunk_steps = size
         self.k_chunk = 0
 
@@ -999,22 +1007,25 @@ class _Loop:
             k = min(self.block, target_step - self.step, self.chunk_steps - self.k_chunk)
             rows = slice(self.k_chunk * B, (self.k_chunk + k) * B)
             X, y = self.X_chunk[:, rows, :], self.y_chunk[:, rows]
-            self.params = self._train(self.params, X, y, self.scale, k)
+            bits = None if self.bits_chunk is None else self.bits_chunk[:, rows, :]
+            self.params = self._train(self.params, X, y, self.scale, k, bits)
             self.k_chunk += k
             self.step += k
 
-    def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int) -> Params:
-        """``k`` steps of the replicas of ``params`` (one step: the reference :func:`sgd_step`)."""
+    def _train(self, params: Params, X: Any, y: Any, scale: Any, k: int, bits: Any) -> Params:
+        """``k`` steps of the replicas of ``params`` (one step: the reference :func:`sgd_step`).
+
+        ``bits``: the packed signs of ``X`` (Boolean inputs, compiled backend) or ``None``.
+        """
         cfg, xp = self.cfg, self.be.xp
         act, lr_h, lr_o = cfg.activation, self.lr_hidden, self.lr_out
         if k == 1:
             return sgd_step(params, X, y, scale, lr_h, lr_o, act, xp, cfg.loss, cfg.delta)
-        if self.be.compiled_steps and act == "relu":
+        if self.fused:
             from csqbound.sgd.fused import fused_block  # imports numba: only for its runs
 
-            signs = self.tgt.domain == "boolean"  # exact +-1: the Gram matrix from bit counts
             return fused_block(
-                params, X, y, scale, lr_h, lr_o, cfg.batch, cfg.loss, cfg.delta, signs=signs
+                params, X, y, scale, lr_h, lr_o, cfg.batch, cfg.loss, cfg.delta, bits=bits
             )
         return sgd_block(params, X, y, scale, lr_h, lr_o, act, xp, cfg.batch, cfg.loss, cfg.delta)
 
