@@ -10,6 +10,13 @@ block that runs replica by replica, step by step, so a replica's ``H``, ``C`` an
 ``G`` (``3 x 16`` KiB at width 64) stay in the core's cache for the whole block
 (``benchmarks/README.md`` has the measurements).
 
+On Boolean inputs the block's Gram matrix ``X X^T`` is no product either: the
+trainer packs each chunk's signs 64 to a word (:func:`pack_signs`) and the kernel
+takes ``x . x' = d - 2 popcount(bits(x) xor bits(x'))`` for the pairs it needs
+(the earlier steps of the block), the same integer the float product gives, so a
+Boolean block costs two products, ``X W^T`` and ``G^T X``, and the numbers do not
+change by a bit.
+
 The arithmetic is that of :class:`~csqbound.sgd.network._BlockStep`, the
 reference, up to rounding: the kernel sums the corrections and the outputs in its
 own order (LLVM may reassociate those two sums to vectorise them and contract
