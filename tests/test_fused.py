@@ -198,3 +198,41 @@ def test_verify_and_report_take_the_backend(capsys: Any, tmp_path: Any) -> None:
     assert main(["report", "--backend", "jax", "--out", str(tmp_path / "rep")]) == 2
     assert "unknown backend 'jax'" in capsys.readouterr().err
     assert not (tmp_path / "rep").exists()
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
+def test_a_boolean_numba_run_counts_bits_and_gets_the_product_s_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trainer packs each chunk's signs; dropping them (numpy's Gram product) moves no bit."""
+    from csqbound.sgd import train as train_module
+
+    kwargs: dict[str, Any] = {
+        "d": 70, "replicas": 3, "samples": 8000, "test_size": 256, "seed": 2,
+        "stop_loss": None, "dtype": "float32", "backend": "numba",
+    }  # fmt: skip
+    seen: list[Any] = []
+    real_block = fused.fused_block
+
+    def watch(*args: Any, bits: Any = None, **kw: Any) -> Params:
+        seen.append(bits)
+        return real_block(*args, bits=bits, **kw)
+
+    monkeypatch.setattr(fused, "fused_block", watch)
+    counted = train("x1 + x1*x2*x3", **kwargs)
+    assert seen, "the run took no compiled block"
+    assert all(b is not None and b.shape[2] == 2 for b in seen)  # 70 signs: two words a row
+    real_refill = train_module._Loop._refill
+
+    def without_bits(self: Any) -> None:
+        real_refill(self)
+        self.bits_chunk = None
+
+    monkeypatch.setattr(train_module._Loop, "_refill", without_bits)
+    seen.clear()
+    product = train("x1 + x1*x2*x3", **kwargs)
+    assert seen and all(b is None for b in seen)
+    np.testing.assert_array_equal(counted.loss, product.loss)
+    gaussian = train("x1*x2", domain="gaussian", **{**kwargs, "samples": 2000})
+    assert gaussian.status
+    assert all(b is None for b in seen)  # gaussian inputs: never bits
